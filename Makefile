@@ -1,0 +1,55 @@
+# Two commands do all the set-up on a fresh machine:
+#   make study   the study on its offline default (the `cpu` preset); PRESET=smoke|cpu|paper|file.yaml
+#   make test    the test suite (fast tests + nbval on every notebook)
+# Each creates .venv and installs the project on first use.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PRESET  ?= cpu
+WORKERS ?= 2
+BIN      = $(VENV)/bin
+STAMP    = $(VENV)/.installed
+export IR_DATASETS_HOME ?= $(CURDIR)/.cache/ir_datasets
+export PYTHONHASHSEED = 0
+
+.PHONY: study test test-all lint lab bench figures clean-runs
+
+$(STAMP): pyproject.toml constraints.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+	# torch pinned: pip takes the local CPU wheel instead of pulling CUDA packages
+	$(BIN)/pip install -q torch==2.13.0 2>&1 | grep -v "is ignored" || true
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,slurm]" 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -c "import torch, transformers, rerankscale, ranx, ir_datasets, nbval, papermill"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "rerankscale (.venv)" >/dev/null
+	touch $(STAMP)
+
+study: $(STAMP)
+	$(BIN)/rerankscale sweep --preset $(PRESET) --workers $(WORKERS)
+
+figures: $(STAMP)
+	$(BIN)/rerankscale figures --preset $(PRESET)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q tests
+	$(BIN)/python -m pytest -q --nbval-lax notebooks/
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --nbval-lax notebooks/
+
+lint: $(STAMP)
+	$(BIN)/ruff check rerankscale tests bench
+	$(BIN)/ruff format --check rerankscale tests bench || true
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/pip install -q -c constraints.txt -e ".[bench]" 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python bench/bench_fit.py
+	$(BIN)/python bench/bench_rerank.py
+	$(BIN)/python bench/bench_train.py
+
+clean-runs:
+	rm -rf runs/

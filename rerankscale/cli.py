@@ -1,0 +1,77 @@
+"""Command line: ``rerankscale sweep | status | figures``.
+
+    rerankscale sweep --preset cpu --workers 2            # the whole study, resumable
+    rerankscale sweep --preset paper --executor slurm     # job arrays through submitit
+    rerankscale status --preset cpu                       # done / failed / pending per cell
+    rerankscale figures --preset cpu                      # rebuild figures/ from results
+
+Errors in the user's input (an unknown preset, a bad size, a missing results table) are
+printed as one line naming the problem and the fix, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+from rerankscale.config import ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rerankscale", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sweep", help="train and evaluate every cell, then build the figures")
+    p.add_argument("--preset", default="cpu", help="preset name (smoke, cpu, paper) or YAML path")
+    p.add_argument("--workers", type=int, default=1, help="cells run at once")
+    p.add_argument("--executor", default="local", help="local | slurm | submitit-local")
+    p.add_argument("--runs-dir", default=None, help="where run directories go")
+    p.add_argument("--figures-dir", default="figures")
+    p.add_argument("--no-analysis", action="store_true", help="skip notebooks 04-06")
+
+    p = sub.add_parser("status", help="the state of every cell of a study")
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--runs-dir", default=None)
+
+    p = sub.add_parser("figures", help="collect results and rerun the analysis notebooks")
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--runs-dir", default=None)
+    p.add_argument("--figures-dir", default="figures")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from rerankscale import sweep as sw
+    from rerankscale.results import ResultsError
+
+    try:
+        if args.command == "sweep":
+            summary = sw.sweep(args.preset, args.workers, args.executor, args.runs_dir,
+                               args.figures_dir, analysis=not args.no_analysis)
+            print(json.dumps(summary, indent=2))
+            return 1 if summary["failed"] else 0
+        if args.command == "status":
+            rows = sw.status(args.preset, args.runs_dir)
+            for row in rows:
+                extra = f"  {row['error']}" if row.get("error") else ""
+                print(f"{row['status']:<12} {row['run_id']}{extra}")
+            counts = Counter(r["status"] for r in rows)
+            print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+            return 0
+        if args.command == "figures":
+            from rerankscale.study import load_preset, resolve
+
+            runs = resolve(args.runs_dir or load_preset(args.preset).runs_path)
+            print(sw.run_analysis(args.preset, runs, args.figures_dir))
+            return 0
+    except (ConfigError, ResultsError) as error:
+        print(f"rerankscale: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""Configuration: size strings, run configs, study presets.
+
+Everything a run needs is a plain dataclass value, so a run is fully described by
+``RunConfig.to_dict()`` (written to ``config.json`` in its run directory) and can be rebuilt
+with ``RunConfig.from_dict``. A *study* (``StudyConfig``) is a grid of runs: sizes × objectives
+× seeds over one dataset, plus what the analysis holds out for forecasting.
+
+Presets live in ``rerankscale/presets/<name>.yaml``; a user preset is a YAML file of the same
+form (see ``load_study``). Unknown keys are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PRESETS_DIR = Path(__file__).with_name("presets")
+
+OBJECTIVES = ("pointwise", "pairwise", "listwise", "lambdaloss", "listmle")
+FAMILIES = ("scratch", "suite", "hf")
+SCHEDULES = ("linear", "constant", "wsd")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the value and the fix."""
+
+
+# --------------------------------------------------------------------------- size strings
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMbB]?)\s*$")
+_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9}
+
+
+def parse_size(size: str | int) -> int:
+    """Parse a size string into a parameter count: ``"250k"`` → 250_000, ``"1.6m"`` → 1_600_000,
+    ``"1b"`` → 1_000_000_000. Integers pass through (must be positive)."""
+    if isinstance(size, bool):
+        raise ConfigError(f"size {size!r} is not a size; use a string like '250k', '1.6m', '50m' or '1b'")
+    if isinstance(size, int):
+        if size <= 0:
+            raise ConfigError(f"size {size} must be a positive parameter count")
+        return size
+    if not isinstance(size, str):
+        raise ConfigError(f"size {size!r} is not a size; use a string like '250k', '1.6m', '50m' or '1b'")
+    match = _SIZE_RE.match(size)
+    if not match:
+        raise ConfigError(
+            f"malformed size string {size!r}: use a number with an optional k/m/b suffix, "
+            "e.g. '250k', '1.6m', '50m', '1b'"
+        )
+    value = float(match.group(1)) * _SUFFIX[match.group(2).lower()]
+    if value < 1:
+        raise ConfigError(f"size {size!r} is below one parameter")
+    return int(round(value))
+
+
+def format_size(n: int) -> str:
+    """Inverse of ``parse_size`` with at most 3 significant digits: 1_600_000 → ``"1.6m"``."""
+    if n <= 0:
+        raise ConfigError(f"cannot format non-positive size {n}")
+    for suffix, scale in (("b", 10**9), ("m", 10**6), ("k", 10**3)):
+        if n >= scale:
+            value = n / scale
+            digits = max(0, 2 - int(math.floor(math.log10(value))))
+            text = f"{value:.{digits}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return f"{text}{suffix}"
+    return str(n)
+
+
+# --------------------------------------------------------------------------- config blocks
+
+
+@dataclass
+class DataConfig:
+    """Where training groups and eval sets come from (ir_datasets ids)."""
+
+    train_dataset: str = "rerankscale/synthetic/train"
+    eval_sets: list[str] = field(
+        default_factory=lambda: ["rerankscale/synthetic/dev", "rerankscale/synthetic/trec"]
+    )
+    candidate_depth: int = 50  # first-stage top-k reranked (the paper: 100)
+    n_negatives: int = 7  # negatives per training group (the paper: 10)
+    max_train_queries: int | None = None  # cap on distinct training queries (the paper: 100k)
+    max_eval_queries: int | None = None  # cap on eval queries (seeded subset), None = all
+    bm25_k1: float = 0.9
+    bm25_b: float = 0.4
+    synthetic: dict[str, Any] = field(default_factory=dict)  # synthetic task knob overrides
+
+
+@dataclass
+class ModelConfig:
+    """Which cross-encoder: a family and a size (or a pretrained id/path for ``hf``)."""
+
+    family: str = "scratch"
+    size: str = "50k"  # non-embedding parameter target for scratch/suite; registry key for hf
+    name_or_path: str | None = None  # hf: a hub id or local path (overrides the size registry)
+    vocab_size: int = 4096  # tokenizer trained on the corpus (ignored when the dataset fixes one)
+    max_length: int = 128  # query + passage tokens
+    attn_implementation: str = "sdpa"
+    dropout: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Exposure is counted in training queries seen (groups)."""
+
+    objective: str = "listwise"
+    seed: int = 0
+    max_queries: int = 16_384  # total training queries (groups) seen
+    batch_queries: int = 16  # groups per optimizer step (pairwise/listwise; the paper: 16)
+    batch_pairs: int = 128  # pairs per optimizer step for pointwise (the paper: 128)
+    grad_accum: int = 1
+    lr: float | None = None  # None = width rule lr = min(lr_max, lr_width_const / hidden)
+    lr_max: float = 3e-3
+    lr_width_const: float = 0.144
+    schedule: str = "linear"  # linear (warmup + linear decay), constant, wsd
+    warmup_fraction: float = 0.05
+    decay_fraction: float = 0.2  # wsd only: final fraction of training that decays to 0
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    grad_clip: float = 1.0
+    bf16: bool = False
+    checkpoints: list[int] | None = None  # queries-seen values; None = log-spaced
+    n_checkpoints: int = 8  # for the default log-spaced schedule
+    first_checkpoint: int = 512  # queries seen at the first log-spaced checkpoint
+    checkpoint_every_steps: int | None = None  # the paper's "every N steps" option
+    num_threads: int | None = None  # torch threads on the CPU; None = torch default
+
+
+@dataclass
+class EvalConfig:
+    """How checkpoints are evaluated."""
+
+    depth: int = 50  # candidates reranked per query
+    ce_k: int = 32  # contrastive entropy negatives (the paper: 64)
+    batch_size: int = 256
+    bf16: bool = False
+    subset_queries: int | None = 200  # seeded query subset for intermediate checkpoints
+    full_eval: str = "last"  # which checkpoints get the full set: "last", "all"
+    rel_threshold: int | None = None  # binary relevance threshold; None = dataset default
+    seed: int = 0
+
+
+@dataclass
+class RunConfig:
+    """One grid cell: size × objective × seed on one dataset."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    @property
+    def run_id(self) -> str:
+        family = self.model.family
+        size = self.model.size
+        return f"{family}-{size}-{self.train.objective}-s{self.train.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        unknown = sorted(set(d) - {"data", "model", "train", "eval"})
+        if unknown:
+            raise ConfigError(
+                f"unknown config block(s) {unknown}; use data, model, train and eval"
+            )
+        return cls(
+            data=_build(DataConfig, d.get("data", {}), "data"),
+            model=_build(ModelConfig, d.get("model", {}), "model"),
+            train=_build(TrainConfig, d.get("train", {}), "train"),
+            eval=_build(EvalConfig, d.get("eval", {}), "eval"),
+        )
+
+    def validate(self) -> RunConfig:
+        validate_run(self)
+        return self
+
+
+@dataclass
+class StudyConfig:
+    """A study: the grid and what the analysis holds out."""
+
+    name: str = "cpu"
+    sizes: list[str] = field(default_factory=lambda: ["50k", "100k"])
+    objectives: list[str] = field(default_factory=lambda: ["pointwise", "pairwise", "listwise"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    extra_seeds_up_to: str | None = None  # sizes ≤ this get all seeds; larger sizes get seeds[0]
+    held_out: list[str] = field(default_factory=list)  # sizes held out for forecasting
+    runs_dir: str = "runs/{name}"
+    base: RunConfig = field(default_factory=RunConfig)
+
+    def grid(self) -> list[tuple[str, str, int]]:
+        """The (size, objective, seed) cells: every seed for sizes up to
+        ``extra_seeds_up_to``, the first seed above it. A malformed size still yields its
+        cells (with the first seed) so that a sweep can report them as failed."""
+        limit = parse_size(self.extra_seeds_up_to) if self.extra_seeds_up_to else None
+        cells = []
+        for size in self.sizes:
+            try:
+                many = limit is None or parse_size(size) <= limit
+            except ConfigError:
+                many = False
+            for objective in self.objectives:
+                for seed in self.seeds if many else self.seeds[:1]:
+                    cells.append((size, objective, seed))
+        return cells
+
+    def cell(self, size: str, objective: str, seed: int) -> RunConfig:
+        """The validated run config of one grid cell."""
+        cell = RunConfig.from_dict(self.base.to_dict())
+        cell.model.size = str(size)
+        cell.train.objective = objective
+        cell.train.seed = int(seed)
+        return cell.validate()
+
+    def cells(self) -> list[RunConfig]:
+        """Expand the grid into validated run configs (sizes × objectives × seeds)."""
+        return [self.cell(*c) for c in self.grid()]
+
+    @property
+    def runs_path(self) -> Path:
+        return Path(self.runs_dir.format(name=self.name))
+
+
+def _build(cls, values: dict[str, Any], where: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"'{where}' must be a mapping, got {type(values).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {unknown} in '{where}'; known keys: {sorted(known)}"
+        )
+    values = dict(values)
+    if "betas" in values and values["betas"] is not None:
+        values["betas"] = tuple(values["betas"])
+    return cls(**values)
+
+
+def validate_run(cfg: RunConfig) -> None:
+    """Raise ``ConfigError`` naming the first invalid value and how to fix it."""
+    if cfg.model.family not in FAMILIES:
+        raise ConfigError(f"unknown model family {cfg.model.family!r}; choose one of {FAMILIES}")
+    if cfg.model.family in ("scratch", "suite"):
+        parse_size(cfg.model.size)
+    if cfg.train.objective not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {cfg.train.objective!r}; choose one of {OBJECTIVES}")
+    if cfg.train.schedule not in SCHEDULES:
+        raise ConfigError(f"unknown lr schedule {cfg.train.schedule!r}; choose one of {SCHEDULES}")
+    if cfg.data.candidate_depth <= 0 or cfg.eval.depth <= 0:
+        raise ConfigError(
+            f"candidate depth must be positive (data.candidate_depth={cfg.data.candidate_depth}, "
+            f"eval.depth={cfg.eval.depth})"
+        )
+    if cfg.eval.depth > cfg.data.candidate_depth:
+        raise ConfigError(
+            f"eval.depth={cfg.eval.depth} exceeds data.candidate_depth={cfg.data.candidate_depth}; "
+            "retrieve at least as many candidates as you rerank"
+        )
+    if cfg.data.n_negatives < 1:
+        raise ConfigError(f"data.n_negatives must be ≥ 1, got {cfg.data.n_negatives}")
+    if cfg.train.max_queries <= 0:
+        raise ConfigError(f"train.max_queries must be positive, got {cfg.train.max_queries}")
+    if cfg.train.batch_queries <= 0 or cfg.train.batch_pairs <= 0 or cfg.train.grad_accum <= 0:
+        raise ConfigError("train.batch_queries, train.batch_pairs and train.grad_accum must be positive")
+    points = cfg.train.checkpoints
+    if points is not None:
+        if not points or any(b <= a for a, b in zip(points, points[1:])) or points[0] <= 0:
+            raise ConfigError(
+                f"train.checkpoints {points} must be a non-empty, strictly increasing list of "
+                "positive queries-seen values"
+            )
+        if points[-1] > cfg.train.max_queries:
+            raise ConfigError(
+                f"last checkpoint {points[-1]} is beyond train.max_queries={cfg.train.max_queries}"
+            )
+
+
+def checkpoint_schedule(train: TrainConfig) -> list[int]:
+    """Queries-seen values at which checkpoints are taken.
+
+    Explicit ``train.checkpoints`` win; otherwise ``n_checkpoints`` values log-spaced from
+    ``first_checkpoint`` to ``max_queries`` (inclusive), rounded to whole queries. With
+    ``checkpoint_every_steps`` (the paper's schedule) every ``k·batch`` queries instead.
+    """
+    if train.checkpoints is not None:
+        return list(train.checkpoints)
+    per_step = (train.batch_queries if train.objective != "pointwise" else 0) or 0
+    if train.checkpoint_every_steps:
+        step_queries = per_step * train.grad_accum if per_step else None
+        if step_queries is None:
+            raise ConfigError(
+                "checkpoint_every_steps with the pointwise objective needs explicit "
+                "train.checkpoints (pointwise steps are counted in pairs)"
+            )
+        every = train.checkpoint_every_steps * step_queries
+        return list(range(every, train.max_queries + 1, every))
+    first = min(train.first_checkpoint, train.max_queries)
+    n = max(1, train.n_checkpoints)
+    if n == 1 or first == train.max_queries:
+        return [train.max_queries]
+    ratio = (train.max_queries / first) ** (1 / (n - 1))
+    points = sorted({int(round(first * ratio**i)) for i in range(n)})
+    points[-1] = train.max_queries
+    return points
+
+
+# --------------------------------------------------------------------------- presets
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "synthetic":
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_study(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> StudyConfig:
+    """Load a preset by name (``smoke``, ``cpu``, ``paper``) or a YAML file path.
+
+    A YAML study has top-level keys ``name, sizes, objectives, seeds, extra_seeds_up_to,
+    held_out, runs_dir`` and a ``base`` mapping with ``data/model/train/eval`` blocks. It may
+    start with ``inherit: <preset>`` to override another preset.
+    """
+    raw = _read_yaml(name_or_path)
+    if "inherit" in raw:
+        parent = raw.pop("inherit")
+        raw = _merge(_study_dict(load_study(parent)), raw)
+    if overrides:
+        raw = _merge(raw, overrides)
+    return _study_from_dict(raw)
+
+
+def _read_yaml(name_or_path: str | Path) -> dict[str, Any]:
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESETS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        names = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+        raise ConfigError(
+            f"no preset or YAML file {str(name_or_path)!r}; use one of {names} or a path to a .yaml file"
+        )
+    with path.open() as f:
+        raw = yaml.safe_load(f) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping at top level")
+    return raw
+
+
+def _study_dict(study: StudyConfig) -> dict[str, Any]:
+    d = dataclasses.asdict(study)
+    return d
+
+
+def _study_from_dict(raw: dict[str, Any]) -> StudyConfig:
+    raw = dict(raw)
+    base = RunConfig.from_dict(raw.pop("base", {}) or {})
+    known = {f.name for f in dataclasses.fields(StudyConfig)} - {"base"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"unknown study key(s) {unknown}; known keys: {sorted(known)}")
+    raw["sizes"] = [str(s) for s in raw.get("sizes", StudyConfig().sizes)]
+    raw["held_out"] = [str(s) for s in raw.get("held_out", [])]
+    study = StudyConfig(base=base, **raw)
+    for size in study.held_out:
+        if size not in study.sizes:
+            raise ConfigError(f"held-out size {size!r} is not among the study sizes {study.sizes}")
+    base.validate()
+    return study

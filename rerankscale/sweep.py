@@ -1,0 +1,202 @@
+"""Run a study's grid: notebooks 02 (train) and 03 (evaluate) per cell with papermill, then the
+analysis notebooks 04–06 that write ``figures/``.
+
+Each cell runs in its own kernel process; its executed notebooks are saved in its run
+directory, and ``cell.json`` there records ``done`` or ``failed`` (with the error). A finished
+cell is skipped; an interrupted one is started again, and training and evaluation resume from
+what they saved. A failed cell is reported and the others go on.
+
+Executors: ``local`` (a thread pool of ``workers`` papermill processes) and ``slurm`` (job
+arrays through submitit; ``submitit-local`` runs the same path with submitit's local executor,
+for testing without a cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from rerankscale.config import ConfigError, StudyConfig
+from rerankscale.io import atomic_write_json
+from rerankscale.study import REPO_ROOT, load_preset, resolve
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+EXECUTORS = ("local", "slurm", "submitit-local")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grid cell and where its results go."""
+
+    preset: str
+    size: str
+    objective: str
+    seed: int
+    run_id: str
+    runs_dir: str
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / self.run_id
+
+
+def expand(preset: str, study: StudyConfig, runs_dir: Path) -> list[Cell]:
+    """The study's cells; an invalid cell keeps a recognisable run id so it can be reported."""
+    cells = []
+    for size, objective, seed in study.grid():
+        try:
+            run_id = study.cell(size, objective, seed).run_id
+        except ConfigError:
+            run_id = f"invalid-{size}-{objective}-s{seed}"
+        cells.append(Cell(str(preset), str(size), objective, seed, run_id, str(runs_dir)))
+    return cells
+
+
+def cell_status(cell: Cell) -> dict:
+    path = cell.run_dir / "cell.json"
+    if not path.exists():
+        started = (cell.run_dir / "config.json").exists()
+        return {"status": "interrupted" if started else "pending"}
+    return json.loads(path.read_text())
+
+
+def run_cell(cell: Cell) -> dict:
+    """Train then evaluate one cell through notebooks 02 and 03; never raises."""
+    import papermill as pm
+
+    start = time.time()
+    cell.run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        common = {"preset": cell.preset, "size": cell.size, "objective": cell.objective,
+                  "seed": cell.seed, "out_dir": cell.runs_dir}
+        pm.execute_notebook(
+            str(NOTEBOOKS / "02_train.ipynb"), str(cell.run_dir / "02_train.ipynb"),
+            parameters=common, kernel_name="python3", progress_bar=False, cwd=str(REPO_ROOT),
+        )
+        pm.execute_notebook(
+            str(NOTEBOOKS / "03_evaluate.ipynb"), str(cell.run_dir / "03_evaluate.ipynb"),
+            parameters=common, kernel_name="python3", progress_bar=False, cwd=str(REPO_ROOT),
+        )
+        status = {"status": "done", "seconds": round(time.time() - start, 1)}
+    except Exception as error:  # noqa: BLE001 - a failed cell is reported, the sweep goes on
+        status = {"status": "failed", "error": _error_text(error),
+                  "seconds": round(time.time() - start, 1)}
+    atomic_write_json(cell.run_dir / "cell.json", status)
+    return status
+
+
+def _error_text(error: Exception) -> str:
+    """The useful part of a papermill error: the exception name and message of the cell."""
+    ename = getattr(error, "ename", type(error).__name__)
+    evalue = getattr(error, "evalue", str(error))
+    return f"{ename}: {evalue}".strip()
+
+
+def sweep(
+    preset: str = "cpu",
+    workers: int = 1,
+    executor: str = "local",
+    runs_dir: str | Path | None = None,
+    figures_dir: str | Path = "figures",
+    analysis: bool = True,
+) -> dict:
+    """Run every unfinished cell, then the analysis notebooks; returns a summary."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of {EXECUTORS}")
+    study = load_preset(preset)
+    runs = resolve(runs_dir) if runs_dir else resolve(study.runs_path)
+    cells = expand(preset, study, runs)
+    todo = [c for c in cells if cell_status(c)["status"] != "done"]
+    print(f"{study.name}: {len(cells)} cells, {len(cells) - len(todo)} done, {len(todo)} to run "
+          f"({executor}, {workers} worker(s)); runs in {runs}", flush=True)
+    started = time.time()
+    if executor == "local":
+        outcomes = _run_local(todo, workers, total=len(cells))
+    else:
+        outcomes = _run_submitit(todo, runs, executor, workers)
+    failed = {c.run_id: s["error"] for c, s in outcomes if s["status"] == "failed"}
+    for run_id, error in failed.items():
+        print(f"FAILED {run_id}: {error}", file=sys.stderr, flush=True)
+    summary = {"preset": study.name, "cells": len(cells), "ran": len(todo),
+               "failed": failed, "seconds": round(time.time() - started, 1)}
+    if analysis and len(failed) < len(cells):
+        summary["figures"] = str(run_analysis(preset, runs, figures_dir))
+    return summary
+
+
+def _run_local(cells: list[Cell], workers: int, total: int) -> list[tuple[Cell, dict]]:
+    outcomes = []
+    with tqdm(total=total, initial=total - len(cells), desc="cells", unit="cell") as bar:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(run_cell, c): c for c in cells}
+            for future in as_completed(futures):
+                cell = futures[future]
+                status = future.result()
+                outcomes.append((cell, status))
+                bar.set_postfix_str(f"{cell.run_id}: {status['status']}")
+                bar.update(1)
+    return outcomes
+
+
+def _run_submitit(cells: list[Cell], runs: Path, executor: str, workers: int):
+    try:
+        import submitit
+    except ImportError as error:
+        raise ConfigError(
+            "the slurm executor needs submitit: pip install 'rerankscale[slurm]'"
+        ) from error
+    folder = runs / "_submitit"
+    cluster = "local" if executor == "submitit-local" else "slurm"
+    ex = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+    ex.update_parameters(timeout_min=24 * 60, slurm_array_parallelism=max(1, workers))
+    if not cells:
+        return []
+    jobs = ex.map_array(run_cell, cells)
+    outcomes = []
+    for cell, job in tqdm(list(zip(cells, jobs)), desc="cells", unit="cell"):
+        try:
+            outcomes.append((cell, job.result()))
+        except Exception as error:  # noqa: BLE001 - a lost job is a failed cell
+            outcomes.append((cell, {"status": "failed", "error": _error_text(error)}))
+    return outcomes
+
+
+ANALYSIS_NOTEBOOKS = ("01_data.ipynb", "04_fit.ipynb", "05_forecast.ipynb", "06_compute.ipynb")
+
+
+def run_analysis(preset: str, runs: Path, figures_dir: str | Path = "figures") -> Path:
+    """Collect the results table into ``figures/`` and run notebooks 01 and 04–06 on it."""
+    import papermill as pm
+
+    from rerankscale import results
+
+    figures = resolve(figures_dir)
+    table = results.collect(runs)
+    results.save(table, figures / "results")
+    out = runs / "_analysis"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ANALYSIS_NOTEBOOKS:
+        print(f"analysis: {name}", flush=True)
+        pm.execute_notebook(
+            str(NOTEBOOKS / name), str(out / name),
+            parameters={"preset": str(preset), "results_path": str(figures / "results.csv"),
+                        "figures_dir": str(figures)},
+            kernel_name="python3", progress_bar=False, cwd=str(REPO_ROOT),
+        )
+    return figures
+
+
+def status(preset: str = "cpu", runs_dir: str | Path | None = None) -> list[dict]:
+    """Each cell's status: pending, interrupted, done or failed (with its error)."""
+    study = load_preset(preset)
+    runs = resolve(runs_dir) if runs_dir else resolve(study.runs_path)
+    rows = []
+    for cell in expand(preset, study, runs):
+        rows.append({"run_id": cell.run_id, **cell_status(cell)})
+    return rows

@@ -1,0 +1,96 @@
+"""Config: size strings, presets, grid expansion, validation errors."""
+
+import pytest
+
+from rerankscale.config import (
+    ConfigError,
+    RunConfig,
+    TrainConfig,
+    checkpoint_schedule,
+    format_size,
+    load_study,
+    parse_size,
+)
+
+
+@pytest.mark.parametrize(
+    "text,count",
+    [("250k", 250_000), ("1.6m", 1_600_000), ("50m", 50_000_000), ("1b", 10**9),
+     ("17M", 17_000_000), ("900", 900), (" 2.5k ", 2_500)],
+)
+def test_parse_size(text, count):
+    assert parse_size(text) == count
+
+
+@pytest.mark.parametrize("count,text", [(250_000, "250k"), (1_600_000, "1.6m"), (10**9, "1b"),
+                                        (17_000_000, "17m"), (123_456, "123k"), (999, "999")])
+def test_format_size(count, text):
+    assert format_size(count) == text
+    assert abs(parse_size(format_size(count)) - count) / count < 0.005
+
+
+@pytest.mark.parametrize("bad", ["", "5x", "m50", "1.2.3m", "-5k", "0.0001"])
+def test_malformed_size_is_a_clear_error(bad):
+    with pytest.raises(ConfigError, match="size"):
+        parse_size(bad)
+
+
+def test_presets_load_and_expand():
+    smoke = load_study("smoke")
+    assert smoke.grid() == [(s, o, 0) for s in ("20k", "60k")
+                            for o in ("pointwise", "pairwise", "listwise")]
+    cpu = load_study("cpu")
+    counts = {}
+    for size, _, _ in cpu.grid():
+        counts[size] = counts.get(size, 0) + 1
+    small = [s for s in cpu.sizes if parse_size(s) <= parse_size(cpu.extra_seeds_up_to)]
+    assert all(counts[s] == len(cpu.objectives) * len(cpu.seeds) for s in small)
+    assert all(counts[s] == len(cpu.objectives) for s in cpu.sizes if s not in small)
+    assert set(cpu.held_out) <= set(cpu.sizes)
+    paper = load_study("paper")
+    assert paper.held_out == ["400m", "1b"] and paper.base.data.candidate_depth == 100
+
+
+def test_run_config_round_trip():
+    cfg = load_study("smoke").cells()[0]
+    again = RunConfig.from_dict(cfg.to_dict())
+    assert again == cfg and again.run_id == "scratch-20k-pointwise-s0"
+
+
+def test_unknown_keys_and_values_are_errors(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key"):
+        RunConfig.from_dict({"train": {"max_querys": 5}})
+    with pytest.raises(ConfigError, match="objective"):
+        RunConfig.from_dict({"train": {"objective": "pointwize"}}).validate()
+    with pytest.raises(ConfigError, match="family"):
+        RunConfig.from_dict({"model": {"family": "gpt"}}).validate()
+    with pytest.raises(ConfigError, match="depth"):
+        RunConfig.from_dict({"data": {"candidate_depth": 0}}).validate()
+    with pytest.raises(ConfigError, match="no preset"):
+        load_study("nonexistent")
+    path = tmp_path / "mine.yaml"
+    path.write_text("inherit: smoke\nsizes: ['20k']\nheld_out: ['99k']\n")
+    with pytest.raises(ConfigError, match="held-out size"):
+        load_study(path)
+
+
+def test_user_yaml_inherits_a_preset(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("inherit: smoke\nname: mine\nsizes: ['30k']\nheld_out: []\n"
+                    "base:\n  train:\n    max_queries: 2048\n")
+    study = load_study(path)
+    assert study.name == "mine" and study.sizes == ["30k"]
+    assert study.base.train.max_queries == 2048
+    assert study.base.data.eval_sets == load_study("smoke").base.data.eval_sets
+
+
+def test_checkpoint_schedules():
+    train = TrainConfig(max_queries=16384, first_checkpoint=512, n_checkpoints=6)
+    points = checkpoint_schedule(train)
+    assert points[0] == 512 and points[-1] == 16384 and len(points) == 6
+    ratios = [b / a for a, b in zip(points, points[1:])]
+    assert max(ratios) / min(ratios) < 1.01  # log-spaced
+    every = TrainConfig(max_queries=1000, batch_queries=16, checkpoint_every_steps=10)
+    assert checkpoint_schedule(every) == list(range(160, 1001, 160))
+    with pytest.raises(ConfigError, match="increasing"):
+        RunConfig.from_dict({"train": {"checkpoints": [100, 50]}}).validate()
