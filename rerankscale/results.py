@@ -106,7 +106,8 @@ def metric_columns(table: pd.DataFrame) -> list[str]:
     """Columns holding metrics (numeric, not run/exposure bookkeeping)."""
     return [
         c for c in table.columns
-        if c not in NON_METRIC_COLUMNS and pd.api.types.is_numeric_dtype(table[c])
+        if c not in NON_METRIC_COLUMNS
+        and (pd.api.types.is_numeric_dtype(table[c]) or table[c].isna().all())
     ]
 
 

@@ -40,6 +40,7 @@ class Cell:
     seed: int
     run_id: str
     runs_dir: str
+    notebooks: str = str(NOTEBOOKS)
 
     @property
     def run_dir(self) -> Path:
@@ -54,7 +55,8 @@ def expand(preset: str, study: StudyConfig, runs_dir: Path) -> list[Cell]:
             run_id = study.cell(size, objective, seed).run_id
         except ConfigError:
             run_id = f"invalid-{size}-{objective}-s{seed}"
-        cells.append(Cell(str(preset), str(size), objective, seed, run_id, str(runs_dir)))
+        cells.append(Cell(str(preset), str(size), objective, seed, run_id, str(runs_dir),
+                          str(NOTEBOOKS)))
     return cells
 
 
@@ -76,11 +78,12 @@ def run_cell(cell: Cell) -> dict:
         common = {"preset": cell.preset, "size": cell.size, "objective": cell.objective,
                   "seed": cell.seed, "out_dir": cell.runs_dir}
         pm.execute_notebook(
-            str(NOTEBOOKS / "02_train.ipynb"), str(cell.run_dir / "02_train.ipynb"),
+            str(Path(cell.notebooks) / "02_train.ipynb"), str(cell.run_dir / "02_train.ipynb"),
             parameters=common, kernel_name="python3", progress_bar=False, cwd=str(REPO_ROOT),
         )
         pm.execute_notebook(
-            str(NOTEBOOKS / "03_evaluate.ipynb"), str(cell.run_dir / "03_evaluate.ipynb"),
+            str(Path(cell.notebooks) / "03_evaluate.ipynb"),
+            str(cell.run_dir / "03_evaluate.ipynb"),
             parameters=common, kernel_name="python3", progress_bar=False, cwd=str(REPO_ROOT),
         )
         status = {"status": "done", "seconds": round(time.time() - start, 1)}

@@ -1,0 +1,92 @@
+"""Sweep orchestration with stand-in notebooks: skip finished cells, resume interrupted ones,
+report a failing cell and go on with the others; status; the submitit path."""
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from rerankscale import sweep
+
+PARAMS = 'preset = "x"\nsize = "1k"\nobjective = "listwise"\nseed = 0\nout_dir = "runs"'
+BODY = '''import json, pathlib
+from rerankscale.config import parse_size
+parse_size(size)  # an invalid size fails here, as in the real notebook
+d = pathlib.Path(out_dir) / f"scratch-{size}-{objective}-s{seed}"
+d.mkdir(parents=True, exist_ok=True)
+log = d / "{stage}.log"
+log.write_text(log.read_text() + "x" if log.exists() else "x")
+(d / "config.json").write_text("{}")'''
+
+
+def notebook(stage):
+    nb = new_notebook()
+    params = new_code_cell(PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(BODY.replace("{stage}", stage))]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
+    return nb
+
+
+@pytest.fixture
+def fake_study(tmp_path, monkeypatch):
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    nbformat.write(notebook("train"), books / "02_train.ipynb")
+    nbformat.write(notebook("eval"), books / "03_evaluate.ipynb")
+    monkeypatch.setattr(sweep, "NOTEBOOKS", books)
+    preset = tmp_path / "tiny.yaml"
+    preset.write_text(f"inherit: smoke\nname: tiny\nsizes: ['1k', 'bad']\nobjectives: [listwise]\n"
+                      f"held_out: []\nruns_dir: {tmp_path / 'runs'}\n")
+    return preset, tmp_path / "runs"
+
+
+def runs_of(runs, run_id, stage):
+    path = runs / run_id / f"{stage}.log"
+    return len(path.read_text()) if path.exists() else 0
+
+
+def test_failed_cell_is_reported_and_others_finish(fake_study):
+    preset, runs = fake_study
+    summary = sweep.sweep(str(preset), workers=2, analysis=False)
+    assert summary["cells"] == 2 and summary["ran"] == 2
+    assert list(summary["failed"]) == ["invalid-bad-listwise-s0"]
+    assert "malformed size string 'bad'" in summary["failed"]["invalid-bad-listwise-s0"]
+    assert runs_of(runs, "scratch-1k-listwise-s0", "train") == 1
+    assert runs_of(runs, "scratch-1k-listwise-s0", "eval") == 1
+    states = {r["run_id"]: r["status"] for r in sweep.status(str(preset))}
+    assert states == {"scratch-1k-listwise-s0": "done", "invalid-bad-listwise-s0": "failed"}
+
+
+def test_rerun_skips_done_and_resumes_interrupted(fake_study):
+    preset, runs = fake_study
+    sweep.sweep(str(preset), analysis=False)
+    again = sweep.sweep(str(preset), analysis=False)
+    assert again["ran"] == 1  # only the failing cell is tried again
+    assert runs_of(runs, "scratch-1k-listwise-s0", "train") == 1
+    # simulate a kill after training started: no cell.json, config.json present
+    (runs / "scratch-1k-listwise-s0" / "cell.json").unlink()
+    assert {r["run_id"]: r["status"] for r in sweep.status(str(preset))}[
+        "scratch-1k-listwise-s0"] == "interrupted"
+    sweep.sweep(str(preset), analysis=False)
+    assert runs_of(runs, "scratch-1k-listwise-s0", "train") == 2
+    assert json.loads((runs / "scratch-1k-listwise-s0" / "cell.json").read_text())[
+        "status"] == "done"
+
+
+def test_submitit_local_executor_runs_cells(fake_study):
+    pytest.importorskip("submitit")
+    preset, runs = fake_study
+    summary = sweep.sweep(str(preset), executor="submitit-local", analysis=False)
+    assert list(summary["failed"]) == ["invalid-bad-listwise-s0"]
+    assert runs_of(runs, "scratch-1k-listwise-s0", "eval") == 1
+
+
+def test_unknown_executor_and_preset(fake_study):
+    from rerankscale.config import ConfigError
+
+    with pytest.raises(ConfigError, match="executor"):
+        sweep.sweep("smoke", executor="kubernetes")
+    with pytest.raises(ConfigError, match="no preset"):
+        sweep.sweep("no-such-preset")
