@@ -1,0 +1,409 @@
+"""The ``suite`` family: the ``scratch`` shapes pretrained with masked-language modelling (MLM).
+
+A local, offline stand-in for a pretrained encoder family like Ettin (Weller et al. 2025,
+arXiv 2507.11412): each member has a ``scratch`` shape and is pretrained on a corpus (by default
+the dataset's own documents, ``rerankscale.data.corpus_texts``) with a token budget that grows
+with size, Chinchilla-style (Hoffmann et al. 2022, arXiv 2203.15556: ≈ 20 tokens per parameter):
+
+    tokens(N) = clip(tokens_per_param · N_non-embedding, min_tokens, max_tokens)
+              = clip(20 · N, 250k, 10m)                 (defaults of ``PretrainRecipe``)
+
+so 10k → 250k tokens (the floor), 50k → 1.0m, 250k → 5.0m, ≥ 500k → 10m (the CPU cap).
+
+Objective (BERT, Devlin et al. 2019, with ModernBERT's 30 % masking rate): documents are
+tokenized, joined with ``[SEP]`` and packed into sequences ``[CLS] t₁ … t_{seq_len−1}`` (no
+padding). Each non-special token is selected with probability ``mask_prob``; a selected token
+is replaced by ``[MASK]`` (80 %), a random token (10 %) or kept (10 %), and the loss is the mean
+cross-entropy of the original tokens at the selected positions. AdamW (weight decay on
+matrices only), linear warm-up then linear decay to 0, gradient clipping; learning rate
+``min(lr_max, lr_width_const / d_model)`` (the 1/width rule the CPU prototype needed).
+
+Every ``heldout_every``-th document is held out; the held-out MLM loss (fixed masks, the same
+for every member of a corpus) is measured before and after pretraining and recorded with the
+training curve in ``pretrain.json``.
+
+Members are cached under ``<cache>/suite/<key>``, the key naming the corpus, the size, the
+seed and a hash of (corpus, shape, tokenizer vocabulary, recipe); a member is built on first use
+(with a tqdm bar) in a temporary folder and renamed into place under a lock. The folder is a
+Hugging Face ``ModernBertForMaskedLM`` checkpoint plus tokenizer; ``build_model`` loads its
+encoder and head transform into ``ModernBertForSequenceClassification``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+import rerankscale.tokenizer as _tok
+from rerankscale.config import ConfigError, ModelConfig, format_size, parse_size
+from rerankscale.io import atomic_write_json
+from rerankscale.shapes import Shape, shape_for
+from rerankscale.tokenizer import SPECIAL_TOKENS, build_directory, cache_root, save_and_check, slug
+
+LOG_FILE = "pretrain.json"
+
+
+class PretrainError(RuntimeError):
+    """Pretraining cannot run (e.g. an empty corpus); the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class PretrainRecipe:
+    """How a suite member is pretrained. Every field is part of the cache key."""
+
+    tokens_per_param: float = 20.0  # Chinchilla-like budget per non-embedding parameter
+    min_tokens: int = 250_000
+    max_tokens: int = 10_000_000  # CPU cap; raise it on a GPU
+    seq_len: int = 64
+    batch_size: int = 32  # sequences per step
+    mask_prob: float = 0.3
+    lr: float | None = None  # None: min(lr_max, lr_width_const / d_model)
+    lr_max: float = 3e-3
+    lr_width_const: float = 0.144
+    warmup_fraction: float = 0.05
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    grad_clip: float = 1.0
+    max_texts: int = 200_000  # corpus documents read
+    heldout_every: int = 20  # every k-th document is held out
+    heldout_sequences: int = 128  # held-out sequences scored
+    log_every: int = 10  # steps between curve points
+    seed: int = 0
+
+    def token_budget(self, n_non_embedding: int) -> int:
+        """``clip(tokens_per_param · N, min_tokens, max_tokens)``."""
+        raw = int(round(self.tokens_per_param * n_non_embedding))
+        return int(min(self.max_tokens, max(self.min_tokens, raw)))
+
+    def learning_rate(self, d_model: int) -> float:
+        return (
+            float(self.lr)
+            if self.lr is not None
+            else min(self.lr_max, self.lr_width_const / d_model)
+        )
+
+    def validate(self) -> PretrainRecipe:
+        if self.seq_len < 8 or self.batch_size < 1:
+            raise ConfigError(
+                f"recipe seq_len={self.seq_len} (≥ 8), batch_size={self.batch_size} (≥ 1)"
+            )
+        if not 0 < self.mask_prob < 1:
+            raise ConfigError(f"recipe mask_prob={self.mask_prob} must be in (0, 1)")
+        if self.heldout_every < 2:
+            raise ConfigError(f"recipe heldout_every={self.heldout_every} must be ≥ 2")
+        return self
+
+
+# --------------------------------------------------------------------------- data
+
+
+def pack(token_lists: Iterable[list[int]], seq_len: int, cls_id: int, sep_id: int) -> torch.Tensor:
+    """Join documents as ``d₁ [SEP] d₂ [SEP] …`` and cut into rows ``[CLS] + seq_len−1 tokens``
+    (the incomplete tail is dropped). Returns ``LongTensor[n, seq_len]``."""
+    stream: list[int] = []
+    for ids in token_lists:
+        stream.extend(ids)
+        stream.append(sep_id)
+    width = seq_len - 1
+    n = len(stream) // width
+    if n == 0:
+        return torch.empty((0, seq_len), dtype=torch.long)
+    body = torch.tensor(stream[: n * width], dtype=torch.long).view(n, width)
+    return torch.cat([torch.full((n, 1), cls_id, dtype=torch.long), body], dim=1)
+
+
+def read_corpus(
+    texts: Iterable[str], tokenizer, recipe: PretrainRecipe, budget: int, block: int = 2048
+) -> tuple[list[list[int]], list[list[int]], int]:
+    """Tokenize documents in order until the training split holds ``budget`` tokens (one epoch)
+    and the held-out split fills ``heldout_sequences`` rows, or ``max_texts`` / the corpus runs
+    out. Document ``i`` is held out when ``i % heldout_every == heldout_every − 1``, so every
+    member of a corpus sees the same held-out text. Returns ``(train, held_out, n_docs)``."""
+    train: list[list[int]] = []
+    held: list[list[int]] = []
+    n_train = n_held = n_docs = 0
+    need_held = recipe.heldout_sequences * recipe.seq_len
+    stream = iter(texts)
+    while n_docs < recipe.max_texts and (n_train < budget or n_held < need_held):
+        docs = list(itertools.islice(stream, min(block, recipe.max_texts - n_docs)))
+        if not docs:
+            break
+        for ids in tokenizer(docs, add_special_tokens=False)["input_ids"]:
+            if n_docs % recipe.heldout_every == recipe.heldout_every - 1:
+                held.append(ids)
+                n_held += len(ids) + 1
+            else:
+                train.append(ids)
+                n_train += len(ids) + 1
+            n_docs += 1
+    return train, held, n_docs
+
+
+def mask_tokens(
+    input_ids: torch.Tensor,
+    mask_prob: float,
+    mask_id: int,
+    n_special: int,
+    vocab_size: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking: returns ``(corrupted input_ids, labels)`` with labels −100 where not
+    selected. Tokens with ids < ``n_special`` are never selected nor used as replacements."""
+    shape = input_ids.shape
+    selectable = input_ids >= n_special
+    selected = (torch.rand(shape, generator=generator) < mask_prob) & selectable
+    labels = torch.where(selected, input_ids, torch.full_like(input_ids, -100))
+    roll = torch.rand(shape, generator=generator)
+    corrupted = input_ids.clone()
+    corrupted[selected & (roll < 0.8)] = mask_id
+    random_pos = selected & (roll >= 0.8) & (roll < 0.9)
+    random_ids = torch.randint(n_special, vocab_size, shape, generator=generator)
+    corrupted[random_pos] = random_ids[random_pos]
+    return corrupted, labels
+
+
+def mlm_loss(model, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy at the selected positions (logits computed only there)."""
+    hidden = model.model(input_ids=input_ids).last_hidden_state
+    selected = labels != -100
+    logits = model.decoder(model.head(hidden[selected]))
+    return F.cross_entropy(logits, labels[selected])
+
+
+@torch.no_grad()
+def heldout_loss(model, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+    """Token-weighted mean MLM loss over fixed (input_ids, labels) batches."""
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for input_ids, labels in batches:
+        n = int((labels != -100).sum())
+        total += float(mlm_loss(model, input_ids, labels)) * n
+        count += n
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def pretrain_mlm(
+    shape: Shape,
+    tokenizer,
+    texts: Iterable[str],
+    recipe: PretrainRecipe,
+    model_cfg: ModelConfig | None = None,
+    progress: bool = True,
+):
+    """Pretrain a ``ModernBertForMaskedLM`` of ``shape`` on ``texts``; returns ``(model, log)``.
+
+    ``log`` holds the recipe, shape, parameter counts, token budget, steps, epochs over the
+    corpus, seconds, the training curve ``[{"step", "tokens", "loss"}]`` (loss averaged over
+    the last ``log_every`` steps) and the held-out loss before and after.
+    """
+    from transformers import ModernBertForMaskedLM
+
+    from rerankscale.models import modernbert_config, parameter_counts, seeded
+
+    recipe.validate()
+    model_cfg = dataclasses.replace(model_cfg or ModelConfig(), dropout=0.0)
+    cls_id, sep_id, mask_id = (
+        tokenizer.convert_tokens_to_ids(t) for t in ("[CLS]", "[SEP]", "[MASK]")
+    )
+    budget = recipe.token_budget(shape.non_embedding_params())
+    train_docs, held_docs, n_docs = read_corpus(texts, tokenizer, recipe, budget)
+    train = pack(train_docs, recipe.seq_len, cls_id, sep_id)
+    held = pack(held_docs, recipe.seq_len, cls_id, sep_id)[: recipe.heldout_sequences]
+    if len(train) < recipe.batch_size or len(held) == 0:
+        raise PretrainError(
+            f"the corpus is too small to pretrain on: {n_docs} documents gave {len(train)} "
+            f"training and {len(held)} held-out sequences of {recipe.seq_len} tokens (need ≥ "
+            f"{recipe.batch_size} and ≥ 1); pass more texts or lower recipe.seq_len/batch_size"
+        )
+    vocab_size = len(tokenizer)
+    n_special = len(SPECIAL_TOKENS)
+    gen = torch.Generator().manual_seed(recipe.seed + 1)
+    held_batches = [
+        mask_tokens(
+            held[i : i + recipe.batch_size], recipe.mask_prob, mask_id, n_special, vocab_size, gen
+        )
+        for i in range(0, len(held), recipe.batch_size)
+    ]
+    config = modernbert_config(shape, tokenizer, model_cfg)
+    with seeded(recipe.seed):
+        model = ModernBertForMaskedLM(config)
+    counts = parameter_counts(
+        model
+    )  # MLM head included; the CE's counts come from parameter_counts
+    budget = recipe.token_budget(shape.non_embedding_params())
+    tokens_per_step = recipe.batch_size * recipe.seq_len
+    steps = max(1, math.ceil(budget / tokens_per_step))
+    lr = recipe.learning_rate(shape.d_model)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": recipe.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=lr,
+        betas=recipe.betas,
+    )
+    warmup = max(1, int(recipe.warmup_fraction * steps))
+
+    def lr_factor(step: int) -> float:  # step = 0-based index of the update
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (steps - step) / max(1, steps - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    initial = heldout_loss(model, held_batches)
+    start = time.perf_counter()
+    curve, window = [], []
+    order = torch.empty(0, dtype=torch.long)
+    cursor, epochs = 0, 0
+    model.train()
+    bar = tqdm(
+        total=steps,
+        desc=f"MLM {format_size(shape.non_embedding_params())}",
+        disable=not progress,
+        leave=False,
+    )
+    for step in range(steps):
+        if cursor + recipe.batch_size > len(order):
+            order = torch.randperm(len(train), generator=gen)
+            cursor, epochs = 0, epochs + 1
+        batch = train[order[cursor : cursor + recipe.batch_size]]
+        cursor += recipe.batch_size
+        input_ids, labels = mask_tokens(
+            batch, recipe.mask_prob, mask_id, n_special, vocab_size, gen
+        )
+        loss = mlm_loss(model, input_ids, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        window.append(loss.item())
+        if (step + 1) % recipe.log_every == 0 or step + 1 == steps:
+            curve.append(
+                {
+                    "step": step + 1,
+                    "tokens": (step + 1) * tokens_per_step,
+                    "loss": sum(window) / len(window),
+                }
+            )
+            bar.set_postfix(loss=f"{curve[-1]['loss']:.3f}")
+            window = []
+        bar.update(1)
+    bar.close()
+    model.eval()
+    log = {
+        "recipe": dataclasses.asdict(recipe),
+        "shape": shape.to_dict(),
+        "n_params_non_embedding": shape.non_embedding_params(),
+        "n_params_mlm_total": counts["total"],
+        "token_budget": budget,
+        "tokens_seen": steps * tokens_per_step,
+        "steps": steps,
+        "lr": lr,
+        "epochs": epochs,
+        "documents_read": n_docs,
+        "train_sequences": len(train),
+        "heldout_sequences": len(held),
+        "seconds": time.perf_counter() - start,
+        "curve": curve,
+        "heldout_loss_initial": initial,
+        "heldout_loss_final": heldout_loss(model, held_batches),
+    }
+    return model, log
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def member_key(
+    corpus_id: str,
+    shape: Shape,
+    tokenizer,
+    recipe: PretrainRecipe,
+    size: str | None = None,
+    fingerprint: str = "",
+) -> str:
+    """``<corpus slug>-<size>-s<seed>-<hash>``; the hash covers the corpus id and ``fingerprint``
+    (``tokenizer.corpus_fingerprint`` of its first documents: the synthetic corpus changes with
+    the task's knobs under the same id), the shape, the tokenizer's vocabulary and every recipe
+    field. ``size`` is the label (default: the actual non-embedding count, formatted)."""
+    vocab = json.dumps(sorted(tokenizer.get_vocab().items()))
+    spec = {
+        "corpus": corpus_id,
+        "corpus_fingerprint": fingerprint,
+        "shape": shape.to_dict(),
+        "vocab_sha": hashlib.sha256(vocab.encode()).hexdigest(),
+        "recipe": dataclasses.asdict(recipe),
+    }
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+    size = slug(size or format_size(shape.non_embedding_params()))
+    return f"{slug(corpus_id)}-{size}-s{recipe.seed}-{digest}"
+
+
+def suite_member(
+    corpus_id: str,
+    shape: Shape | str | int,
+    tokenizer,
+    *,
+    model_cfg: ModelConfig | None = None,
+    recipe: PretrainRecipe | None = None,
+    texts: Iterable[str] | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+) -> Path:
+    """The folder of the suite member ``(corpus_id, size, recipe, seed)``, pretraining it on
+    first use. ``shape`` is a size (``"50k"``; the folder is named by it) or a ``Shape``.
+    ``texts`` overrides the corpus documents (default ``corpus_texts(corpus_id,
+    limit=recipe.max_texts)``); they must be the corpus's documents, since the cache is keyed by
+    ``corpus_id``."""
+    recipe = (recipe or PretrainRecipe()).validate()
+    label = None
+    if not isinstance(shape, Shape):
+        label = format_size(parse_size(shape))
+        shape = shape_for(shape)
+    if texts is not None:
+        stream = iter(texts)
+        head = list(itertools.islice(stream, _tok.FINGERPRINT_DOCS))
+        texts = itertools.chain(head, stream)
+    else:
+        head = list(_tok.corpus_texts(corpus_id, limit=_tok.FINGERPRINT_DOCS))
+    fingerprint = _tok.corpus_fingerprint(head)
+    key = member_key(corpus_id, shape, tokenizer, recipe, label, fingerprint)
+    final = cache_root(cache_dir) / "suite" / key
+
+    def build(tmp: Path) -> None:
+        docs = texts if texts is not None else _tok.corpus_texts(corpus_id, limit=recipe.max_texts)
+        model, log = pretrain_mlm(shape, tokenizer, docs, recipe, model_cfg, progress)
+        from rerankscale.models import quiet_transformers
+
+        with quiet_transformers(warnings=False):
+            model.save_pretrained(str(tmp))
+        save_and_check(tokenizer, tmp)
+        atomic_write_json(
+            tmp / LOG_FILE, {"corpus": corpus_id, "corpus_fingerprint": fingerprint, **log}
+        )
+
+    return build_directory(final, build, LOG_FILE)
+
+
+def member_log(path: str | Path) -> dict:
+    """The ``pretrain.json`` record of a suite member folder."""
+    return json.loads((Path(path) / LOG_FILE).read_text())
