@@ -1,0 +1,295 @@
+"""Forecast checks: fit on small models, predict larger held-out ones, judge by held-out error.
+
+* ``forecast_split``     fit on one table, predict the rows of another (the primitive);
+* ``forecast_holdout``   fit on all but the largest sizes, predict the held-out sizes at their
+                         exposures, per (objective, eval set) and metric;
+* ``rolling_backtest``   rolling origin: fit on sizes ≤ k-th, predict the (k+1)-th, for every k
+                         with enough sizes;
+* ``summarize_forecasts`` MAE, RMSE, signed bias and interval coverage per held-out size;
+* ``compare_laws``       rank functional forms by held-out error.
+
+Every forecast row reports the prediction, its 95% bootstrap interval (over runs: the
+uncertainty of the fitted law), a wider prediction interval that adds the run-to-run spread
+seen in the fit's residuals (``pi_lo``/``pi_hi``: where a new seed-averaged run should land),
+the actual value (averaged over seeds at that checkpoint), error = prediction − actual,
+absolute error, bias = actual − prediction (positive: the law under-predicts, as the paper's
+"conservative" forecasts did) and whether each interval covers the actual. Degenerate or
+failed fits appear as rows with their ``fit_status`` and NaN predictions, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .bootstrap import BootstrapResult, bootstrap_fit
+from .fit import FitResult, fit_law
+from .laws import Law, get_law
+from .table import final_checkpoints, size_label
+
+Select = str | int | Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def select_rows(df: pd.DataFrame, select: Select = "all") -> pd.DataFrame:
+    """``"all"`` checkpoints, the ``"final"`` one of each run, the last ``k`` (an int), or a
+    callable DataFrame → DataFrame."""
+    if callable(select):
+        return select(df)
+    if select == "all":
+        return df
+    if select == "final":
+        return final_checkpoints(df, 1)
+    if isinstance(select, int) and select > 0:
+        return final_checkpoints(df, select)
+    raise ValueError(f"select must be 'all', 'final', a positive int or a callable, got {select!r}")
+
+
+def _aggregate_test(test: pd.DataFrame, cols: Sequence[str], y: str, average_seeds: bool) -> pd.DataFrame:
+    keys = [c for c in ("n_params", "step") if c in test.columns]
+    if not average_seeds or not keys:
+        out = test[[*dict.fromkeys([*keys, *cols, y])]].copy()
+        out["n_seeds"] = 1
+        out["size"] = test["size"] if "size" in test.columns else test["n_params"].map(size_label)
+        return out.rename(columns={y: "actual"})
+    work = test[list(dict.fromkeys([*keys, *cols, y]))].copy()
+    logc = [c for c in cols if c not in keys]
+    for c in logc:
+        work[c] = np.log(work[c].astype(float))
+    agg = work.groupby(keys, sort=True).mean().reset_index()
+    for c in logc:
+        agg[c] = np.exp(agg[c])
+    agg["n_seeds"] = test.groupby(keys, sort=True).size().to_numpy()
+    if "size" in test.columns:
+        agg["size"] = test.groupby(keys, sort=True)["size"].first().to_numpy()
+    else:
+        agg["size"] = agg["n_params"].map(size_label)
+    return agg.rename(columns={y: "actual"})
+
+
+def _run_residuals(result: FitResult, groups: str) -> np.ndarray:
+    """Mean log residual per run of the full fit (the run-to-run spread)."""
+    r = result.residuals()
+    if result.data is not None and groups in result.data.columns:
+        return pd.Series(r).groupby(result.data[groups].to_numpy()).mean().to_numpy()
+    return r
+
+
+def forecast_split(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    law: Law | str,
+    *,
+    y: str,
+    x: str | Sequence[str] | None = None,
+    n: str = "n_params",
+    d: str = "pairs_seen",
+    error: bool | None = None,
+    ceiling: float = 1.0,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+    groups: str = "run_id",
+    average_seeds: bool = True,
+    **fit_kwargs,
+) -> tuple[pd.DataFrame, FitResult, BootstrapResult | None]:
+    """Fit ``law`` to ``train``, predict ``test`` (seed-averaged per (n_params, step) unless
+    ``average_seeds=False``) on the metric's scale. Returns (rows, fit, bootstrap)."""
+    law = get_law(law)
+    result = fit_law(train, law, y=y, x=x, n=n, d=d, error=error, ceiling=ceiling, **fit_kwargs)
+    cols = list(result.input_names)
+    rows = _aggregate_test(test, cols, y, average_seeds)
+    X = tuple(rows[c].to_numpy(dtype=float) for c in cols)
+    boot = None
+    nan = np.full(len(rows), np.nan)
+    pred, lo, hi, pi_lo, pi_hi = nan, nan, nan, nan, nan
+    if result.status != "degenerate":
+        pred = result.predict_metric(*X)
+        if n_boot > 0:
+            boot = bootstrap_fit(result, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
+            draws = boot.predict(*X)  # (B, m) on the fitted scale
+            if len(draws):
+                qlo, qhi = (1 - ci) / 2, (1 + ci) / 2
+                lo, hi = _metric_interval(result, draws, qlo, qhi)
+                # add run-to-run noise: a seed-averaged actual of m runs lands at
+                # pred·exp(−mean of m run residuals)
+                res = _run_residuals(result, groups)
+                rng = np.random.default_rng(seed + 7919)
+                m = rows["n_seeds"].to_numpy()
+                noise = np.stack([
+                    rng.choice(res, size=(len(draws), int(k)), replace=True).mean(axis=1) for k in m
+                ], axis=1)
+                pi_lo, pi_hi = _metric_interval(result, draws * np.exp(-noise), qlo, qhi)
+    actual = rows["actual"].to_numpy(dtype=float)
+    rows = rows.assign(
+        prediction=pred, lo=lo, hi=hi, pi_lo=pi_lo, pi_hi=pi_hi,
+        error=pred - actual, abs_error=np.abs(pred - actual), bias=actual - pred,
+        covered=np.where(np.isfinite(lo), (lo <= actual) & (actual <= hi), np.nan),
+        covered_pi=np.where(np.isfinite(pi_lo), (pi_lo <= actual) & (actual <= pi_hi), np.nan),
+        fit_status=result.status,
+        n_boot_ok=0 if boot is None else int(boot.usable.sum()),
+        metric=y, law=law.name, target=result.target,
+    )
+    lead = ["metric", "law", "size", "n_params", "step"]
+    lead = [c for c in lead if c in rows.columns]
+    return rows[lead + [c for c in rows.columns if c not in lead]], result, boot
+
+
+def _metric_interval(result: FitResult, draws: np.ndarray, qlo: float, qhi: float):
+    a, b = np.quantile(draws, [qlo, qhi], axis=0)
+    if result.transform is not None:
+        a, b = result.transform.inverse(a), result.transform.inverse(b)
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def _sizes(df: pd.DataFrame, n: str) -> np.ndarray:
+    return np.sort(df[n].unique())
+
+
+def _resolve_sizes(df: pd.DataFrame, n: str, which) -> list[float]:
+    sizes = _sizes(df, n)
+    if isinstance(which, int):
+        if not 0 < which < len(sizes):
+            raise ValueError(f"holdout={which} with {len(sizes)} sizes: must be between 1 and {len(sizes) - 1}")
+        return list(sizes[-which:])
+    out = []
+    for w in which:
+        if isinstance(w, str):
+            match = df.loc[df["size"] == w, n].unique() if "size" in df.columns else []
+            if len(match) != 1:
+                raise ValueError(f"size label {w!r} does not name exactly one size")
+            out.append(match[0])
+        elif w in set(sizes):
+            out.append(w)
+        else:
+            raise ValueError(f"size {w!r} not in the table's sizes {sizes.tolist()}")
+    return out
+
+
+def _loop(df, by, metrics, fn):
+    by = [b for b in by if b in df.columns]
+    frames = []
+    fits = {}
+    groups = df.groupby(by, sort=True) if by else [((), df)]
+    i = 0
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for metric in metrics:
+            rows, res, boot = fn(part, metric, i)
+            i += 1
+            for b, v in zip(by, key):
+                rows.insert(0, b, v)
+            frames.append(rows)
+            fits[(*key, metric)] = (res, boot)
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), fits
+
+
+def forecast_holdout(
+    df: pd.DataFrame,
+    law: Law | str,
+    *,
+    y: str | Sequence[str],
+    holdout: int | Sequence = 2,
+    by: Sequence[str] = ("objective", "eval_set"),
+    select: Select = "all",
+    n: str = "n_params",
+    seed: int = 0,
+    return_fits: bool = False,
+    **kwargs,
+):
+    """Fit on all sizes but the ``holdout`` largest (or the listed sizes: labels or N values)
+    and forecast the held-out sizes, per ``by`` group and metric ``y``. Rows are chosen by
+    ``select`` ("all", "final", last k, or a callable). Other keyword arguments go to
+    ``forecast_split`` (``x``, ``d``, ``n_boot``, ``ci``, ``error``, ``ceiling``, ``grid``...).
+    Returns the forecast DataFrame, or (DataFrame, {(group..., metric): (fit, bootstrap)})."""
+    law = get_law(law)
+    metrics = [y] if isinstance(y, str) else list(y)
+    df = select_rows(df, select)
+    held = _resolve_sizes(df, n, holdout)
+
+    def one(part, metric, i):
+        train, test = part[~part[n].isin(held)], part[part[n].isin(held)]
+        rows, res, boot = forecast_split(train, test, law, y=metric, n=n, seed=seed + i, **kwargs)
+        fit_sizes = _sizes(train, n)
+        rows.insert(0, "fit_sizes", ",".join(size_label(s) for s in fit_sizes))
+        return rows, res, boot
+
+    out, fits = _loop(df, by, metrics, one)
+    return (out, fits) if return_fits else out
+
+
+def rolling_backtest(
+    df: pd.DataFrame,
+    law: Law | str,
+    *,
+    y: str | Sequence[str],
+    by: Sequence[str] = ("objective", "eval_set"),
+    select: Select = "all",
+    n: str = "n_params",
+    min_fit_sizes: int | None = None,
+    seed: int = 0,
+    **kwargs,
+) -> pd.DataFrame:
+    """Rolling-origin backtest over sizes: for k = min_fit_sizes .. K−1, fit on the k smallest
+    sizes and forecast the (k+1)-th. ``min_fit_sizes`` defaults to the law's ``min_distinct``
+    (3: fewer sizes cannot identify an exponent, a coefficient and a floor). Columns as in
+    ``forecast_holdout`` plus ``origin`` (k) and ``fit_up_to`` (the largest fitted size)."""
+    law = get_law(law)
+    x = kwargs.get("x")
+    x_cols = (x,) if isinstance(x, str) else tuple(x or ())
+    if len(law.inputs) == 1 and n not in x_cols:
+        raise ValueError(f"{law.name} with x={x!r} does not depend on {n!r}: "
+                         "a backtest over sizes needs a law in N (x=n or a joint law)")
+    metrics = [y] if isinstance(y, str) else list(y)
+    df = select_rows(df, select)
+    sizes = _sizes(df, n)
+    k0 = law.min_distinct if min_fit_sizes is None else int(min_fit_sizes)
+    frames = []
+    for k in range(k0, len(sizes)):
+        sub = df[df[n].isin(sizes[: k + 1])]
+
+        def one(part, metric, i, k=k):
+            train, test = part[part[n].isin(sizes[:k])], part[part[n] == sizes[k]]
+            rows, res, boot = forecast_split(train, test, law, y=metric, n=n, seed=seed + 1000 * k + i, **kwargs)
+            rows.insert(0, "fit_up_to", size_label(sizes[k - 1]))
+            rows.insert(0, "origin", k)
+            return rows, res, boot
+
+        frames.append(_loop(sub, by, metrics, one)[0])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def summarize_forecasts(fc: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """MAE, RMSE, mean signed bias (actual − predicted), interval coverage and counts per
+    ``by`` (default: the grouping columns present plus metric, law and held-out size)."""
+    if by is None:
+        by = [c for c in ("origin", "objective", "eval_set", "metric", "law", "size") if c in fc.columns]
+    by = list(by)
+
+    def agg(g):
+        ok = g["prediction"].notna()
+        e = g.loc[ok, "error"]
+        return pd.Series(dict(
+            n=int(ok.sum()), n_failed=int((~ok).sum()),
+            mae=e.abs().mean(), rmse=float(np.sqrt((e ** 2).mean())) if ok.any() else np.nan,
+            bias=g.loc[ok, "bias"].mean(),
+            coverage=g.loc[ok, "covered"].astype(float).mean(),
+            coverage_pi=g.loc[ok, "covered_pi"].astype(float).mean(),
+        ))
+
+    keys = fc[by].drop_duplicates().reset_index(drop=True)
+    rows = [agg(fc.loc[(fc[by] == keys.loc[i]).all(axis=1)]) for i in range(len(keys))]
+    out = pd.concat([keys, pd.DataFrame(rows)], axis=1)
+    return out.sort_values(by).reset_index(drop=True)
+
+
+def compare_laws(fc: pd.DataFrame, by: Sequence[str] = ("objective", "eval_set", "metric")) -> pd.DataFrame:
+    """Compare functional forms by held-out error: per ``by`` group and law, MAE, RMSE, bias and
+    coverage over all held-out points (concatenate the forecast frames of several laws first),
+    with ``rank`` by MAE within each group (1 = best). Laws whose fits failed on some points
+    carry ``n_failed`` > 0."""
+    by = [b for b in by if b in fc.columns]
+    s = summarize_forecasts(fc, [*by, "law"])
+    s["rank"] = s.groupby(by)["mae"].rank(method="min") if by else s["mae"].rank(method="min")
+    return s.sort_values([*by, "rank"]).reset_index(drop=True)
