@@ -29,9 +29,10 @@ FIRST_STAGE_FILE = "T0_first_stage.csv"
 
 
 def _eval_set(cfg: RunConfig, dataset_id: str):
-    from rerankscale.evaluate import load_run_eval_set
+    """The eval set exactly as a run of ``cfg`` is evaluated on (same queries and depth)."""
+    from rerankscale.evaluate import run_eval_sets
 
-    return load_run_eval_set(cfg, dataset_id)
+    return run_eval_sets(cfg, [dataset_id])[0]
 
 
 def _words(text: str) -> int:
@@ -96,8 +97,9 @@ def first_stage_table(study: StudyConfig) -> pd.DataFrame:
     rows = []
     for dataset_id in study.base.data.eval_sets:
         es = _eval_set(study.base, dataset_id)
-        rows.append({"eval_set": es.name, "dataset": dataset_id, "n_queries": len(es.queries),
-                     **first_stage_metrics(es)})
+        result = first_stage_metrics(es)
+        rows.append({"eval_set": es.name, "dataset": dataset_id,
+                     "n_queries": result["n_queries"], **result["metrics"]})
     return pd.DataFrame(rows)
 
 
@@ -108,7 +110,7 @@ def first_stage_by_eval_set(cfg: RunConfig) -> dict[str, dict[str, float]]:
     out = {}
     for dataset_id in cfg.data.eval_sets:
         es = _eval_set(cfg, dataset_id)
-        out[es.name] = first_stage_metrics(es)
+        out[es.name] = first_stage_metrics(es)["metrics"]
     return out
 
 

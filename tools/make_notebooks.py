@@ -72,6 +72,60 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "baseline = overview.first_stage_by_eval_set(cfg)\n"
         "runplots.metrics_vs_exposure(run_dir, baseline=baseline);",
     ],
+    "04_fit.ipynb": [
+        "# 04 · Fit: model-size, exposure and joint scaling laws\n\n"
+        "Per objective, metric and eval set: the paper's saturating law in model size "
+        "(y = a + b·N^c, final checkpoints), the same form in training exposure per size, and "
+        "Chinchilla's joint law on the error, L(N, D) = E + A·N^−α + B·D^−β, fitted without "
+        "the held-out sizes. Intervals: 95% bootstrap over runs (size × seed). Also T1 (final "
+        "metrics with the first-stage baseline) and F6 (contrastive entropy vs ranking metrics).",
+        ANALYSIS_PARAMS,
+        "from rerankscale import report\n\n"
+        "a = report.load_analysis(preset, results_path)\n"
+        "print(f\"{len(a.table)} rows, {a.table.run_id.nunique()} runs, eval sets {a.eval_sets}, "
+        "held out {a.held_out}\")",
+        "t1 = report.t1_final_metrics(a)\nreport.save(t1, figures_dir, \"T1_final_metrics\")\nt1",
+        "t2 = report.t2_laws(a, n_boot=n_boot, seed=seed)\n"
+        "report.save(t2, figures_dir, \"T2_laws\")\n"
+        "t2[t2.param.isin([\"c\", \"alpha\", \"beta\"])]",
+        "fig = report.f2_exposure(a)\nreport.save(fig, figures_dir, \"F2_exposure_scaling\");",
+        "fig = report.f3_joint(a)\nreport.save(fig, figures_dir, \"F3_joint_law\");",
+        "fig = report.f6_contrastive_entropy(a)\n"
+        "report.save(fig, figures_dir, \"F6_contrastive_entropy\");",
+    ],
+    "05_forecast.ipynb": [
+        "# 05 · Forecast the largest models from the smaller ones\n\n"
+        "Laws fitted without the held-out sizes predict them; each forecast is judged by its "
+        "error, signed bias (actual − predicted; positive = conservative) and whether its 95% "
+        "interval covers the actual. Rolling-origin backtests repeat the check at every size.",
+        ANALYSIS_PARAMS,
+        "from rerankscale import report\n\na = report.load_analysis(preset, results_path)",
+        "t3 = report.forecasts(a, n_boot=n_boot, seed=seed)\n"
+        "report.save(t3, figures_dir, \"T3_forecasts\")\n"
+        "t3[t3.metric == \"ndcg@10\"]",
+        "summary = report.forecast_summary(t3)\n"
+        "report.save(summary, figures_dir, \"T3_forecast_summary\")\nsummary",
+        "bt = report.backtests(a, n_boot=n_boot // 2, seed=seed)\n"
+        "report.save(bt, figures_dir, \"T3_backtests\")\n"
+        "report.forecast_summary(bt.assign(kind=\"backtest\"))",
+        "fig = report.f1_model_size(a, t3)\nreport.save(fig, figures_dir, \"F1_model_size\");",
+    ],
+    "06_compute.ipynb": [
+        "# 06 · Compute: allocation rules, iso-FLOP profiles, equal-compute checkpoints\n\n"
+        "The joint law in (N, training tokens) gives the compute-optimal N*(C) and D*(C) under "
+        "C = 6·N·D; equal-compute comparisons match checkpoints of every size pair at equal "
+        "measured training FLOPs; the inference-aware optimum adds the cost of serving.",
+        ANALYSIS_PARAMS,
+        "from rerankscale import report\n\na = report.load_analysis(preset, results_path)",
+        "t4 = report.t4_allocation(a, n_boot=n_boot, seed=seed)\n"
+        "report.save(t4, figures_dir, \"T4_allocation\")\nt4",
+        "fig = report.f4_compute_optimal(a)\nreport.save(fig, figures_dir, \"F4_compute_optimal\");",
+        "eq = report.equal_compute(a)\nt5 = report.t5_equal_compute(eq)\n"
+        "report.save(t5, figures_dir, \"T5_equal_compute\")\nt5",
+        "fig = report.f5_equal_compute(eq)\nreport.save(fig, figures_dir, \"F5_equal_compute\");",
+        "t6 = report.t6_inference_aware(a)\n"
+        "report.save(t6, figures_dir, \"T6_inference_aware\")\nt6",
+    ],
 }
 
 

@@ -1,0 +1,369 @@
+"""The study's tables and figures (T1–T6, F1–F6) from a results table.
+
+Notebooks 04 (fit), 05 (forecast) and 06 (compute) call these functions and display what they
+return; ``save`` writes an artifact to ``figures/`` (PNG + PDF + the CSV behind a figure, CSV
+for a table). Imports neither torch nor transformers: the analysis runs on a results table
+alone.
+
+Conventions (DESIGN.md §7):
+- N is the non-embedding parameter count; the exposure axis D is training queries seen (the
+  same for every objective, so objectives compare at equal data); compute is dense training
+  FLOPs 6·N·tokens, the attention term reported separately.
+- Size laws use the paper's saturating form on the final checkpoint of each run,
+  y = a + b·N^c with a ≤ ceiling; the joint law is Chinchilla's on the error 1 − metric,
+  L(N, D) = E + A·N^−α + B·D^−β, fitted on every checkpoint of the non-held-out sizes.
+- Intervals are percentile intervals of a bootstrap over runs (size × seed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rerankscale import plots
+from rerankscale import scaling as sc
+from rerankscale.config import StudyConfig, parse_size
+from rerankscale.io import atomic_write_text
+from rerankscale.results import load as load_results
+from rerankscale.study import load_preset, resolve
+
+FIRST_STAGE = "first stage (BM25)"
+HEADLINE = ("ndcg@10", "mrr@10", "map")
+EXPOSURE = "queries_seen"
+
+
+@dataclass
+class Analysis:
+    """A results table with what the analysis needs to know about the study."""
+
+    table: pd.DataFrame
+    study: StudyConfig
+    baseline: pd.DataFrame | None
+    eval_sets: list[str]
+    held_out: list[str]
+    fits: dict = field(default_factory=dict)
+
+    @property
+    def primary(self) -> str:
+        """The eval set the figures show (the study's first)."""
+        return self.eval_sets[0]
+
+    @property
+    def ce(self) -> str:
+        return next(c for c in self.table.columns if c.startswith("ce@"))
+
+    @property
+    def metrics(self) -> list[str]:
+        return [*(m for m in HEADLINE if m in self.table), self.ce]
+
+    def on(self, eval_set: str | None = None) -> pd.DataFrame:
+        return self.table[self.table["eval_set"] == (eval_set or self.primary)]
+
+    def fitted_rows(self, eval_set: str | None = None) -> pd.DataFrame:
+        """Rows of the sizes the laws are fitted on (the held-out sizes removed)."""
+        t = self.on(eval_set)
+        return t[~t["size"].isin(self.held_out)]
+
+
+def load_analysis(preset: str, results_path: str | Path) -> Analysis:
+    """Load and validate the results table; the first-stage baseline (``T0_first_stage.csv``)
+    is read from beside it when present."""
+    path = resolve(results_path)
+    table = load_results(path)
+    sc.validate_results_table(table)
+    attention = table["attention_flops"] if "attention_flops" in table else 0.0
+    table = table.assign(dense_flops=table["train_flops"] - attention)
+    study = load_preset(preset)
+    baseline_path = path.parent / "T0_first_stage.csv"
+    baseline = pd.read_csv(baseline_path) if baseline_path.exists() else None
+    eval_sets = list(dict.fromkeys(table["eval_set"]))
+    ordered = sorted(eval_sets, key=lambda e: (not e.endswith("dev"), e))
+    held = [s for s in study.held_out if s in set(table["size"])]
+    return Analysis(table, study, baseline, ordered, held)
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def save(artifact, figures_dir: str | Path | None, artifact_id: str,
+         data: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Write a table (CSV) or a figure (PNG, PDF and the CSV behind it) as ``<artifact_id>.*``;
+    nothing when ``figures_dir`` is None (notebooks only display by default)."""
+    if figures_dir is None:
+        return {}
+    figures = resolve(figures_dir)
+    if isinstance(artifact, pd.DataFrame):
+        path = figures / f"{artifact_id}.csv"
+        atomic_write_text(path, artifact.to_csv(index=False, float_format="%.6g"))
+        return {"csv": path}
+    return plots.save_figure(artifact, data, figures, artifact_id)
+
+
+# --------------------------------------------------------------------------- T1
+
+
+def t1_final_metrics(a: Analysis) -> pd.DataFrame:
+    """T1: final-checkpoint metrics per eval set × objective × size (mean ± sd over seeds),
+    with the first-stage ranking as the baseline row of each eval set."""
+    final = sc.final_checkpoints(a.table)
+    rows = []
+    for (eval_set, objective, size), g in final.groupby(["eval_set", "objective", "size"]):
+        row = {"eval_set": eval_set, "objective": objective, "size": size,
+               "n_params": int(g["n_params"].iloc[0]), "n_seeds": len(g),
+               "queries_seen": int(g["queries_seen"].median())}
+        for m in a.metrics:
+            row[m] = g[m].mean()
+            row[f"{m} sd"] = g[m].std(ddof=1) if len(g) > 1 else np.nan
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if a.baseline is not None:
+        base = a.baseline.assign(objective=FIRST_STAGE, size="-", n_params=0, n_seeds=1,
+                                 queries_seen=0)
+        out = pd.concat([base[[c for c in out.columns if c in base]], out], ignore_index=True)
+    out = out.sort_values(["eval_set", "n_params", "objective"], kind="stable")
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- fits (T2, F2, F3)
+
+
+def size_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
+              grid: str = "coarse") -> dict[str, sc.FitResult]:
+    """Per objective: the paper's saturating law y = a + b·N^c on the final checkpoint of each
+    run of the fitted sizes."""
+    final = sc.final_checkpoints(a.fitted_rows(eval_set))
+    return {
+        obj: sc.fit_law(g, sc.SaturatingLaw(), y=metric, x="n_params", grid=grid)
+        for obj, g in final.groupby("objective")
+    }
+
+
+def exposure_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
+                  grid: str = "coarse") -> dict[tuple[str, float], sc.FitResult]:
+    """Per (objective, size): the saturating law in training queries seen, seeds pooled."""
+    rows = a.on(eval_set)
+    return {
+        (obj, n): sc.fit_law(g, sc.SaturatingLaw(), y=metric, x=EXPOSURE, grid=grid)
+        for (obj, n), g in rows.groupby(["objective", "n_params"])
+    }
+
+
+def joint_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
+               d: str = EXPOSURE, grid: str = "coarse") -> dict[str, sc.FitResult]:
+    """Per objective: Chinchilla's law on 1 − metric (or CE) in (N, D), every checkpoint of the
+    fitted sizes."""
+    rows = a.fitted_rows(eval_set)
+    return {
+        obj: sc.fit_law(g, sc.ChinchillaLaw(), y=metric, n="n_params", d=d, grid=grid)
+        for obj, g in rows.groupby("objective")
+    }
+
+
+def t2_laws(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+    """T2: fitted size and joint laws per eval set × objective × metric, each parameter with
+    its 95% bootstrap interval over runs, the fit status and the parameters on a bound."""
+    rows = []
+    for eval_set in a.eval_sets:
+        for metric in metrics or a.metrics:
+            for kind, fits in (("size", size_fits(a, metric, eval_set)),
+                               ("joint", joint_fits(a, metric, eval_set))):
+                for obj, r in fits.items():
+                    rows.extend(_law_rows(r, eval_set, obj, metric, kind, n_boot, seed))
+    return pd.DataFrame(rows)
+
+
+def _law_rows(r: sc.FitResult, eval_set, objective, metric, kind, n_boot, seed) -> list[dict]:
+    base = {"eval_set": eval_set, "objective": objective, "metric": metric, "law": r.law.name,
+            "kind": kind, "target": r.target, "status": r.status,
+            "on_bound": ",".join(r.on_bound), "n_points": r.n_points,
+            "n_runs": int(r.data["run_id"].nunique()) if r.data is not None else 0}
+    if r.status == "degenerate":
+        return [{**base, "param": "-", "estimate": np.nan, "lo": np.nan, "hi": np.nan}]
+    intervals = sc.bootstrap_fit(r, n_boot=n_boot, seed=seed).param_intervals() if n_boot else None
+    out = []
+    for name in r.law.param_names:
+        row = {**base, "param": name, "estimate": r.params[name], "lo": np.nan, "hi": np.nan}
+        if intervals is not None:
+            iv = intervals.set_index("param").loc[name]
+            row.update(lo=iv["lo"], hi=iv["hi"])
+        out.append(row)
+    return out
+
+
+def f2_exposure(a: Analysis, metric: str = "ndcg@10"):
+    """F2: metric against training queries per size and objective, with per-size fits."""
+    return plots.plot_exposure_scaling(a.on(), exposure_fits(a, metric), metric=metric,
+                                       exposure=EXPOSURE)
+
+
+def f3_joint(a: Analysis, metric: str = "ndcg@10"):
+    """F3: the joint law's slice at every size (dashed: held-out sizes, not fitted)."""
+    return plots.plot_joint_slices(a.on(), joint_fits(a, metric), metric=metric,
+                                   exposure=EXPOSURE, heldout_sizes=a.held_out)
+
+
+def f6_contrastive_entropy(a: Analysis):
+    """F6: contrastive entropy against NDCG@10 and MRR@10, every checkpoint."""
+    return plots.plot_ce_vs_metric(a.on(), ce=a.ce, metrics=("ndcg@10", "mrr@10"))
+
+
+# --------------------------------------------------------------------------- forecasts (T3, F1)
+
+
+def forecasts(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+    """T3: forecasts of the held-out sizes from the others, per eval set × objective × metric,
+    by two laws: the size law at the final checkpoint and the joint law at every checkpoint
+    (reported at the final one). Columns: prediction, 95% interval (lo, hi), actual, error,
+    abs_error, bias (actual − predicted: positive = the law under-predicts), covered."""
+    if not a.held_out:
+        return pd.DataFrame()
+    metrics = list(metrics or a.metrics)
+    size_fc = sc.forecast_holdout(a.table, sc.SaturatingLaw(), y=metrics, holdout=a.held_out,
+                                  select="final", x="n_params", n_boot=n_boot, seed=seed,
+                                  grid="coarse")
+    joint_fc = sc.forecast_holdout(a.table, sc.ChinchillaLaw(), y=metrics, holdout=a.held_out,
+                                   d=EXPOSURE, n_boot=n_boot, seed=seed, grid="coarse")
+    last = joint_fc.groupby(["objective", "eval_set", "metric", "size"])["step"].transform("max")
+    joint_final = joint_fc[joint_fc["step"] == last]
+    out = pd.concat([size_fc.assign(kind="size law, final checkpoint"),
+                     joint_final.assign(kind="joint law, final checkpoint")], ignore_index=True)
+    keep = ["kind", "law", "eval_set", "objective", "metric", "size", "n_params", "fit_sizes",
+            "n_seeds", "prediction", "lo", "hi", "actual", "error", "abs_error", "bias",
+            "covered", "pi_lo", "pi_hi", "covered_pi", "fit_status"]
+    return out[[c for c in keep if c in out]].sort_values(
+        ["eval_set", "metric", "objective", "kind", "n_params"]).reset_index(drop=True)
+
+
+def forecast_summary(fc: pd.DataFrame) -> pd.DataFrame:
+    """MAE, RMSE, mean signed bias and interval coverage per eval set × metric × objective."""
+    return sc.summarize_forecasts(fc, by=["kind", "eval_set", "metric", "objective"])
+
+
+def backtests(a: Analysis, metric: str = "ndcg@10", n_boot: int = 100, seed: int = 0):
+    """Rolling-origin backtests of the size law over all sizes: fit on the k smallest sizes,
+    predict the next, for every k with enough sizes (final checkpoints)."""
+    fc = sc.rolling_backtest(a.table, sc.SaturatingLaw(), y=metric, select="final",
+                             x="n_params", n_boot=n_boot, seed=seed, grid="coarse")
+    return fc
+
+
+def f1_model_size(a: Analysis, fc: pd.DataFrame, metric: str = "ndcg@10"):
+    """F1: metric vs N per objective, the size law fitted without the held-out sizes, and its
+    forecasts with 95% intervals at the held-out sizes (primary eval set)."""
+    points = sc.final_checkpoints(a.fitted_rows())
+    size_rows = fc[(fc["kind"] == "size law, final checkpoint") & (fc["eval_set"] == a.primary)]
+    return plots.plot_size_scaling(points, size_fits(a, metric), size_rows, metric=metric)
+
+
+# --------------------------------------------------------------------------- compute (T4-T6, F4, F5)
+
+
+def tokens_per_query(a: Analysis) -> float:
+    """Mean non-padding training tokens per training query (sets D in tokens)."""
+    final = sc.final_checkpoints(a.on())
+    return float((final["tokens_seen"] / final["queries_seen"]).median())
+
+
+def compute_fits(a: Analysis, metric: str = "ndcg@10") -> dict[str, sc.FitResult]:
+    """Joint law per objective in (N, training tokens) on every size and checkpoint, so that
+    C = 6·N·D is dense training compute."""
+    rows = a.on()
+    return {
+        obj: sc.fit_law(g, sc.ChinchillaLaw(), y=metric, n="n_params", d="tokens_seen",
+                        grid="coarse")
+        for obj, g in rows.groupby("objective")
+    }
+
+
+def compute_budgets(a: Analysis, n: int = 9) -> np.ndarray:
+    """Log-spaced compute budgets spanning the study's measured dense training FLOPs."""
+    flops = a.on()["dense_flops"]
+    return np.geomspace(flops.min(), flops.max(), n)
+
+
+def t4_allocation(a: Analysis, metric: str = "ndcg@10", n_boot: int = 200,
+                  seed: int = 0) -> pd.DataFrame:
+    """T4: allocation exponents N* ∝ C^a, D* ∝ C^b per objective (a = β/(α+β), b = α/(α+β)),
+    with 95% bootstrap intervals over runs."""
+    rows = []
+    for obj, r in compute_fits(a, metric).items():
+        row = {"objective": obj, "metric": metric, "status": r.status,
+               "on_bound": ",".join(r.on_bound)}
+        if r.status == "degenerate":
+            rows.append(row)
+            continue
+        row.update(sc.allocation_exponents(r))
+        row.update(alpha=r.params["alpha"], beta=r.params["beta"])
+        if n_boot:
+            draws = sc.bootstrap_fit(r, n_boot=n_boot, seed=seed).draws
+            draws = draws[draws["status"].isin(["ok", "on_bound"])]
+            share = draws["beta"] / (draws["alpha"] + draws["beta"])
+            row.update(a_lo=share.quantile(0.025), a_hi=share.quantile(0.975),
+                       b_lo=1 - share.quantile(0.975), b_hi=1 - share.quantile(0.025),
+                       n_boot=len(draws))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def f4_compute_optimal(a: Analysis, metric: str = "ndcg@10"):
+    """F4: N*(C), D*(C) per objective and the iso-FLOP profiles of the joint law, with the
+    measured iso-FLOP points (each size's curve interpolated at the budget)."""
+    budgets = compute_budgets(a)
+    fits = compute_fits(a, metric)
+    optimal, iso = [], []
+    for obj, r in fits.items():
+        if r.status == "degenerate":
+            continue
+        optimal.append(sc.compute_optimal(r, budgets, k=6.0).assign(objective=obj))
+        iso.append(sc.isoflop_profiles(r, budgets[::4], k=6.0).assign(objective=obj))
+    empirical = sc.empirical_isoflop(a.on(), metric, budgets[::4], flops_col="dense_flops")
+    return plots.plot_compute_optimal(pd.concat(optimal), pd.concat(iso), empirical=empirical,
+                                      metric=metric)
+
+
+def equal_compute(a: Analysis, metric: str = "ndcg@10") -> pd.DataFrame:
+    """Every checkpoint of each size against each other size at matched training FLOPs."""
+    return sc.equal_compute_comparison(a.on(), metric, flops_col="train_flops")
+
+
+def t5_equal_compute(eq: pd.DataFrame) -> pd.DataFrame:
+    """T5: per objective and size pair, how often the larger model wins at equal training
+    FLOPs and by how much (mean difference large − small over matched checkpoints)."""
+    keys = ["objective", "metric", "size_small", "size_large", "n_small", "n_large"]
+    out = eq.groupby(keys).agg(
+        matched=("difference", "size"),
+        larger_wins=("winner", lambda w: float((w == "large").mean())),
+        mean_difference=("difference", "mean"),
+        at_max_flops=("difference", "last"),
+    ).reset_index()
+    return out.sort_values(["objective", "n_small", "n_large"]).reset_index(drop=True)
+
+
+def f5_equal_compute(eq: pd.DataFrame):
+    """F5: larger − smaller at matched training FLOPs (adjacent size pairs)."""
+    return plots.plot_equal_compute(eq, adjacent_only=True)
+
+
+def t6_inference_aware(a: Analysis, metric: str = "ndcg@10", queries: float = 1e6,
+                       budgets_per_train: tuple[float, ...] = (1.0, 3.0, 10.0)) -> pd.DataFrame:
+    """T6 (beyond the paper): the best size when serving is paid for too. Total cost =
+    6·N·D_tokens (training) + 2·N·tokens_per_pair·depth·queries (reranking ``queries``
+    queries at the study's candidate depth); budgets are multiples of the largest measured
+    training compute. ``N_train_only`` is the optimum when everything is spent on training."""
+    depth = a.study.base.eval.depth
+    final = sc.final_checkpoints(a.on())
+    per_pair = float((final["tokens_seen"] / final["pairs_seen"]).median())
+    top = a.on()["dense_flops"].max()
+    frames = []
+    for obj, r in compute_fits(a, metric).items():
+        if r.status == "degenerate":
+            continue
+        serve_per_n = 2.0 * per_pair * depth * queries
+        totals = [top * m + serve_per_n * parse_size(a.study.sizes[-1]) for m in budgets_per_train]
+        frames.append(sc.inference_aware_optimum(
+            r, totals, queries=queries, depth=depth, tokens_per_pair=per_pair, k=6.0,
+        ).assign(objective=obj, queries=queries, depth=depth, tokens_per_pair=per_pair))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

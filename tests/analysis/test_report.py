@@ -1,0 +1,87 @@
+"""The study's artifacts (T1-T6, F1-F6) built from a results table drawn from known laws."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rerankscale import report, results
+from rerankscale import scaling as sc
+
+SIZES = (10e3, 20e3, 40e3, 80e3, 160e3, 320e3)
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("figures")
+    table = sc.synthetic_results_table(
+        sizes=SIZES, seeds=2, n_checkpoints=6, objectives=("pointwise", "listwise"),
+        eval_sets=("synthetic-dev", "synthetic-trec"), queries=(500, 16000), seed=3,
+        laws={"ndcg@10": dict(E=0.2, A=0.02, alpha=0.4, B=0.4, beta=0.35),
+              "ce@32": dict(E=1.0, A=0.1, alpha=0.3, B=1.5, beta=0.3)},
+    )
+    labels = {n: f"{int(n // 1000)}k" for n in SIZES}
+    table = table.assign(size=table["n_params"].map(labels), attention_flops=0.05 * table[
+        "train_flops"])
+    results.save(table, folder / "results")
+    pd.DataFrame([{"eval_set": e, "ndcg@10": 0.38, "ce@32": 3.0} for e in
+                  ("synthetic-dev", "synthetic-trec")]).to_csv(folder / "T0_first_stage.csv",
+                                                               index=False)
+    a = report.load_analysis("cpu", folder / "results.csv")
+    a.held_out = ["160k", "320k"]
+    return a, folder
+
+
+def test_load_analysis(analysis):
+    a, _ = analysis
+    assert a.primary == "synthetic-dev" and a.ce == "ce@32"
+    assert a.metrics == ["ndcg@10", "ce@32"]
+    assert set(a.fitted_rows()["size"]) == {"10k", "20k", "40k", "80k"}
+
+
+def test_t1_has_baseline_and_seed_means(analysis):
+    a, _ = analysis
+    t1 = report.t1_final_metrics(a)
+    base = t1[t1["objective"] == report.FIRST_STAGE]
+    assert len(base) == 2 and (base["ndcg@10"] == 0.38).all()
+    row = t1[(t1.objective == "listwise") & (t1["size"] == "80k") & (t1.eval_set == "synthetic-dev")]
+    final = sc.final_checkpoints(a.table)
+    expect = final[(final.objective == "listwise") & (final["size"] == "80k")
+                   & (final.eval_set == "synthetic-dev")]["ndcg@10"].mean()
+    assert row["ndcg@10"].item() == pytest.approx(expect) and row["n_seeds"].item() == 2
+
+
+def test_joint_fit_recovers_exponents_and_t2(analysis):
+    a, _ = analysis
+    fits = report.joint_fits(a, "ndcg@10")
+    for r in fits.values():
+        assert r.params["beta"] == pytest.approx(0.35, rel=0.25)
+    t2 = report.t2_laws(a, metrics=["ndcg@10"], n_boot=20)
+    beta = t2[(t2.kind == "joint") & (t2.param == "beta")]
+    assert len(beta) == 4 and (beta["lo"] <= beta["hi"]).all()
+
+
+def test_forecasts_and_figures_are_written(analysis):
+    a, folder = analysis
+    fc = report.forecasts(a, metrics=["ndcg@10"], n_boot=20)
+    assert set(fc["size"]) == {"160k", "320k"}
+    assert set(fc["kind"]) == {"size law, final checkpoint", "joint law, final checkpoint"}
+    joint = fc[fc.kind.str.startswith("joint")]
+    assert np.all(joint["abs_error"] < 0.05)  # data drawn from the law: forecasts close
+    paths = report.save(report.f1_model_size(a, fc), folder, "F1_model_size")
+    assert {p.suffix for p in paths.values()} == {".png", ".pdf", ".csv"}
+    assert report.save(fc, None, "T3") == {}
+
+
+def test_compute_artifacts(analysis):
+    a, folder = analysis
+    t4 = report.t4_allocation(a, n_boot=10)
+    assert set(t4["objective"]) == {"pointwise", "listwise"}
+    assert np.allclose(t4["a"] + t4["b"], 1.0)
+    eq = report.equal_compute(a)
+    t5 = report.t5_equal_compute(eq)
+    assert (t5["matched"] > 0).all() and t5["larger_wins"].between(0, 1).all()
+    t6 = report.t6_inference_aware(a)
+    assert (t6["N_opt"] <= t6["N_train_only"] * (1 + 1e-6)).all()
+    report.save(report.f4_compute_optimal(a), folder, "F4_compute_optimal")
+    report.save(report.f5_equal_compute(eq), folder, "F5_equal_compute")
+    assert (folder / "F4_compute_optimal.png").exists()
