@@ -84,6 +84,9 @@ def collect(runs_dir: Path) -> pd.DataFrame:
                 )
             chosen[key] = row
         for row in chosen.values():
+            # nested fields (the baseline on the same queries, evaluation settings) stay in
+            # metrics.jsonl; the table holds scalars
+            row = {k: v for k, v in row.items() if not isinstance(v, dict)}
             merged = {**row, **summary}
             frozen = merged.get("frozen_metrics")
             if isinstance(frozen, list):

@@ -192,6 +192,9 @@ def run_analysis(preset: str, runs: Path, figures_dir: str | Path = "figures") -
                         "figures_dir": str(figures)},
             kernel_name="python3", progress_bar=False, cwd=str(REPO_ROOT),
         )
+    from rerankscale.report import write_figures_readme
+
+    write_figures_readme(figures, preset)
     return figures
 
 
