@@ -115,8 +115,8 @@ class TrainConfig:
     objective: str = "listwise"
     seed: int = 0
     max_queries: int = 16_384  # total training queries (groups) seen
-    batch_queries: int = 16  # groups per optimizer step (pairwise/listwise; the paper: 16)
-    batch_pairs: int = 128  # pairs per optimizer step for pointwise (the paper: 128)
+    batch_queries: int = 16  # groups per micro-batch (pairwise/listwise; the paper: 16)
+    batch_pairs: int = 128  # pairs per micro-batch for pointwise (the paper: 128)
     grad_accum: int = 1
     lr: float | None = None  # None = width rule lr = min(lr_max, lr_width_const / hidden)
     lr_max: float = 3e-3

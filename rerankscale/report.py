@@ -130,13 +130,19 @@ def t1_final_metrics(a: Analysis) -> pd.DataFrame:
 # --------------------------------------------------------------------------- fits (T2, F2, F3)
 
 
+def one_input_law(metric: str) -> sc.Law:
+    """The paper's saturating form y = a + b·x^c for ranking metrics; the error form
+    L = E + A·x^−α for error quantities such as contrastive entropy."""
+    return sc.PowerLaw() if sc.is_error_metric(metric) else sc.SaturatingLaw()
+
+
 def size_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
               grid: str = "coarse") -> dict[str, sc.FitResult]:
-    """Per objective: the paper's saturating law y = a + b·N^c on the final checkpoint of each
-    run of the fitted sizes."""
+    """Per objective: the size law (``one_input_law``) on the final checkpoint of each run of
+    the fitted sizes."""
     final = sc.final_checkpoints(a.fitted_rows(eval_set))
     return {
-        obj: sc.fit_law(g, sc.SaturatingLaw(), y=metric, x="n_params", grid=grid)
+        obj: sc.fit_law(g, one_input_law(metric), y=metric, x="n_params", grid=grid)
         for obj, g in final.groupby("objective")
     }
 
@@ -146,7 +152,7 @@ def exposure_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = N
     """Per (objective, size): the saturating law in training queries seen, seeds pooled."""
     rows = a.on(eval_set)
     return {
-        (obj, n): sc.fit_law(g, sc.SaturatingLaw(), y=metric, x=EXPOSURE, grid=grid)
+        (obj, n): sc.fit_law(g, one_input_law(metric), y=metric, x=EXPOSURE, grid=grid)
         for (obj, n), g in rows.groupby(["objective", "n_params"])
     }
 
@@ -218,34 +224,39 @@ def forecasts(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd
     by two laws: the size law at the final checkpoint and the joint law at every checkpoint
     (reported at the final one). Columns: prediction, 95% interval (lo, hi), actual, error,
     abs_error, bias (actual − predicted: positive = the law under-predicts), covered."""
+    keep = ["kind", "law", "eval_set", "objective", "metric", "size", "n_params", "fit_sizes",
+            "n_seeds", "prediction", "lo", "hi", "actual", "error", "abs_error", "bias",
+            "covered", "pi_lo", "pi_hi", "covered_pi", "fit_status"]
     if not a.held_out:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=keep)
     metrics = list(metrics or a.metrics)
-    size_fc = sc.forecast_holdout(a.table, sc.SaturatingLaw(), y=metrics, holdout=a.held_out,
-                                  select="final", x="n_params", n_boot=n_boot, seed=seed,
-                                  grid="coarse")
+    size_fc = pd.concat([
+        sc.forecast_holdout(a.table, one_input_law(m), y=m, holdout=a.held_out, select="final",
+                            x="n_params", n_boot=n_boot, seed=seed, grid="coarse")
+        for m in metrics
+    ], ignore_index=True)
     joint_fc = sc.forecast_holdout(a.table, sc.ChinchillaLaw(), y=metrics, holdout=a.held_out,
                                    d=EXPOSURE, n_boot=n_boot, seed=seed, grid="coarse")
     last = joint_fc.groupby(["objective", "eval_set", "metric", "size"])["step"].transform("max")
     joint_final = joint_fc[joint_fc["step"] == last]
     out = pd.concat([size_fc.assign(kind="size law, final checkpoint"),
                      joint_final.assign(kind="joint law, final checkpoint")], ignore_index=True)
-    keep = ["kind", "law", "eval_set", "objective", "metric", "size", "n_params", "fit_sizes",
-            "n_seeds", "prediction", "lo", "hi", "actual", "error", "abs_error", "bias",
-            "covered", "pi_lo", "pi_hi", "covered_pi", "fit_status"]
     return out[[c for c in keep if c in out]].sort_values(
         ["eval_set", "metric", "objective", "kind", "n_params"]).reset_index(drop=True)
 
 
 def forecast_summary(fc: pd.DataFrame) -> pd.DataFrame:
     """MAE, RMSE, mean signed bias and interval coverage per eval set × metric × objective."""
+    if fc.empty:
+        return pd.DataFrame(columns=["kind", "eval_set", "metric", "objective", "n", "mae",
+                                     "rmse", "bias", "coverage"])
     return sc.summarize_forecasts(fc, by=["kind", "eval_set", "metric", "objective"])
 
 
 def backtests(a: Analysis, metric: str = "ndcg@10", n_boot: int = 100, seed: int = 0):
     """Rolling-origin backtests of the size law over all sizes: fit on the k smallest sizes,
     predict the next, for every k with enough sizes (final checkpoints)."""
-    fc = sc.rolling_backtest(a.table, sc.SaturatingLaw(), y=metric, select="final",
+    fc = sc.rolling_backtest(a.table, one_input_law(metric), y=metric, select="final",
                              x="n_params", n_boot=n_boot, seed=seed, grid="coarse")
     return fc
 
