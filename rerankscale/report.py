@@ -289,6 +289,15 @@ def compute_fits(a: Analysis, metric: str = "ndcg@10") -> dict[str, sc.FitResult
     }
 
 
+def has_interior_optimum(r: sc.FitResult) -> bool:
+    """Whether a joint fit implies a compute-optimal split: both terms present (A, α, B, β > 0).
+    When the size term vanishes (α or A at 0: larger models did not help) every FLOP should
+    go to data and there is no N*(C) to report."""
+    if r.status == "degenerate":
+        return False
+    return all(r.params[k] > 1e-9 for k in ("A", "alpha", "B", "beta"))
+
+
 def compute_budgets(a: Analysis, n: int = 9) -> np.ndarray:
     """Log-spaced compute budgets spanning the study's measured dense training FLOPs."""
     flops = a.on()["dense_flops"]
@@ -302,9 +311,9 @@ def t4_allocation(a: Analysis, metric: str = "ndcg@10", n_boot: int = 200,
     rows = []
     for obj, r in compute_fits(a, metric).items():
         row = {"objective": obj, "metric": metric, "status": r.status,
-               "on_bound": ",".join(r.on_bound)}
-        if r.status == "degenerate":
-            rows.append(row)
+               "on_bound": ",".join(r.on_bound), "interior_optimum": has_interior_optimum(r)}
+        if not row["interior_optimum"]:
+            rows.append(row)  # no N*(C): exponents would be meaningless
             continue
         row.update(sc.allocation_exponents(r))
         row.update(alpha=r.params["alpha"], beta=r.params["beta"])
@@ -326,13 +335,21 @@ def f4_compute_optimal(a: Analysis, metric: str = "ndcg@10"):
     fits = compute_fits(a, metric)
     optimal, iso = [], []
     for obj, r in fits.items():
-        if r.status == "degenerate":
+        if not has_interior_optimum(r):
             continue
         optimal.append(sc.compute_optimal(r, budgets, k=6.0).assign(objective=obj))
         iso.append(sc.isoflop_profiles(r, budgets[::4], k=6.0).assign(objective=obj))
     empirical = sc.empirical_isoflop(a.on(), metric, budgets[::4], flops_col="dense_flops")
-    return plots.plot_compute_optimal(pd.concat(optimal), pd.concat(iso), empirical=empirical,
-                                      metric=metric)
+    missing = sorted(set(fits) - {o["objective"].iloc[0] for o in optimal})
+    if not optimal:
+        optimal = [pd.DataFrame(columns=["C", "N_opt", "D_opt", "objective"])]
+        iso = [pd.DataFrame(columns=["C", "N", "prediction_metric", "N_opt", "objective"])]
+    fig = plots.plot_compute_optimal(pd.concat(optimal), pd.concat(iso), empirical=empirical,
+                                     metric=metric)
+    if missing:
+        fig.suptitle(f"no interior optimum (size term vanished) for: {', '.join(missing)}",
+                     fontsize=8)
+    return fig
 
 
 def equal_compute(a: Analysis, metric: str = "ndcg@10") -> pd.DataFrame:
@@ -370,7 +387,7 @@ def t6_inference_aware(a: Analysis, metric: str = "ndcg@10", queries: float = 1e
     top = a.on()["dense_flops"].max()
     frames = []
     for obj, r in compute_fits(a, metric).items():
-        if r.status == "degenerate":
+        if not has_interior_optimum(r):
             continue
         serve_per_n = 2.0 * per_pair * depth * queries
         totals = [top * m + serve_per_n * parse_size(a.study.sizes[-1]) for m in budgets_per_train]

@@ -18,7 +18,7 @@ preset = "smoke"         # smoke | cpu | paper | path/to/preset.yaml
 size = "20k"             # size string: "250k", "1.6m", "50m", "1b"
 objective = "listwise"   # pointwise | pairwise | listwise | lambdaloss | listmle
 seed = 0
-dataset = None           # training dataset id; None = the preset's
+dataset = None           # training dataset id (None: the preset default)
 out_dir = "runs/notebook"
 overrides = {}           # e.g. {"train": {"max_queries": 4096}}'''
 
