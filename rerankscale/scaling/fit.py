@@ -313,12 +313,7 @@ def fit(
     )
     why = degeneracy(law, X, y, w)
     if why is not None:
-        nan = np.full(law.n_params, np.nan)
-        return FitResult(
-            params={k: float("nan") for k in law.param_names}, theta=nan, loss=float("nan"),
-            converged=False, status="degenerate", message=why, on_bound=(), n_starts=0,
-            n_at_best=0, theta_centered=nan, **common,
-        )
+        return _degenerate(law, why, common)
     obj = HuberLogObjective(law, U, y, np.ones_like(y) if w is None else w, delta)
     bounds = law.bounds()
     if isinstance(grid, str):
@@ -334,6 +329,16 @@ def fit(
     theta_c, f_best, pg, nit, msg = runs[best]
     n_at_best = int(np.sum(losses <= f_best + BEST_ATOL + BEST_RTOL * abs(f_best)))
     return _result(law, theta_c, f_best, pg, nit, msg, U, len(starts), n_at_best, common)
+
+
+def _degenerate(law: Law, why: str, common: dict) -> FitResult:
+    """The explicit failure result of a fit that cannot identify its parameters."""
+    nan = np.full(law.n_params, np.nan)
+    return FitResult(
+        params={k: float("nan") for k in law.param_names}, theta=nan, loss=float("nan"),
+        converged=False, status="degenerate", message=why, on_bound=(), n_starts=0,
+        n_at_best=0, theta_centered=nan, **common,
+    )
 
 
 def _result(law, theta_c, f, pg, nit, msg, U, n_starts, n_at_best, common) -> FitResult:
@@ -371,12 +376,7 @@ def refit(result: FitResult, weights: np.ndarray, start: np.ndarray | None = Non
     )
     why = degeneracy(law, result.X, result.y, w)
     if why is not None:
-        nan = np.full(law.n_params, np.nan)
-        return FitResult(
-            params={k: float("nan") for k in law.param_names}, theta=nan, loss=float("nan"),
-            converged=False, status="degenerate", message=why, on_bound=(), n_starts=0,
-            n_at_best=0, theta_centered=nan, **common,
-        )
+        return _degenerate(law, why, common)
     U = np.log(result.X) - result.log_x0
     if objective is None:
         objective = HuberLogObjective(law, U, result.y, w, result.delta)
