@@ -349,6 +349,8 @@ def f4_compute_optimal(a: Analysis, metric: str = "ndcg@10"):
     if missing:
         fig.suptitle(f"no interior optimum (size term vanished) for: {', '.join(missing)}",
                      fontsize=8)
+    if len(fig.axes) > 1 and sc.is_ranking_metric(metric):
+        fig.axes[1].set_ylim(0, 1)  # the law extrapolated far below the data leaves [0, 1]
     return fig
 
 
