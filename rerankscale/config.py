@@ -338,7 +338,7 @@ def load_study(name_or_path: str | Path, overrides: dict[str, Any] | None = None
     raw = _read_yaml(name_or_path)
     if "inherit" in raw:
         parent = raw.pop("inherit")
-        raw = _merge(_study_dict(load_study(parent)), raw)
+        raw = _merge(dataclasses.asdict(load_study(parent)), raw)
     if overrides:
         raw = _merge(raw, overrides)
     return _study_from_dict(raw)
@@ -358,11 +358,6 @@ def _read_yaml(name_or_path: str | Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path} must hold a mapping at top level")
     return raw
-
-
-def _study_dict(study: StudyConfig) -> dict[str, Any]:
-    d = dataclasses.asdict(study)
-    return d
 
 
 def _study_from_dict(raw: dict[str, Any]) -> StudyConfig:

@@ -44,7 +44,7 @@ class Analysis:
     baseline: pd.DataFrame | None
     eval_sets: list[str]
     held_out: list[str]
-    fits: dict = field(default_factory=dict)
+    fits: dict = field(default_factory=dict)  # memo of fitted laws, see ``cached_fits``
 
     @property
     def primary(self) -> str:
@@ -61,6 +61,14 @@ class Analysis:
 
     def on(self, eval_set: str | None = None) -> pd.DataFrame:
         return self.table[self.table["eval_set"] == (eval_set or self.primary)]
+
+    def cached_fits(self, kind: str, metric: str, eval_set: str | None, build) -> dict:
+        """Fit once per (kind, metric, eval set, held-out sizes): the tables and figures of a
+        notebook share the same fitted laws instead of refitting them."""
+        key = (kind, metric, eval_set or self.primary, tuple(self.held_out))
+        if key not in self.fits:
+            self.fits[key] = build()
+        return self.fits[key]
 
     def fitted_rows(self, eval_set: str | None = None) -> pd.DataFrame:
         """Rows of the sizes the laws are fitted on (the held-out sizes removed)."""
@@ -141,20 +149,20 @@ def size_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
     """Per objective: the size law (``one_input_law``) on the final checkpoint of each run of
     the fitted sizes."""
     final = sc.final_checkpoints(a.fitted_rows(eval_set))
-    return {
+    return a.cached_fits(f"size-{grid}", metric, eval_set, lambda: {
         obj: sc.fit_law(g, one_input_law(metric), y=metric, x="n_params", grid=grid)
         for obj, g in final.groupby("objective")
-    }
+    })
 
 
 def exposure_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
                   grid: str = "coarse") -> dict[tuple[str, float], sc.FitResult]:
     """Per (objective, size): the saturating law in training queries seen, seeds pooled."""
     rows = a.on(eval_set)
-    return {
+    return a.cached_fits(f"exposure-{grid}", metric, eval_set, lambda: {
         (obj, n): sc.fit_law(g, one_input_law(metric), y=metric, x=EXPOSURE, grid=grid)
         for (obj, n), g in rows.groupby(["objective", "n_params"])
-    }
+    })
 
 
 def joint_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
@@ -162,10 +170,10 @@ def joint_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None
     """Per objective: Chinchilla's law on 1 − metric (or CE) in (N, D), every checkpoint of the
     fitted sizes."""
     rows = a.fitted_rows(eval_set)
-    return {
+    return a.cached_fits(f"joint-{d}-{grid}", metric, eval_set, lambda: {
         obj: sc.fit_law(g, sc.ChinchillaLaw(), y=metric, n="n_params", d=d, grid=grid)
         for obj, g in rows.groupby("objective")
-    }
+    })
 
 
 def t2_laws(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -282,11 +290,11 @@ def compute_fits(a: Analysis, metric: str = "ndcg@10") -> dict[str, sc.FitResult
     """Joint law per objective in (N, training tokens) on every size and checkpoint, so that
     C = 6·N·D is dense training compute."""
     rows = a.on()
-    return {
+    return a.cached_fits("compute", metric, None, lambda: {
         obj: sc.fit_law(g, sc.ChinchillaLaw(), y=metric, n="n_params", d="tokens_seen",
                         grid="coarse")
         for obj, g in rows.groupby("objective")
-    }
+    })
 
 
 def has_interior_optimum(r: sc.FitResult) -> bool:

@@ -17,6 +17,7 @@ This module imports neither torch nor transformers.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -142,8 +143,6 @@ def save(table: pd.DataFrame, path_stem: Path) -> tuple[Path, Path]:
     csv_path = path_stem.with_suffix(".csv")
     parquet_path = path_stem.with_suffix(".parquet")
     atomic_write_text(csv_path, table.to_csv(index=False, float_format="%.10g"))
-    import io
-
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False)
     atomic_write_bytes(parquet_path, buffer.getvalue())

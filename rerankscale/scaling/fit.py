@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from .laws import Law, _as_log_inputs, get_law
+from .lawbase import _as_log_inputs
+from .laws import Law, get_law
 from .table import ErrorTransform, ResultsTableError, is_error_metric, is_ranking_metric
 
 _BLAS = None

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lawbase import (  # noqa: F401  (re-exported: the public home of the base class)
+from .lawbase import (
     _COEF_FRACTIONS,
     _EXP_GRID,
     _FLOOR_FRACTIONS,
@@ -42,10 +42,9 @@ from .lawbase import (  # noqa: F401  (re-exported: the public home of the base 
     LOG_COEF_BOUNDS,
     VANISHING_SHARE,
     Law,
-    _as_log_inputs,
     _lse,
 )
-from .saturating import JointSaturatingLaw, SaturatingLaw, _SaturatingPowerSum  # noqa: F401
+from .saturating import JointSaturatingLaw, SaturatingLaw
 
 
 class _ErrorPowerSum(Law):
