@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make study   the study on its offline default (the `cpu` preset); PRESET=smoke|cpu|paper|file.yaml
 #   make test    the test suite (fast tests + nbval on every notebook)
+#   make suite   rebuild the shipped pretrained mini-suite in suite/ (not needed: it is committed)
 # Each creates .venv and installs the project on first use.
 
 PYTHON  ?= python3
@@ -12,7 +13,7 @@ STAMP    = $(VENV)/.installed
 export IR_DATASETS_HOME ?= $(CURDIR)/.cache/ir_datasets
 export PYTHONHASHSEED = 0
 
-.PHONY: study test test-all lint lab bench figures clean-runs
+.PHONY: study suite test test-all lint lab bench figures clean-runs
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 study: $(STAMP)
 	$(BIN)/rerankscale sweep --preset $(PRESET) --workers $(WORKERS)
+
+suite: $(STAMP)
+	$(BIN)/rerankscale suite --workers $(WORKERS)
 
 figures: $(STAMP)
 	$(BIN)/rerankscale figures --preset $(PRESET)

@@ -4,6 +4,7 @@
     rerankscale sweep --preset paper --executor slurm     # job arrays through submitit
     rerankscale status --preset cpu                       # done / failed / pending per cell
     rerankscale figures --preset cpu                      # rebuild figures/ from results
+    rerankscale suite                                     # build/verify the pretrained suite
 
 Errors in the user's input (an unknown preset, a bad size, a missing results table) are
 printed as one line naming the problem and the fix, with exit status 2.
@@ -28,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="cells run at once")
     p.add_argument("--executor", default="local", help="local | slurm | submitit-local")
     p.add_argument("--runs-dir", default=None, help="where run directories go")
-    p.add_argument("--figures-dir", default="figures")
+    p.add_argument("--figures-dir", default=None,
+                   help="where tables and figures go (default: the preset's figures_dir)")
     p.add_argument("--no-analysis", action="store_true", help="skip notebooks 04-06")
 
     p = sub.add_parser("status", help="the state of every cell of a study")
@@ -38,7 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="collect results and rerun the analysis notebooks")
     p.add_argument("--preset", default="cpu")
     p.add_argument("--runs-dir", default=None)
-    p.add_argument("--figures-dir", default="figures")
+    p.add_argument("--figures-dir", default=None,
+                   help="where tables and figures go (default: the preset's figures_dir)")
+
+    p = sub.add_parser("suite", help="build (or verify) the pretrained mini-suite in suite/")
+    p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
     return parser
 
 
@@ -64,8 +70,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "figures":
             from rerankscale.study import load_preset, resolve
 
-            runs = resolve(args.runs_dir or load_preset(args.preset).runs_path)
-            print(sw.run_analysis(args.preset, runs, args.figures_dir))
+            study = load_preset(args.preset)
+            runs = resolve(args.runs_dir or study.runs_path)
+            print(sw.run_analysis(args.preset, runs, args.figures_dir or study.figures_path))
+            return 0
+        if args.command == "suite":
+            import time
+
+            from rerankscale.suite import SUITE_DIR, build_suite
+
+            started = time.time()
+            manifest = build_suite(workers=args.workers)
+            for name, entry in manifest["members"].items():
+                print(f"{name:>6}  N={entry['n_params_non_embedding']:>8,}  held-out MLM loss "
+                      f"{entry['heldout_loss_final']:.3f}  probe (query-weighted) "
+                      f"{entry['probe']['query_weighted']:.3f}  {entry['seconds']:.0f} s")
+            print(f"suite in {SUITE_DIR}: {len(manifest['members'])} members, "
+                  f"{time.time() - started:.0f} s")
             return 0
     except (ConfigError, ResultsError) as error:
         print(f"rerankscale: error: {error}", file=sys.stderr)

@@ -24,6 +24,7 @@ PRESETS_DIR = Path(__file__).with_name("presets")
 
 OBJECTIVES = ("pointwise", "pairwise", "listwise", "lambdaloss", "listmle")
 FAMILIES = ("scratch", "suite", "hf")
+POOLINGS = ("cls", "mean")
 SCHEDULES = ("linear", "constant", "wsd")
 
 
@@ -106,6 +107,7 @@ class ModelConfig:
     max_length: int = 128  # query + passage tokens
     attn_implementation: str = "sdpa"
     dropout: float = 0.0
+    pooling: str = "cls"  # classifier input: the [CLS] state ("cls") or the mean of all states
 
 
 @dataclass
@@ -197,6 +199,9 @@ class StudyConfig:
     extra_seeds_up_to: str | None = None  # sizes ≤ this get all seeds; larger sizes get seeds[0]
     held_out: list[str] = field(default_factory=list)  # sizes held out for forecasting
     runs_dir: str = "runs/{name}"
+    # where the analysis writes; only the committed study (the cpu preset) names figures/,
+    # so a quick preset never overwrites it
+    figures_dir: str = "runs/{name}/figures"
     base: RunConfig = field(default_factory=RunConfig)
 
     def grid(self) -> list[tuple[str, str, int]]:
@@ -231,6 +236,10 @@ class StudyConfig:
     def runs_path(self) -> Path:
         return Path(self.runs_dir.format(name=self.name))
 
+    @property
+    def figures_path(self) -> Path:
+        return Path(self.figures_dir.format(name=self.name))
+
 
 def _build(cls, values: dict[str, Any], where: str):
     if not isinstance(values, dict):
@@ -253,6 +262,8 @@ def validate_run(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown model family {cfg.model.family!r}; choose one of {FAMILIES}")
     if cfg.model.family in ("scratch", "suite"):
         parse_size(cfg.model.size)
+    if cfg.model.pooling not in POOLINGS:
+        raise ConfigError(f"unknown pooling {cfg.model.pooling!r}; choose one of {POOLINGS}")
     if cfg.train.objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {cfg.train.objective!r}; choose one of {OBJECTIVES}")
     if cfg.train.schedule not in SCHEDULES:

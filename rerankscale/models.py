@@ -8,9 +8,11 @@ A cross-encoder here is a transformers sequence-classification model with one ou
   parameter-count formula are documented there), randomly initialised from ``seed``; its
   tokenizer comes from ``rerankscale.tokenizer.get_tokenizer`` (the dataset's fixed vocabulary,
   or WordPiece trained on its documents).
-- ``suite``: the same shapes, pretrained with masked-language modelling on the dataset's own
-  documents (``rerankscale.pretrain``), cached on disk; a local, offline stand-in for a
-  pretrained family like Ettin. The MLM encoder (and its prediction-head transform) is loaded
+- ``suite``: the same shapes, pretrained with masked-language modelling; a local, offline
+  stand-in for a pretrained family like Ettin. On the synthetic task the members are the
+  shipped suite (``rerankscale.suite``: pretrained on the world's own pretraining collection,
+  committed under ``suite/`` with checksums); on any other dataset (or with ``recipe=``) they
+  are pretrained on the dataset's documents (``rerankscale.pretrain``) and cached on disk. The MLM encoder (and its prediction-head transform) is loaded
   into the sequence-classification model; the 1-unit classifier is initialised from ``seed``.
 - ``hf``: any pretrained encoder by hub id or local path
   (``AutoModelForSequenceClassification.from_pretrained(x, num_labels=1)`` + ``AutoTokenizer``);
@@ -66,6 +68,7 @@ WEIGHT_FILES = (
     "pytorch_model.bin.index.json",
 )
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
+SYNTHETIC_PREFIX = "rerankscale/synthetic"
 
 
 class ModelError(RuntimeError):
@@ -146,7 +149,7 @@ def modernbert_config(shape: Shape, tokenizer, model_cfg: ModelConfig | None = N
         embedding_dropout=p,
         classifier_dropout=p,
         num_labels=1,
-        classifier_pooling="cls",
+        classifier_pooling=model_cfg.pooling,
     )
     config._attn_implementation = model_cfg.attn_implementation
     return config
@@ -210,17 +213,22 @@ def _scratch(shape: Shape, tokenizer, model_cfg: ModelConfig, seed: int):
 def _suite(tokenizer, model_cfg, dataset_id, seed, cache_dir, recipe, progress):
     from transformers import ModernBertForSequenceClassification
 
-    from rerankscale.pretrain import suite_member
+    if dataset_id.startswith(SYNTHETIC_PREFIX) and recipe is None:
+        from rerankscale.suite import member_path
 
-    member = suite_member(
-        dataset_id,
-        model_cfg.size,
-        tokenizer,
-        model_cfg=model_cfg,
-        recipe=recipe,
-        cache_dir=cache_dir,
-        progress=progress,
-    )
+        member = member_path(model_cfg.size)  # the shipped suite, checksum-verified
+    else:
+        from rerankscale.pretrain import suite_member
+
+        member = suite_member(
+            dataset_id,
+            model_cfg.size,
+            tokenizer,
+            model_cfg=model_cfg,
+            recipe=recipe,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
     p = float(model_cfg.dropout)
     with seeded(seed), quiet_transformers():
         model = ModernBertForSequenceClassification.from_pretrained(
@@ -231,6 +239,7 @@ def _suite(tokenizer, model_cfg, dataset_id, seed, cache_dir, recipe, progress):
             mlp_dropout=p,
             embedding_dropout=p,
             classifier_dropout=p,
+            classifier_pooling=model_cfg.pooling,
         )
     return model.eval()
 

@@ -63,11 +63,13 @@ class PretrainRecipe:
     """How a suite member is pretrained. Every field is part of the cache key."""
 
     tokens_per_param: float = 20.0  # Chinchilla-like budget per non-embedding parameter
+    tokens: int | None = None  # a fixed budget for every member (as Ettin); overrides the above
     min_tokens: int = 250_000
     max_tokens: int = 10_000_000  # CPU cap; raise it on a GPU
     seq_len: int = 64
     batch_size: int = 32  # sequences per step
     mask_prob: float = 0.3
+    whole_word: bool = True  # whole-word masking (pieces of a word are masked together)
     lr: float | None = None  # None: min(lr_max, lr_width_const / d_model)
     lr_max: float = 3e-3
     lr_width_const: float = 0.144
@@ -82,7 +84,9 @@ class PretrainRecipe:
     seed: int = 0
 
     def token_budget(self, n_non_embedding: int) -> int:
-        """``clip(tokens_per_param · N, min_tokens, max_tokens)``."""
+        """``tokens`` if set, else ``clip(tokens_per_param · N, min_tokens, max_tokens)``."""
+        if self.tokens is not None:
+            return int(self.tokens)
         raw = int(round(self.tokens_per_param * n_non_embedding))
         return int(min(self.max_tokens, max(self.min_tokens, raw)))
 
@@ -150,6 +154,30 @@ def read_corpus(
     return train, held, n_docs
 
 
+def word_continuations(tokenizer) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per vocabulary id: ``(opens_next, continues_prev)``. A token ending in the synthetic
+    world's continuation mark ``_`` (``ka_ lom``) is continued by the next token; a WordPiece
+    token starting with ``##`` continues the previous one. Used by whole-word masking."""
+    vocab = tokenizer.get_vocab()
+    opens = torch.zeros(len(tokenizer), dtype=torch.bool)
+    conts = torch.zeros(len(tokenizer), dtype=torch.bool)
+    for token, i in vocab.items():
+        if i < len(tokenizer) and token not in SPECIAL_TOKENS:
+            opens[i] = token.endswith("_") and len(token) > 1
+            conts[i] = token.startswith("##")
+    return opens, conts
+
+
+def word_starts(input_ids: torch.Tensor, opens: torch.Tensor, conts: torch.Tensor) -> torch.Tensor:
+    """Index, per position, of the first token of the word it belongs to (same shape)."""
+    cont = conts[input_ids].clone()
+    cont[:, 1:] |= opens[input_ids[:, :-1]]
+    cont[:, 0] = False
+    pos = torch.arange(input_ids.shape[1]).expand_as(input_ids)
+    start = torch.where(cont, torch.zeros_like(pos), pos)
+    return torch.cummax(start, dim=1).values
+
+
 def mask_tokens(
     input_ids: torch.Tensor,
     mask_prob: float,
@@ -157,12 +185,19 @@ def mask_tokens(
     n_special: int,
     vocab_size: int,
     generator: torch.Generator,
+    words: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT masking: returns ``(corrupted input_ids, labels)`` with labels −100 where not
-    selected. Tokens with ids < ``n_special`` are never selected nor used as replacements."""
+    selected. Tokens with ids < ``n_special`` are never selected nor used as replacements.
+    With ``words = word_continuations(tokenizer)`` whole words are selected (every piece of a
+    selected word; whole-word masking, Devlin et al.'s BERT release of 2019), so an unmasked
+    sibling piece cannot give a masked piece away."""
     shape = input_ids.shape
     selectable = input_ids >= n_special
-    selected = (torch.rand(shape, generator=generator) < mask_prob) & selectable
+    draw = torch.rand(shape, generator=generator)
+    if words is not None:
+        draw = torch.gather(draw, 1, word_starts(input_ids, *words))
+    selected = (draw < mask_prob) & selectable
     labels = torch.where(selected, input_ids, torch.full_like(input_ids, -100))
     roll = torch.rand(shape, generator=generator)
     corrupted = input_ids.clone()
@@ -234,9 +269,16 @@ def pretrain_mlm(
     vocab_size = len(tokenizer)
     n_special = len(SPECIAL_TOKENS)
     gen = torch.Generator().manual_seed(recipe.seed + 1)
+    words = word_continuations(tokenizer) if recipe.whole_word else None
     held_batches = [
         mask_tokens(
-            held[i : i + recipe.batch_size], recipe.mask_prob, mask_id, n_special, vocab_size, gen
+            held[i : i + recipe.batch_size],
+            recipe.mask_prob,
+            mask_id,
+            n_special,
+            vocab_size,
+            gen,
+            words,
         )
         for i in range(0, len(held), recipe.batch_size)
     ]
@@ -287,7 +329,7 @@ def pretrain_mlm(
         batch = train[order[cursor : cursor + recipe.batch_size]]
         cursor += recipe.batch_size
         input_ids, labels = mask_tokens(
-            batch, recipe.mask_prob, mask_id, n_special, vocab_size, gen
+            batch, recipe.mask_prob, mask_id, n_special, vocab_size, gen, words
         )
         loss = mlm_loss(model, input_ids, labels)
         optimizer.zero_grad(set_to_none=True)

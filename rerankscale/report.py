@@ -410,6 +410,10 @@ def t6_inference_aware(a: Analysis, metric: str = "ndcg@10", queries: float = 1e
 # --------------------------------------------------------------------------- figures/README.md
 
 ARTIFACTS = {
+    "T0_suite": ("the pretrained suite: members, held-out MLM loss, knowledge probe",
+                 "01_data"),
+    "F0_suite_scaling": ("the suite's own scaling: MLM loss vs N (fitted law) and vs tokens, "
+                         "probe vs N", "01_data"),
     "results": ("the consolidated results table: one row per run × checkpoint × eval set "
                 "(`.csv` and `.parquet`)", "sweep (`rerankscale.results.collect`)"),
     "T0_first_stage": ("first-stage (BM25) metrics per eval set on the evaluated queries",

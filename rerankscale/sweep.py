@@ -106,7 +106,7 @@ def sweep(
     workers: int = 1,
     executor: str = "local",
     runs_dir: str | Path | None = None,
-    figures_dir: str | Path = "figures",
+    figures_dir: str | Path | None = None,
     analysis: bool = True,
 ) -> dict:
     """Run every unfinished cell, then the analysis notebooks; returns a summary."""
@@ -129,7 +129,7 @@ def sweep(
     summary = {"preset": study.name, "cells": len(cells), "ran": len(todo),
                "failed": failed, "seconds": round(time.time() - started, 1)}
     if analysis and len(failed) < len(cells):
-        summary["figures"] = str(run_analysis(preset, runs, figures_dir))
+        summary["figures"] = str(run_analysis(preset, runs, figures_dir or study.figures_path))
     return summary
 
 

@@ -90,6 +90,16 @@ LOG_FLUSH_SECONDS = 30.0  # the log is also flushed at every checkpoint
 ENCODER_CACHE_TEXTS = 500_000  # tokenized texts kept in the PairEncoder cache
 
 
+def score_activation(objective: str) -> str:
+    """The activation sentence-transformers' ``CrossEncoder`` applies to the logit, written
+    into each checkpoint's ``config.json`` (``sentence_transformers.activation_fn``): a sigmoid
+    for the pointwise (BCE) objective, whose logit is a log-odds, and the identity for ranking
+    objectives, whose logits are unbounded scores (a sigmoid would saturate them into ties)."""
+    if objective == "pointwise":
+        return "torch.nn.modules.activation.Sigmoid"
+    return "torch.nn.modules.linear.Identity"
+
+
 class TrainingDivergedError(RuntimeError):
     """The loss (or gradient norm) became non-finite; the run stops at the last good checkpoint."""
 
@@ -140,6 +150,7 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     model, tokenizer = build_model(
         cfg.model, cfg.data.train_dataset, seed=cfg.train.seed, progress=progress and main
     )
+    model.config.sentence_transformers = {"activation_fn": score_activation(cfg.train.objective)}
     counts, shape = parameter_counts(model), model_shape(model)
     n_steps = total_steps(cfg)
     lr = resolve_lr(cfg.train, shape["d_model"])

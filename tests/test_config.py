@@ -39,14 +39,22 @@ def test_presets_load_and_expand():
     smoke = load_study("smoke")
     assert smoke.grid() == [(s, o, 0) for s in ("20k", "60k")
                             for o in ("pointwise", "pairwise", "listwise")]
-    cpu = load_study("cpu")
+    cpu = load_study("cpu")  # the suite study: three seeds at every size, held-out included
+    assert cpu.base.model.family == "suite" and len(cpu.seeds) >= 3
+    assert sorted(cpu.grid()) == sorted(
+        (s, o, seed) for s in cpu.sizes for o in cpu.objectives for seed in cpu.seeds)
+    assert parse_size(cpu.sizes[-1]) / parse_size(cpu.sizes[0]) >= 64
+    assert set(cpu.held_out) == set(cpu.sizes[-2:]) and str(cpu.figures_path) == "figures"
+    scratch = load_study("cpu-scratch")
     counts = {}
-    for size, _, _ in cpu.grid():
+    for size, _, _ in scratch.grid():
         counts[size] = counts.get(size, 0) + 1
-    small = [s for s in cpu.sizes if parse_size(s) <= parse_size(cpu.extra_seeds_up_to)]
-    assert all(counts[s] == len(cpu.objectives) * len(cpu.seeds) for s in small)
-    assert all(counts[s] == len(cpu.objectives) for s in cpu.sizes if s not in small)
-    assert set(cpu.held_out) <= set(cpu.sizes)
+    small = [s for s in scratch.sizes if parse_size(s) <= parse_size(scratch.extra_seeds_up_to)]
+    assert all(counts[s] == len(scratch.objectives) * len(scratch.seeds) for s in small)
+    assert all(counts[s] == len(scratch.objectives) for s in scratch.sizes if s not in small)
+    # only the committed study writes figures/: a quick preset never overwrites it
+    assert str(smoke.figures_path) == "runs/smoke/figures"
+    assert str(scratch.figures_path) == "runs/cpu-scratch/figures"
     paper = load_study("paper")
     assert paper.held_out == ["400m", "1b"] and paper.base.data.candidate_depth == 100
 

@@ -44,6 +44,19 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "examples = overview.example_records(study, n=3)\nexamples",
         "baseline = overview.first_stage_table(study)\nbaseline",
         "overview.save_first_stage(baseline, figures_dir)",
+        "## The pretrained suite\n\n"
+        "The `cpu` preset fine-tunes the shipped mini-suite (`suite/`, `docs/suite.md`): six "
+        "ModernBERT members pretrained with whole-word MLM on the same 4M tokens of the "
+        "synthetic world's pretraining collection. Below, each member's held-out MLM loss, the "
+        "law L(N) = E + A·N^−α fitted to it, the pretraining curves, and the probe of the "
+        "query→passage register mapping that ranking needs (measured before fine-tuning).",
+        "from rerankscale import report, suite_report\n\n"
+        "members = suite_report.suite_table()\nmembers",
+        "suite_law = suite_report.size_law(members)\n"
+        "{\"status\": suite_law.status, **suite_law.params}",
+        "fig = suite_report.f0_suite_scaling(members, suite_report.suite_curves(), suite_law)\n"
+        "report.save(members, figures_dir, \"T0_suite\")\n"
+        "report.save(fig, figures_dir, \"F0_suite_scaling\")\nfig",
     ],
     "02_train.ipynb": [
         "# 02 · Train one grid cell\n\n"

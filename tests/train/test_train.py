@@ -299,6 +299,9 @@ def test_objectives_and_options_train(tmp_path, objective, extra):
     per_step = 8 if objective == "pointwise" else 16
     assert [r["queries_seen"] for r in log] == list(range(per_step, 65, per_step))
     assert summary["pairs_seen"] == 64 * 8 and math.isfinite(summary["final_loss"])
+    config = json.loads((list_checkpoints(tmp_path / "r")[-1][0] / "config.json").read_text())
+    activation = "Sigmoid" if objective == "pointwise" else "Identity"
+    assert config["sentence_transformers"]["activation_fn"].endswith(activation)
 
 
 def test_gradient_accumulation_matches_one_large_batch(tmp_path):

@@ -1,0 +1,312 @@
+"""The shipped pretrained mini-suite: an offline stand-in for the Ettin encoder family.
+
+Ettin (Weller et al. 2025, arXiv 2507.11412) pretrains every size on the same data with one
+recipe and publishes the weights; the paper fine-tunes them. This module does the same for the
+synthetic world: ``build_suite`` pretrains one ModernBERT member per size with masked-language
+modelling on the world's pretraining collection (``data.synthetic.pretraining``; separate from
+every ranking collection), the same token budget for every member and the learning rate by
+width, and writes each member to ``suite/<size>/`` (Hugging Face ``ModernBertForMaskedLM``
+folder: ``model.safetensors``, ``config.json``, tokenizer, ``pretrain.json`` with the training
+curve, held-out MLM loss and the knowledge probe). ``suite/manifest.json`` lists every member
+with its cache key (corpus, shape, tokenizer, recipe, seed) and the sha256 of each file.
+
+The built suite is committed with the project, so ``make study`` fine-tunes it without
+pretraining; ``member_path(size)`` verifies a member against the manifest and names the command
+that rebuilds it when it is missing or differs. ``make suite`` (``rerankscale suite``) rebuilds
+the members whose files do not match the manifest's key, one member per process, resumable at
+member granularity: a member is written to a temporary folder and renamed into place, so a kill
+loses at most the member in progress.
+
+The probe (``probe_member``) asks, before any fine-tuning is spent, whether pretraining learned
+what ranking needs: for every relation and each of its query-side paraphrases, the cloze
+``<name> <query-side paraphrase> [SEP] <name> [MASK] [MASK]`` is filled with the highest-scoring
+passage-side paraphrase (sum of the two pieces' log-probabilities over all 1,200 passage-side
+words); ``accuracy`` is the share of (relation, paraphrase, entity) cases whose best word
+belongs to the asked relation (chance 1/400), ``query_weighted`` weights relations by the query
+law (Zipf ``zipf_qrel``), the share of the query mass whose register mapping the member knows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rerankscale.config import ConfigError, format_size, parse_size
+from rerankscale.data.synthetic.config import SyntheticConfig
+from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_texts
+from rerankscale.data.synthetic.world import build_world, zipf_weights
+from rerankscale.io import atomic_write_json
+from rerankscale.pretrain import LOG_FILE, PretrainRecipe, member_key, pretrain_mlm
+from rerankscale.shapes import shape_for
+from rerankscale.tokenizer import REPO_ROOT, file_lock, get_tokenizer, save_and_check
+
+SUITE_DIR = REPO_ROOT / "suite"
+MANIFEST = "manifest.json"
+CORPUS_ID = "rerankscale/synthetic/pretrain"
+TOKENIZER_DATASET = "rerankscale/synthetic/train"  # the world's word-level vocabulary
+REBUILD = "make suite"
+
+
+class SuiteError(ConfigError):
+    """A suite member is missing or differs from the manifest; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """Which members, pretrained how. Every field is part of each member's key."""
+
+    sizes: tuple[str, ...] = ("10k", "23k", "53k", "120k", "280k", "640k")
+    recipe: PretrainRecipe = field(
+        default_factory=lambda: PretrainRecipe(
+            tokens=4_000_000, batch_size=16, lr_width_const=0.4, lr_max=0.01, max_texts=10**8
+        )
+    )
+    corpus: PretrainCorpus = field(default_factory=PretrainCorpus)
+    vocab_size: int = 1024
+
+    def to_dict(self) -> dict:
+        return {
+            "sizes": list(self.sizes),
+            "recipe": asdict(self.recipe),
+            "corpus": self.corpus.to_dict(),
+            "vocab_size": self.vocab_size,
+        }
+
+
+DEFAULT_SUITE = SuiteSpec()
+
+
+def _tokenizer(spec: SuiteSpec):
+    return get_tokenizer(TOKENIZER_DATASET, spec.vocab_size, progress=False)
+
+
+def member_name(size: str) -> str:
+    return format_size(parse_size(size))
+
+
+def key_of(spec: SuiteSpec, size: str, tokenizer=None) -> str:
+    """The member's cache key: corpus id and config, shape, tokenizer vocabulary, recipe, seed."""
+    tokenizer = tokenizer or _tokenizer(spec)
+    fingerprint = json.dumps(
+        {"corpus": spec.corpus.to_dict(), "world": SyntheticConfig().hash}, sort_keys=True
+    )
+    return member_key(
+        CORPUS_ID, shape_for(size), tokenizer, spec.recipe, member_name(size), fingerprint
+    )
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    return {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def read_manifest(suite_dir: Path = SUITE_DIR) -> dict:
+    path = Path(suite_dir) / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else {"members": {}}
+
+
+def _verified(suite_dir: Path, name: str, entry: dict | None, key: str | None = None) -> bool:
+    folder = Path(suite_dir) / name
+    if entry is None or not folder.is_dir() or (key is not None and entry.get("key") != key):
+        return False
+    return _checksums(folder) == entry.get("sha256")
+
+
+def member_path(size: str, suite_dir: str | Path = SUITE_DIR) -> Path:
+    """The verified folder of the shipped member ``size``; ``SuiteError`` naming the member and
+    ``make suite`` when it is not in the manifest, missing, or its files' sha256 differ."""
+    suite_dir = Path(suite_dir)
+    name = member_name(size)
+    entry = read_manifest(suite_dir)["members"].get(name)
+    if entry is None:
+        raise SuiteError(
+            f"the pretrained suite has no member {name!r} ({suite_dir / MANIFEST} lists "
+            f"{sorted(read_manifest(suite_dir)['members'], key=parse_size)}); add the size to "
+            f"rerankscale.suite.DEFAULT_SUITE and run `{REBUILD}`, or use family 'scratch'"
+        )
+    if not _verified(suite_dir, name, entry):
+        raise SuiteError(
+            f"suite member {name!r} in {suite_dir / name} is missing or its checksum differs from "
+            f"{suite_dir / MANIFEST}; rebuild it with `{REBUILD}` (or restore it with "
+            f"`git checkout -- {Path(suite_dir).name}/{name}`)"
+        )
+    return suite_dir / name
+
+
+# --------------------------------------------------------------------------- the probe
+
+
+def probe_member(model, tokenizer, cfg: SyntheticConfig | None = None, n_entities: int = 3) -> dict:
+    """Cloze probe of the register mapping (module docstring); ``model`` is a
+    ``ModernBertForMaskedLM``. Entities ranked 100.. (mid-popularity) name the cloze."""
+    import torch
+
+    cfg = cfg or SyntheticConfig()
+    world = build_world(cfg)
+    vocab = tokenizer.get_vocab()
+    words = [(r, f) for r, forms in enumerate(world.rel_d_forms) for f in forms]
+    piece_ids = torch.tensor([[vocab[p] for p in f.split()] for _, f in words])
+    if piece_ids.shape[1] != 2:
+        raise SuiteError("the probe assumes two-piece relation paraphrases (relation_pieces=2)")
+    word_rel = torch.tensor([r for r, _ in words])
+    texts, rels = [], []
+    for r, forms in enumerate(world.rel_q_forms):
+        for q in forms:
+            for e in range(n_entities):
+                name = world.entity_forms[100 + e][0]
+                texts.append(f"{name} {q} [SEP] {name} [MASK] [MASK]")
+                rels.append(r)
+    was_training = model.training
+    model.eval()
+    hits = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), 256):
+            batch = tokenizer(texts[start : start + 256], return_tensors="pt", padding=True)
+            logp = model(**batch).logits.log_softmax(-1)
+            pos = (batch["input_ids"] == tokenizer.mask_token_id).nonzero()[:, 1].view(-1, 2)
+            rows = torch.arange(len(pos))
+            first = logp[rows, pos[:, 0]][:, piece_ids[:, 0]]
+            second = logp[rows, pos[:, 1]][:, piece_ids[:, 1]]
+            best = (first + second).argmax(dim=1)
+            hits.extend((word_rel[best] == torch.tensor(rels[start : start + 256])).tolist())
+    model.train(was_training)
+    per_rel = np.asarray(hits, dtype=float).reshape(cfg.n_relations, -1).mean(axis=1)
+    weights = zipf_weights(cfg.n_relations, cfg.zipf_qrel)
+    return {
+        "accuracy": float(per_rel.mean()),
+        "query_weighted": float((per_rel * weights).sum()),
+        "chance": 1.0 / cfg.n_relations,
+        "constant_guess": float(weights.max()),  # query_weighted of always naming relation 1
+        "top10": float(per_rel[:10].mean()),
+        "top100": float(per_rel[:100].mean()),
+        "relations_known": int((per_rel > 0.5).sum()),
+    }
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_member(size: str, spec: SuiteSpec, folder: Path, progress: bool = False) -> dict:
+    """Pretrain member ``size`` into ``folder`` (written atomically); returns its log."""
+    import torch
+
+    from rerankscale.models import quiet_transformers
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: bitwise reproducible on a CPU
+    try:
+        tokenizer = _tokenizer(spec)
+        model, log = pretrain_mlm(
+            shape_for(size),
+            tokenizer,
+            pretraining_texts(corpus_cfg=spec.corpus),
+            spec.recipe,
+            progress=progress,
+        )
+        log["probe"] = probe_member(model, tokenizer)
+    finally:
+        torch.set_num_threads(threads)
+    log.update(corpus=CORPUS_ID, corpus_config=spec.corpus.to_dict(), size=member_name(size))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
+    try:
+        with quiet_transformers(warnings=False):
+            model.save_pretrained(str(tmp))
+        save_and_check(tokenizer, tmp)
+        atomic_write_json(tmp / LOG_FILE, log)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return log
+
+
+def _build_one(size: str, spec: SuiteSpec, suite_dir: str) -> tuple[str, dict]:
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    log = build_member(size, spec, Path(suite_dir) / member_name(size))
+    return size, log
+
+
+def build_suite(
+    spec: SuiteSpec = DEFAULT_SUITE,
+    suite_dir: str | Path = SUITE_DIR,
+    workers: int = 2,
+    progress: bool = True,
+) -> dict:
+    """Build every member of ``spec`` whose folder does not match the manifest; returns the
+    manifest. Members run ``workers`` at a time, one process each (one torch thread)."""
+    from tqdm.auto import tqdm
+
+    suite_dir = Path(suite_dir)
+    suite_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = _tokenizer(spec)
+    manifest = read_manifest(suite_dir)
+    manifest["spec"] = spec.to_dict()
+    keys = {member_name(s): key_of(spec, s, tokenizer) for s in spec.sizes}
+    todo = [
+        s
+        for s in spec.sizes
+        if not _verified(
+            suite_dir, member_name(s), manifest["members"].get(member_name(s)), keys[member_name(s)]
+        )
+    ]
+    todo.sort(key=parse_size, reverse=True)  # longest first: the pool finishes sooner
+
+    def record(size: str, log: dict) -> None:
+        name = member_name(size)
+        folder = suite_dir / name
+        with file_lock(suite_dir / ".manifest.lock"):
+            current = read_manifest(suite_dir)
+            current["spec"] = spec.to_dict()
+            current["members"][name] = {
+                "key": keys[name],
+                "n_params_non_embedding": log["n_params_non_embedding"],
+                "shape": log["shape"],
+                "tokens_seen": log["tokens_seen"],
+                "heldout_loss_final": log["heldout_loss_final"],
+                "probe": log["probe"],
+                "seconds": log["seconds"],
+                "sha256": _checksums(folder),
+            }
+            current["members"] = dict(
+                sorted(current["members"].items(), key=lambda kv: parse_size(kv[0]))
+            )
+            atomic_write_json(suite_dir / MANIFEST, current)
+
+    bar = tqdm(
+        total=len(spec.sizes),
+        initial=len(spec.sizes) - len(todo),
+        desc="suite",
+        disable=not progress,
+    )
+    if workers <= 1:
+        for size in todo:
+            record(*_build_one(size, spec, str(suite_dir)))
+            bar.update(1)
+    else:
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(_build_one, s, spec, str(suite_dir)) for s in todo]
+            for future in as_completed(futures):
+                record(*future.result())
+                bar.update(1)
+    bar.close()
+    return read_manifest(suite_dir)

@@ -1,0 +1,130 @@
+"""The pretrained suite's own scaling (T0s, F0), as Ettin's report shows for its family.
+
+Reads ``suite/manifest.json`` and each member's ``pretrain.json`` (no torch). The held-out MLM
+loss of the final members is fitted in model size with the error power law
+L(N) = E + A·N^−α (``scaling.PowerLaw``, Huber on log residuals, as every law of the study);
+the training curves give loss against pretraining tokens per member. The knowledge probe
+(``suite.probe_member``) is tabulated beside: the share of the query mass whose register
+mapping each member knows before fine-tuning.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rerankscale import plots
+from rerankscale import scaling as sc
+
+SUITE_DIR = Path(__file__).resolve().parent.parent / "suite"
+
+
+def suite_table(suite_dir: str | Path = SUITE_DIR) -> pd.DataFrame:
+    """One row per member: size, N, tokens, held-out MLM loss, probe, pretraining seconds."""
+    manifest = json.loads((Path(suite_dir) / "manifest.json").read_text())
+    rows = []
+    for name, m in manifest["members"].items():
+        probe = m["probe"]
+        rows.append(
+            {
+                "size": name,
+                "n_params": m["n_params_non_embedding"],
+                "d_model": m["shape"]["d_model"],
+                "n_layers": m["shape"]["n_layers"],
+                "tokens": m["tokens_seen"],
+                "heldout_mlm_loss": m["heldout_loss_final"],
+                "probe_query_weighted": probe["query_weighted"],
+                "probe_accuracy": probe["accuracy"],
+                "relations_known": probe["relations_known"],
+                "probe_constant_guess": probe["constant_guess"],
+                "seconds": m["seconds"],
+            }
+        )
+    return pd.DataFrame(rows).sort_values("n_params", ignore_index=True)
+
+
+def suite_curves(suite_dir: str | Path = SUITE_DIR) -> pd.DataFrame:
+    """Training curves: (size, n_params, tokens, loss) of every member."""
+    frames = []
+    for folder in sorted(Path(suite_dir).iterdir()):
+        log = folder / "pretrain.json"
+        if folder.is_dir() and log.is_file():
+            d = json.loads(log.read_text())
+            c = pd.DataFrame(d["curve"])
+            frames.append(c.assign(size=d["size"], n_params=d["n_params_non_embedding"]))
+    return pd.concat(frames, ignore_index=True).sort_values(["n_params", "tokens"])
+
+
+def size_law(table: pd.DataFrame) -> sc.FitResult:
+    """L(N) = E + A·N^−α on the members' final held-out MLM loss."""
+    return sc.fit(
+        sc.PowerLaw(),
+        table["n_params"].to_numpy(float),
+        table["heldout_mlm_loss"].to_numpy(float),
+        input_names=("n_params",),
+        target="heldout_mlm_loss",
+    )
+
+
+def f0_suite_scaling(table: pd.DataFrame, curves: pd.DataFrame, law: sc.FitResult):
+    """Left: held-out MLM loss vs N with the fitted law; middle: training loss vs tokens;
+    right: the probe vs N."""
+    fig, axes = plots._figure(ncols=3, width=4.0)
+    ax = axes[0, 0]
+    ax.scatter(table["n_params"], table["heldout_mlm_loss"], color="k", zorder=3)
+    x = plots._curve_x(table["n_params"].min(), table["n_params"].max())
+    p = law.params
+    ax.plot(
+        x,
+        fitted_curve(law, x),
+        color="0.4",
+        label=f"L = {p['E']:.2f} + {p['A']:.3g}·N^−{p['alpha']:.2f} ({law.status})",
+    )
+    ax.set(
+        xscale="log",
+        xlabel="non-embedding parameters N",
+        ylabel="held-out MLM loss",
+        title="suite: loss vs size (lower is better)",
+    )
+    ax.legend(fontsize=7)
+    ax = axes[0, 1]
+    shades = plots.size_shades("listwise", len(table))
+    for shade, (_, c) in zip(shades, curves.groupby("n_params", sort=True)):
+        ax.plot(c["tokens"], c["loss"], color=shade, label=c["size"].iloc[0], lw=1)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="pretraining tokens",
+        ylabel="training MLM loss",
+        title="suite: loss vs tokens (lower is better)",
+    )
+    ax.legend(fontsize=7, ncol=2)
+    ax = axes[0, 2]
+    ax.plot(
+        table["n_params"],
+        table["probe_query_weighted"],
+        "o-",
+        color="k",
+        label="query-weighted probe",
+    )
+    ax.axhline(
+        table["probe_constant_guess"].iloc[0], ls=":", color="0.5", label="always the top relation"
+    )
+    ax.set(
+        xscale="log",
+        ylim=(0, 1),
+        xlabel="non-embedding parameters N",
+        ylabel="share of query mass mapped",
+        title="probe: register mapping (higher is better)",
+    )
+    ax.legend(fontsize=7)
+    fig.rerankscale_data = table.assign(law_prediction=fitted_curve(law, table["n_params"]))
+    return fig
+
+
+def fitted_curve(law: sc.FitResult, n: np.ndarray) -> np.ndarray:
+    p = law.params
+    return p["E"] + p["A"] * np.asarray(n, dtype=float) ** -p["alpha"]

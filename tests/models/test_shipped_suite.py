@@ -1,0 +1,176 @@
+"""The shipped pretrained mini-suite (``suite/``), its pretraining collection, whole-word masking
+and the knowledge probe."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+
+import pytest
+import torch
+
+from rerankscale.config import ModelConfig, parse_size
+from rerankscale.data.synthetic.config import SyntheticConfig
+from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_chunk
+from rerankscale.data.synthetic.world import build_world
+from rerankscale.pretrain import mask_tokens, word_continuations, word_starts
+from rerankscale.suite import (
+    DEFAULT_SUITE,
+    MANIFEST,
+    SUITE_DIR,
+    SuiteError,
+    build_member,
+    key_of,
+    member_path,
+    probe_member,
+    read_manifest,
+    sha256,
+)
+
+TRAIN = "rerankscale/synthetic/train"
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return read_manifest()
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from rerankscale.tokenizer import get_tokenizer
+
+    return get_tokenizer(TRAIN, 1024, progress=False)
+
+
+def test_the_suite_ships_six_members_spanning_64x_under_50_mb(manifest):
+    members = {k: manifest["members"][k] for k in sorted(manifest["members"], key=parse_size)}
+    assert list(members) == list(DEFAULT_SUITE.sizes)
+    counts = [m["n_params_non_embedding"] for m in members.values()]
+    assert counts == sorted(counts) and counts[-1] / counts[0] >= 64 * 0.97
+    for name, entry in members.items():
+        assert abs(entry["n_params_non_embedding"] / parse_size(name) - 1) < 0.02
+        assert entry["tokens_seen"] == members["10k"]["tokens_seen"]  # one budget for all
+        assert member_path(name) == SUITE_DIR / name  # checksums verified
+    total = sum(p.stat().st_size for p in SUITE_DIR.rglob("*") if p.is_file())
+    assert total <= 50e6
+
+
+def test_manifest_keys_match_the_default_recipe(manifest, tokenizer):
+    for name, entry in manifest["members"].items():
+        assert entry["key"] == key_of(DEFAULT_SUITE, name, tokenizer)
+
+
+def test_missing_or_corrupt_member_is_a_clear_error(tmp_path, manifest):
+    suite = tmp_path / "suite"
+    shutil.copytree(SUITE_DIR / "10k", suite / "10k")
+    (suite / MANIFEST).write_text((SUITE_DIR / MANIFEST).read_text())
+    assert member_path("10k", suite) == suite / "10k"
+    with pytest.raises(SuiteError, match="no member '5k'.*make suite"):
+        member_path("5k", suite)
+    weights = suite / "10k" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    with pytest.raises(SuiteError, match="'23k'.*make suite"):
+        member_path("23k", suite)  # listed in the manifest, folder missing
+    with pytest.raises(SuiteError, match="'10k'.*checksum differs.*make suite"):
+        member_path("10k", suite)
+
+
+def test_build_model_fine_tunes_the_shipped_member(tokenizer):
+    from transformers import ModernBertForMaskedLM
+
+    from rerankscale.models import build_model
+
+    model, _ = build_model(
+        ModelConfig(family="suite", size="10k", pooling="mean", vocab_size=1024, max_length=64),
+        TRAIN,
+        seed=3,
+    )
+    mlm = ModernBertForMaskedLM.from_pretrained(member_path("10k"))
+    for name, tensor in mlm.model.state_dict().items():
+        assert torch.equal(model.model.state_dict()[name], tensor), name
+    assert model.config.classifier_pooling == "mean" and model.config.num_labels == 1
+
+
+def test_pretraining_collection_pairs_the_registers_and_is_its_own():
+    world = build_world(SyntheticConfig())
+    docs = pretraining_chunk(world, PretrainCorpus(), 0)
+    assert docs == pretraining_chunk(world, PretrainCorpus(), 0)  # deterministic
+    assert docs != pretraining_chunk(world, PretrainCorpus(seed=8), 0)
+    qa = [d for d in docs if " [SEP] " in d]
+    assert len(qa) == PretrainCorpus().qa_per_chunk and len(docs) - len(qa) > 4000
+    q_words = {f: r for r, forms in enumerate(world.rel_q_forms) for f in forms}
+    d_words = {f: r for r, forms in enumerate(world.rel_d_forms) for f in forms}
+
+    def relations(text, words):
+        toks = text.split()
+        return {words[f"{a} {b}"] for a, b in itertools.pairwise(toks) if f"{a} {b}" in words}
+
+    for doc in qa[:200]:
+        question, answer = doc.split(" [SEP] ")
+        asked = relations(question, q_words)
+        assert len(asked) == 1 and relations(answer, d_words) == asked
+        assert not relations(answer, q_words)  # passages never use the query register
+    from rerankscale.data import corpus_texts
+
+    eval_docs = set(corpus_texts("rerankscale/synthetic/dev"))
+    passages = [d for d in docs if " [SEP] " not in d]
+    assert sum(p in eval_docs for p in passages) < 0.01 * len(passages)
+
+
+def test_whole_word_masking_masks_both_pieces(tokenizer):
+    world = build_world(SyntheticConfig())
+    text = f"{world.entity_forms[0][0]} {world.fillers[0]} {world.rel_d_forms[0][0]}"
+    ids = tokenizer([text], add_special_tokens=False, return_tensors="pt")["input_ids"]
+    assert ids.shape == (1, 5) and tokenizer.unk_token_id not in ids
+    words = word_continuations(tokenizer)
+    assert word_starts(ids, *words).tolist() == [[0, 0, 2, 3, 3]]
+    gen = torch.Generator().manual_seed(0)
+    batch = ids.repeat(400, 1)
+    _, labels = mask_tokens(batch, 0.3, tokenizer.mask_token_id, 5, len(tokenizer), gen, words)
+    chosen = labels != -100
+    assert torch.equal(chosen[:, 0], chosen[:, 1]) and torch.equal(chosen[:, 3], chosen[:, 4])
+    assert 0.2 < chosen[:, 2].float().mean() < 0.4
+    _, labels = mask_tokens(batch, 0.3, tokenizer.mask_token_id, 5, len(tokenizer), gen)
+    assert not torch.equal((labels != -100)[:, 0], (labels != -100)[:, 1])
+
+
+def test_probe_recorded_in_the_manifest_is_reproduced(manifest, tokenizer):
+    from transformers import ModernBertForMaskedLM
+
+    model = ModernBertForMaskedLM.from_pretrained(member_path("10k"))
+    assert probe_member(model, tokenizer) == pytest.approx(manifest["members"]["10k"]["probe"])
+
+
+def test_pretraining_learned_more_of_the_register_mapping_with_size(manifest):
+    members = [manifest["members"][k] for k in sorted(manifest["members"], key=parse_size)]
+    probe = [m["probe"]["query_weighted"] for m in members]
+    loss = [m["heldout_loss_final"] for m in members]
+    assert loss == sorted(loss, reverse=True)
+    assert probe[-1] > probe[0] > manifest["members"]["10k"]["probe"]["chance"]
+
+
+@pytest.mark.slow
+def test_rebuilding_the_smallest_member_gives_the_shipped_weights(tmp_path, manifest):
+    build_member("10k", DEFAULT_SUITE, tmp_path / "10k")
+    assert (
+        sha256(tmp_path / "10k" / "model.safetensors")
+        == (manifest["members"]["10k"]["sha256"]["model.safetensors"])
+    )
+
+
+def test_suite_report_fits_the_members_loss_law(tmp_path):
+    from rerankscale import report, suite_report
+
+    members = suite_report.suite_table()
+    law = suite_report.size_law(members)
+    # E sits on its lower bound (0) on this suite: reported as on_bound, drawn with the status
+    assert law.status in ("ok", "on_bound") and law.params["alpha"] > 0
+    known = members.assign(heldout_mlm_loss=2.0 + 30.0 * members["n_params"] ** -0.3)
+    recovered = suite_report.size_law(known)
+    assert recovered.status == "ok"
+    assert recovered.params == pytest.approx({"E": 2.0, "A": 30.0, "alpha": 0.3}, rel=0.02)
+    fig = suite_report.f0_suite_scaling(members, suite_report.suite_curves(), law)
+    paths = report.save(fig, tmp_path, "F0_suite_scaling")
+    assert {"png", "pdf", "csv"} == set(paths) and paths["png"].stat().st_size > 10_000
