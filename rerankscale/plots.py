@@ -110,14 +110,19 @@ def plot_size_scaling(
     *,
     metric: str,
     x: str = "n_params",
+    baseline: float | None = None,
+    eval_set: str | None = None,
 ) -> Figure:
     """F1: ``metric`` against model size per objective (log x), the fitted law per objective
     (solid over the fitted range, dashed beyond it), held-out sizes (stars) with the forecast
     and its 95% interval (error bars). ``points``: the rows the fits used (e.g. final
     checkpoints, one per run); ``fits``: objective → FitResult of a one-input law in N (its
-    ``predict_metric`` is drawn); ``forecasts``: a ``forecast_holdout`` frame."""
+    ``predict_metric`` is drawn; a fit whose status is not ``ok`` says so in the legend);
+    ``forecasts``: a ``forecast_holdout`` frame; ``baseline``: the first stage's value, drawn
+    as a dotted line; ``eval_set`` names the eval set in the title."""
     fig, axes = _figure()
     ax = axes[0, 0]
+    _first_stage_line(ax, baseline)
     drawn = []
     held_x = []
     if forecasts is not None and len(forecasts):
@@ -127,7 +132,9 @@ def plot_size_scaling(
     for obj in _objectives(points):
         color = objective_color(obj)
         p = points[points["objective"] == obj]
-        ax.scatter(p[x], p[metric], color=color, s=18, alpha=0.8, label=obj)
+        status = fits[obj].status if fits is not None and obj in fits else None
+        label = obj if status in (None, "ok") else f"{obj} (fit {status})"
+        ax.scatter(p[x], p[metric], color=color, s=18, alpha=0.8, label=label)
         drawn.append(pd.DataFrame(dict(objective=obj, kind="fit_point", x=p[x], y=p[metric])))
         if fits is not None and obj in fits and fits[obj].status != "degenerate":
             r = fits[obj]
@@ -155,7 +162,9 @@ def plot_size_scaling(
     ax.set_xlabel("non-embedding parameters N" if x == "n_params" else x)
     ax.set_ylabel(metric)
     ax.legend(frameon=False, fontsize=8)
-    ax.set_title(f"{metric} vs model size (★ held out, × forecast ± 95%)", fontsize=9)
+    where = f" on {eval_set}" if eval_set else ""
+    ax.set_title(f"{metric}{where} vs model size (higher is better)\n"
+                 "★ held out, × forecast ± 95%", fontsize=9)
     fig.rerankscale_data = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
     return fig
 
@@ -175,13 +184,19 @@ def _curve_for(fits, obj, n_value):
     return lambda d: r.predict_metric(d)
 
 
-def _exposure_panels(df, fits, metric, exposure, heldout_sizes, title):
+def _first_stage_line(ax, baseline: float | None) -> None:
+    if baseline is not None and np.isfinite(baseline):
+        ax.axhline(baseline, color="0.35", ls=":", lw=1.2, label=f"first stage (BM25) {baseline:.3f}")
+
+
+def _exposure_panels(df, fits, metric, exposure, heldout_sizes, title, baseline=None):
     objs = _objectives(df)
     fig, axes = _figure(ncols=len(objs), sharey=True)
     avg = seed_average(df, [metric], by=["objective", "n_params", "step"], geometric=(exposure,))
     held = set(heldout_sizes)
     drawn = []
     for ax, obj in zip(axes[0], objs):
+        _first_stage_line(ax, baseline)
         a = avg[avg["objective"] == obj]
         sizes = sorted(a["n_params"].unique())
         for shade, n_value in zip(size_shades(obj, len(sizes)), sizes):
@@ -210,32 +225,52 @@ def _exposure_panels(df, fits, metric, exposure, heldout_sizes, title):
 
 
 def plot_exposure_scaling(df: pd.DataFrame, fits: Mapping | None = None, *, metric: str,
-                          exposure: str = "pairs_seen") -> Figure:
+                          exposure: str = "pairs_seen", baseline: float | None = None,
+                          eval_set: str | None = None) -> Figure:
     """F2: seed-averaged ``metric`` against training exposure, one panel per objective, one
     shade per size, with fitted curves. ``fits``: {(objective, n_params): 1-D fit in the
-    exposure} or {objective: joint fit in (N, D)}."""
-    return _exposure_panels(df, fits, metric, exposure, (), f"{metric} vs {exposure}")
+    exposure} or {objective: joint fit in (N, D)}; ``baseline``: the first stage (dotted)."""
+    where = f" on {eval_set}" if eval_set else ""
+    return _exposure_panels(df, fits, metric, exposure, (),
+                            f"{metric}{where} vs {exposure} (higher is better)", baseline)
 
 
 def plot_joint_slices(df: pd.DataFrame, fits: Mapping[str, FitResult], *, metric: str,
-                      exposure: str = "pairs_seen", heldout_sizes: Sequence = ()) -> Figure:
+                      exposure: str = "pairs_seen", heldout_sizes: Sequence = (),
+                      baseline: float | None = None, eval_set: str | None = None) -> Figure:
     """F3: slices of each objective's joint law L(N, D) at every size (curves), with the
     measured points; held-out sizes (labels or N values) are hollow stars with dashed curves."""
+    where = f" on {eval_set}" if eval_set else ""
+    status = {o: r.status for o, r in fits.items() if r.status != "ok"}
+    flags = "; fits not ok: " + ", ".join(f"{o} {s}" for o, s in status.items()) if status else ""
     return _exposure_panels(df, fits, metric, exposure, heldout_sizes,
-                            f"joint law slices: {metric} (dashed: held-out sizes)")
+                            f"joint law slices: {metric}{where} (dashed: held-out sizes){flags}",
+                            baseline)
 
 
 # --------------------------------------------------------------------------- F4
 
 
 def plot_compute_optimal(optimal: pd.DataFrame, isoflop: pd.DataFrame | None = None, *,
-                         empirical: pd.DataFrame | None = None, metric: str | None = None) -> Figure:
+                         empirical: pd.DataFrame | None = None, metric: str | None = None,
+                         trained: tuple[float, float] | None = None) -> Figure:
     """F4: left, N*(C) (solid) and D*(C) (dashed) per objective on log-log axes; right, the
-    iso-FLOP profiles (law's metric vs N at fixed C, optimum marked) and measured iso-FLOP
-    points (``empirical_isoflop``). Frames carry an ``objective`` column."""
+    iso-FLOP profiles (law's metric vs N at fixed C, optimum marked, compute budget labelled)
+    and measured iso-FLOP points (``empirical_isoflop``). Frames carry an ``objective``
+    column. ``trained``: the (smallest, largest) N trained, shaded on both panels; an N* outside
+    it is stated in the title as an extrapolation."""
     fig, axes = _figure(ncols=2 if isoflop is not None else 1)
     ax = axes[0, 0]
     drawn = []
+    if trained is not None:
+        ax.axhspan(*trained, color="0.93", zorder=0)  # N* on the y axis here
+        if isoflop is not None:
+            axes[0, 1].axvspan(*trained, color="0.93", zorder=0)
+        outside = optimal[(optimal["N_opt"] < trained[0]) | (optimal["N_opt"] > trained[1])]
+        share = len(outside) / max(len(optimal), 1)
+        ax.set_title("N* inside the trained sizes (shaded)" if share == 0 else
+                     f"N* outside the trained sizes (shaded) at {share:.0%} of budgets: "
+                     "an extrapolation", fontsize=8)
     for obj in _objectives(optimal):
         o = optimal[optimal["objective"] == obj].sort_values("C")
         color = objective_color(obj)
@@ -260,6 +295,8 @@ def plot_compute_optimal(optimal: pd.DataFrame, isoflop: pd.DataFrame | None = N
                 ax2.plot(s["N"], s[col], color=shade, lw=1.2)
                 i = int(np.argmin(np.abs(np.log(s["N"].to_numpy() / s["N_opt"].iloc[0]))))
                 ax2.scatter([s["N"].iloc[i]], [s[col].iloc[i]], color=shade, marker="D", s=18, zorder=4)
+                ax2.annotate(f"C={c:.1e}", (s["N"].iloc[-1], s[col].iloc[-1]), fontsize=6,
+                             color=shade, xytext=(2, 0), textcoords="offset points")
                 drawn.append(pd.DataFrame(dict(objective=obj, kind="isoflop", C=c, x=s["N"], y=s[col])))
             if empirical is not None and metric is not None:
                 e = empirical[empirical["objective"] == obj]

@@ -42,9 +42,17 @@ def above_first_stage(
         later = c["y"].to_numpy()[1:]
         margin = float(later.min() - first_stage[es])
         rows.append(
-            {"eval_set": es, "objective": obj, "size": size, "n_params": n,
-             "first": float(c["y"].iloc[0]), "min_from_second": float(later.min()),
-             "first_stage": first_stage[es], "margin": margin, "ok": margin > 0}
+            {
+                "eval_set": es,
+                "objective": obj,
+                "size": size,
+                "n_params": n,
+                "first": float(c["y"].iloc[0]),
+                "min_from_second": float(later.min()),
+                "first_stage": first_stage[es],
+                "margin": margin,
+                "ok": margin > 0,
+            }
         )
     return pd.DataFrame(rows)
 
@@ -58,8 +66,9 @@ def curvature(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(early), float(late)
 
 
-def power_law_regime(table: pd.DataFrame, metric: str = "ndcg@10",
-                     min_r2: float = 0.9) -> pd.DataFrame:
+def power_law_regime(
+    table: pd.DataFrame, metric: str = "ndcg@10", min_r2: float = 0.9
+) -> pd.DataFrame:
     """Per seed-mean curve: R² of the exposure law, early and late slopes, exposure span."""
     rows = []
     for (es, obj, size, n), c in seed_means(table, metric).groupby(
@@ -71,10 +80,18 @@ def power_law_regime(table: pd.DataFrame, metric: str = "ndcg@10",
         r2 = float(1 - np.sum(resid**2) / np.sum((y - y.mean()) ** 2))
         early, late = curvature(x, y)
         rows.append(
-            {"eval_set": es, "objective": obj, "size": size, "n_params": n, "r2": r2,
-             "fit_status": r.status, "slope_early": early, "slope_late": late,
-             "span": float(x.max() / x.min()),
-             "ok": r2 >= min_r2 and late <= early and x.max() / x.min() >= 16}
+            {
+                "eval_set": es,
+                "objective": obj,
+                "size": size,
+                "n_params": n,
+                "r2": r2,
+                "fit_status": r.status,
+                "slope_early": early,
+                "slope_late": late,
+                "span": float(x.max() / x.min()),
+                "ok": r2 >= min_r2 and late <= early and x.max() / x.min() >= 16,
+            }
         )
     return pd.DataFrame(rows)
 
@@ -91,29 +108,49 @@ def monotone_in_size(table: pd.DataFrame, metric: str = "ndcg@10") -> pd.DataFra
             steps = np.diff(c["y"].to_numpy())
             worst = int(np.argmin(steps))
             rows.append(
-                {"eval_set": es, "objective": obj, "queries_seen": int(q),
-                 "min_step": float(steps.min()),
-                 "worst_pair": f"{c['size'].iloc[worst]}→{c['size'].iloc[worst + 1]}",
-                 "ok": bool((steps > 0).all())}
+                {
+                    "eval_set": es,
+                    "objective": obj,
+                    "queries_seen": int(q),
+                    "min_step": float(steps.min()),
+                    "worst_pair": f"{c['size'].iloc[worst]}→{c['size'].iloc[worst + 1]}",
+                    "ok": bool((steps > 0).all()),
+                }
             )
     return pd.DataFrame(rows)
 
 
-def summary(table: pd.DataFrame, first_stage: dict[str, float],
-            metric: str = "ndcg@10") -> pd.DataFrame:
+def summary(
+    table: pd.DataFrame, first_stage: dict[str, float], metric: str = "ndcg@10"
+) -> pd.DataFrame:
     """T7: each check's share of units passing, and the worst unit."""
     out = []
     for name, t, worst_col in (
-        ("above first stage from checkpoint 2", above_first_stage(table, first_stage, metric),
-         "margin"),
-        ("power-law regime (R² ≥ 0.9, not convex, span ≥ 16×)", power_law_regime(table, metric),
-         "r2"),
-        ("strictly increasing in N from mid-training", monotone_in_size(table, metric),
-         "min_step"),
+        (
+            "above first stage from checkpoint 2",
+            above_first_stage(table, first_stage, metric),
+            "margin",
+        ),
+        (
+            "power-law regime (R² ≥ 0.9, not convex, span ≥ 16×)",
+            power_law_regime(table, metric),
+            "r2",
+        ),
+        ("strictly increasing in N from mid-training", monotone_in_size(table, metric), "min_step"),
     ):
         worst = t.loc[t[worst_col].idxmin()]
-        out.append({"check": name, "metric": metric, "units": len(t), "passed": int(t["ok"].sum()),
-                    "worst_value": float(worst[worst_col]), "worst_unit": " · ".join(
-                        str(worst[k]) for k in ("eval_set", "objective", "size", "queries_seen",
-                                                "worst_pair") if k in worst.index)})
+        out.append(
+            {
+                "check": name,
+                "metric": metric,
+                "units": len(t),
+                "passed": int(t["ok"].sum()),
+                "worst_value": float(worst[worst_col]),
+                "worst_unit": " · ".join(
+                    str(worst[k])
+                    for k in ("eval_set", "objective", "size", "queries_seen", "worst_pair")
+                    if k in worst.index
+                ),
+            }
+        )
     return pd.DataFrame(out)

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rerankscale import plots
+from rerankscale import plots, regime
 from rerankscale import scaling as sc
 from rerankscale.config import StudyConfig, parse_size
 from rerankscale.io import atomic_write_text
+from rerankscale.results import ResultsError
 from rerankscale.results import load as load_results
 from rerankscale.study import load_preset, resolve
 
@@ -108,6 +109,32 @@ def save(artifact, figures_dir: str | Path | None, artifact_id: str,
         atomic_write_text(path, artifact.to_csv(index=False, float_format="%.6g"))
         return {"csv": path}
     return plots.save_figure(artifact, data, figures, artifact_id)
+
+
+# --------------------------------------------------------------------------- T7
+
+
+def first_stage_values(a: Analysis, metric: str = "ndcg@10") -> dict[str, float]:
+    """The first stage's ``metric`` per eval set (from ``T0_first_stage.csv``)."""
+    if a.baseline is None:
+        raise ResultsError(
+            "T0_first_stage.csv is not beside the results table; run notebooks/01_data.ipynb "
+            "with figures_dir set to the results' folder first"
+        )
+    return dict(zip(a.baseline["eval_set"], a.baseline[metric].astype(float)))
+
+
+def first_stage(a: Analysis, metric: str, eval_set: str | None = None) -> float | None:
+    """The first stage's ``metric`` on ``eval_set`` (default: the primary), if known."""
+    if a.baseline is None or metric not in a.baseline:
+        return None
+    row = a.baseline[a.baseline["eval_set"] == (eval_set or a.primary)]
+    return float(row[metric].iloc[0]) if len(row) else None
+
+
+def t7_regime(a: Analysis, metric: str = "ndcg@10") -> pd.DataFrame:
+    """T7: is the study in the paper's regime? (``regime.summary``, per eval set pooled)."""
+    return regime.summary(a.table, first_stage_values(a, metric), metric)
 
 
 # --------------------------------------------------------------------------- T1
@@ -210,13 +237,15 @@ def _law_rows(r: sc.FitResult, eval_set, objective, metric, kind, n_boot, seed) 
 def f2_exposure(a: Analysis, metric: str = "ndcg@10"):
     """F2: metric against training queries per size and objective, with per-size fits."""
     return plots.plot_exposure_scaling(a.on(), exposure_fits(a, metric), metric=metric,
-                                       exposure=EXPOSURE)
+                                       exposure=EXPOSURE, baseline=first_stage(a, metric),
+                                       eval_set=a.primary)
 
 
 def f3_joint(a: Analysis, metric: str = "ndcg@10"):
     """F3: the joint law's slice at every size (dashed: held-out sizes, not fitted)."""
     return plots.plot_joint_slices(a.on(), joint_fits(a, metric), metric=metric,
-                                   exposure=EXPOSURE, heldout_sizes=a.held_out)
+                                   exposure=EXPOSURE, heldout_sizes=a.held_out,
+                                   baseline=first_stage(a, metric), eval_set=a.primary)
 
 
 def f6_contrastive_entropy(a: Analysis):
@@ -274,7 +303,8 @@ def f1_model_size(a: Analysis, fc: pd.DataFrame, metric: str = "ndcg@10"):
     forecasts with 95% intervals at the held-out sizes (primary eval set)."""
     points = sc.final_checkpoints(a.fitted_rows())
     size_rows = fc[(fc["kind"] == "size law, final checkpoint") & (fc["eval_set"] == a.primary)]
-    return plots.plot_size_scaling(points, size_fits(a, metric), size_rows, metric=metric)
+    return plots.plot_size_scaling(points, size_fits(a, metric), size_rows, metric=metric,
+                                   baseline=first_stage(a, metric), eval_set=a.primary)
 
 
 # --------------------------------------------------------------------------- compute (T4-T6, F4, F5)
@@ -352,8 +382,9 @@ def f4_compute_optimal(a: Analysis, metric: str = "ndcg@10"):
     if not optimal:
         optimal = [pd.DataFrame(columns=["C", "N_opt", "D_opt", "objective"])]
         iso = [pd.DataFrame(columns=["C", "N", "prediction_metric", "N_opt", "objective"])]
+    sizes = a.on()["n_params"]
     fig = plots.plot_compute_optimal(pd.concat(optimal), pd.concat(iso), empirical=empirical,
-                                     metric=metric)
+                                     metric=metric, trained=(sizes.min(), sizes.max()))
     if missing:
         fig.suptitle(f"no interior optimum (size term vanished) for: {', '.join(missing)}",
                      fontsize=8)
@@ -418,6 +449,8 @@ ARTIFACTS = {
                 "(`.csv` and `.parquet`)", "sweep (`rerankscale.results.collect`)"),
     "T0_first_stage": ("first-stage (BM25) metrics per eval set on the evaluated queries",
                        "01_data"),
+    "T7_regime": ("is the study in the paper's regime: above BM25, power-law curves, larger "
+                  "is better (checks and worst cases)", "04_fit"),
     "T1_final_metrics": ("final-checkpoint metrics per eval set × objective × size "
                          "(mean and sd over seeds) with the first-stage baseline", "04_fit"),
     "T2_laws": ("fitted size and joint laws per eval set × objective × metric: parameters, 95% "

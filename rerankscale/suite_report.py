@@ -96,7 +96,6 @@ def f0_suite_scaling(table: pd.DataFrame, curves: pd.DataFrame, law: sc.FitResul
         ax.plot(c["tokens"], c["loss"], color=shade, label=c["size"].iloc[0], lw=1)
     ax.set(
         xscale="log",
-        yscale="log",
         xlabel="pretraining tokens",
         ylabel="training MLM loss",
         title="suite: loss vs tokens (lower is better)",

@@ -39,7 +39,7 @@ NOTEBOOKS = {
 preset = "smoke"
 results_path = None      # unused here; accepted so the sweep can pass the same parameters
 figures_dir = None       # the sweep writes T0_first_stage.csv here''',
-        "from rerankscale import overview\n\nstudy = overview.load_preset(preset)\n"
+        "%matplotlib inline\nfrom rerankscale import overview\n\nstudy = overview.load_preset(preset)\n"
         "stats = overview.dataset_statistics(study)\nstats",
         "examples = overview.example_records(study, n=3)\nexamples",
         "baseline = overview.first_stage_table(study)\nbaseline",
@@ -93,18 +93,23 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "the held-out sizes. Intervals: 95% bootstrap over runs (size × seed). Also T1 (final "
         "metrics with the first-stage baseline) and F6 (contrastive entropy vs ranking metrics).",
         ANALYSIS_PARAMS,
-        "from rerankscale import report\n\n"
+        "%matplotlib inline\nfrom rerankscale import report\n\n"
         "a = report.load_analysis(preset, results_path)\n"
         "print(f\"{len(a.table)} rows, {a.table.run_id.nunique()} runs, eval sets {a.eval_sets}, "
         "held out {a.held_out}\")",
         "t1 = report.t1_final_metrics(a)\nreport.save(t1, figures_dir, \"T1_final_metrics\")\nt1",
+        "## Is the study in the paper's regime?\n\nEvery seed-mean learning curve above the first "
+        "stage from its second checkpoint on; every curve a power law in exposure (R² ≥ 0.9, "
+        "not convex in log exposure, ≥ 16× span); the seed mean strictly increasing in N at "
+        "every checkpoint from mid-training on (held-out sizes included).",
+        "t7 = report.t7_regime(a)\nreport.save(t7, figures_dir, \"T7_regime\")\nt7",
         "t2 = report.t2_laws(a, n_boot=n_boot, seed=seed)\n"
         "report.save(t2, figures_dir, \"T2_laws\")\n"
         "t2[t2.param.isin([\"c\", \"alpha\", \"beta\"])]",
-        "fig = report.f2_exposure(a)\nreport.save(fig, figures_dir, \"F2_exposure_scaling\");",
-        "fig = report.f3_joint(a)\nreport.save(fig, figures_dir, \"F3_joint_law\");",
+        "fig = report.f2_exposure(a)\nreport.save(fig, figures_dir, \"F2_exposure_scaling\")\nfig",
+        "fig = report.f3_joint(a)\nreport.save(fig, figures_dir, \"F3_joint_law\")\nfig",
         "fig = report.f6_contrastive_entropy(a)\n"
-        "report.save(fig, figures_dir, \"F6_contrastive_entropy\");",
+        "report.save(fig, figures_dir, \"F6_contrastive_entropy\")\nfig",
     ],
     "05_forecast.ipynb": [
         "# 05 · Forecast the largest models from the smaller ones\n\n"
@@ -112,7 +117,7 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "error, signed bias (actual − predicted; positive = conservative) and whether its 95% "
         "interval covers the actual. Rolling-origin backtests repeat the check at every size.",
         ANALYSIS_PARAMS,
-        "from rerankscale import report\n\na = report.load_analysis(preset, results_path)",
+        "%matplotlib inline\nfrom rerankscale import report\n\na = report.load_analysis(preset, results_path)",
         "t3 = report.forecasts(a, n_boot=n_boot, seed=seed)\n"
         "report.save(t3, figures_dir, \"T3_forecasts\")\n"
         "t3[t3.metric == \"ndcg@10\"]",
@@ -121,7 +126,7 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "bt = report.backtests(a, n_boot=n_boot // 2, seed=seed)\n"
         "report.save(bt, figures_dir, \"T3_backtests\")\n"
         "report.forecast_summary(bt.assign(kind=\"backtest\"))",
-        "fig = report.f1_model_size(a, t3)\nreport.save(fig, figures_dir, \"F1_model_size\");",
+        "fig = report.f1_model_size(a, t3)\nreport.save(fig, figures_dir, \"F1_model_size\")\nfig",
     ],
     "06_compute.ipynb": [
         "# 06 · Compute: allocation rules, iso-FLOP profiles, equal-compute checkpoints\n\n"
@@ -129,13 +134,13 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "C = 6·N·D; equal-compute comparisons match checkpoints of every size pair at equal "
         "measured training FLOPs; the inference-aware optimum adds the cost of serving.",
         ANALYSIS_PARAMS,
-        "from rerankscale import report\n\na = report.load_analysis(preset, results_path)",
+        "%matplotlib inline\nfrom rerankscale import report\n\na = report.load_analysis(preset, results_path)",
         "t4 = report.t4_allocation(a, n_boot=n_boot, seed=seed)\n"
         "report.save(t4, figures_dir, \"T4_allocation\")\nt4",
-        "fig = report.f4_compute_optimal(a)\nreport.save(fig, figures_dir, \"F4_compute_optimal\");",
+        "fig = report.f4_compute_optimal(a)\nreport.save(fig, figures_dir, \"F4_compute_optimal\")\nfig",
         "eq = report.equal_compute(a)\nt5 = report.t5_equal_compute(eq)\n"
         "report.save(t5, figures_dir, \"T5_equal_compute\")\nt5",
-        "fig = report.f5_equal_compute(eq)\nreport.save(fig, figures_dir, \"F5_equal_compute\");",
+        "fig = report.f5_equal_compute(eq)\nreport.save(fig, figures_dir, \"F5_equal_compute\")\nfig",
         "t6 = report.t6_inference_aware(a)\n"
         "report.save(t6, figures_dir, \"T6_inference_aware\")\nt6",
     ],
@@ -144,11 +149,11 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
 
 def build(name: str, cells: list[str]) -> nbformat.NotebookNode:
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (rerankscale)",
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "rerankscale (.venv)",
                                  "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     for i, source in enumerate(cells):
-        if i == 0:
+        if i == 0 or source.startswith("## "):  # the title, and section headings with prose
             nb.cells.append(new_markdown_cell(source))
             continue
         cell = new_code_cell(source)
