@@ -119,7 +119,7 @@ def forecast_split(
                 m = rows["n_seeds"].to_numpy()
                 noise = np.stack([
                     rng.choice(res, size=(len(draws), int(k)), replace=True).mean(axis=1) for k in m
-                ], axis=1)
+                ], axis=1) if len(m) else np.empty((len(draws), 0))  # nothing held out here
                 pi_lo, pi_hi = _metric_interval(result, draws * np.exp(-noise), qlo, qhi)
     actual = rows["actual"].to_numpy(dtype=float)
     rows = rows.assign(
