@@ -23,6 +23,7 @@ import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_rgb
@@ -184,6 +185,17 @@ def _curve_for(fits, obj, n_value):
     return lambda d: r.predict_metric(d)
 
 
+def _log_ticks(ax, values) -> None:
+    """Readable ticks on a log axis that spans less than a few decades: powers of two (or of
+    ten when the span is wide), plain numbers, no minor labels."""
+    values = np.asarray(values, dtype=float)
+    span = values.max() / values.min() if len(values) and values.min() > 0 else 1.0
+    if span < 1e3:
+        ax.xaxis.set_major_locator(mticker.LogLocator(base=2))
+        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+
+
 def _first_stage_line(ax, baseline: float | None) -> None:
     if baseline is not None and np.isfinite(baseline):
         ax.axhline(baseline, color="0.35", ls=":", lw=1.2, label=f"first stage (BM25) {baseline:.3f}")
@@ -215,6 +227,7 @@ def _exposure_panels(df, fits, metric, exposure, heldout_sizes, title, baseline=
                 ax.plot(xs, ys, color=shade, lw=1.3, ls="--" if is_held else "-")
                 drawn.append(pd.DataFrame(dict(objective=obj, size=label, n_params=n_value, kind="law", x=xs, y=ys)))
         ax.set_xscale("log")
+        _log_ticks(ax, a[exposure])
         ax.set_xlabel(exposure)
         ax.set_title(obj, color=objective_color(obj), fontsize=10)
         ax.legend(frameon=False, fontsize=7)
