@@ -263,7 +263,7 @@ def forecasts(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd
     abs_error, bias (actual − predicted: positive = the law under-predicts), covered."""
     keep = ["kind", "law", "eval_set", "objective", "metric", "size", "n_params", "fit_sizes",
             "n_seeds", "prediction", "lo", "hi", "actual", "error", "abs_error", "bias",
-            "covered", "pi_lo", "pi_hi", "covered_pi", "fit_status"]
+            "covered", "pi_lo", "pi_hi", "covered_pi", "fit_status", "interval_status"]
     if not a.held_out:
         return pd.DataFrame(columns=keep)
     metrics = list(metrics or a.metrics)

@@ -122,18 +122,43 @@ def forecast_split(
                 ], axis=1) if len(m) else np.empty((len(draws), 0))  # nothing held out here
                 pi_lo, pi_hi = _metric_interval(result, draws * np.exp(-noise), qlo, qhi)
     actual = rows["actual"].to_numpy(dtype=float)
+    status = interval_status(boot, pred, lo, hi)
+    valid = status == "ok"
     rows = rows.assign(
         prediction=pred, lo=lo, hi=hi, pi_lo=pi_lo, pi_hi=pi_hi,
         error=pred - actual, abs_error=np.abs(pred - actual), bias=actual - pred,
-        covered=np.where(np.isfinite(lo), (lo <= actual) & (actual <= hi), np.nan),
-        covered_pi=np.where(np.isfinite(pi_lo), (pi_lo <= actual) & (actual <= pi_hi), np.nan),
+        covered=np.where(valid, (lo <= actual) & (actual <= hi), np.nan),
+        covered_pi=np.where(valid, (pi_lo <= actual) & (actual <= pi_hi), np.nan),
         fit_status=result.status,
+        interval_status=status,
         n_boot_ok=0 if boot is None else int(boot.usable.sum()),
         metric=y, law=law.name, target=result.target,
     )
     lead = ["metric", "law", "size", "n_params", "step"]
     lead = [c for c in lead if c in rows.columns]
     return rows[lead + [c for c in rows.columns if c not in lead]], result, boot
+
+
+MIN_USABLE_SHARE = 0.9  # below this share of usable resamples the cluster bootstrap is invalid
+
+
+def interval_status(boot: BootstrapResult | None, pred, lo, hi) -> np.ndarray:
+    """Per forecast: ``"ok"`` when the run bootstrap supports an interval, else why not.
+
+    Resampling runs needs several runs per size: with one seed at each of 4 sizes most
+    resamples miss a size and are degenerate, and the few usable ones are the original data, so
+    the "interval" collapses onto the prediction. Such an interval is never reported as valid:
+    ``"no bootstrap"``, ``"invalid: k of B resamples usable"`` (share < ``MIN_USABLE_SHARE``) or
+    ``"invalid: zero width"``; its ``covered`` is NaN, so it never counts towards coverage."""
+    pred, lo, hi = (np.asarray(v, dtype=float) for v in (pred, lo, hi))
+    if boot is None:
+        return np.full(len(pred), "no bootstrap", dtype=object)
+    usable, total = int(boot.usable.sum()), boot.n_boot
+    if usable < MIN_USABLE_SHARE * total:
+        return np.full(len(pred), f"invalid: {usable} of {total} resamples usable", dtype=object)
+    width = hi - lo
+    tiny = ~np.isfinite(width) | (width <= 1e-9 * np.maximum(np.abs(pred), 1e-12))
+    return np.where(tiny, "invalid: zero width", "ok").astype(object)
 
 
 def _metric_interval(result: FitResult, draws: np.ndarray, qlo: float, qhi: float):
@@ -276,6 +301,8 @@ def summarize_forecasts(fc: pd.DataFrame, by: Sequence[str] | None = None) -> pd
             bias=g.loc[ok, "bias"].mean(),
             coverage=g.loc[ok, "covered"].astype(float).mean(),
             coverage_pi=g.loc[ok, "covered_pi"].astype(float).mean(),
+            n_valid_intervals=int((g.get("interval_status", pd.Series("ok", g.index))[ok]
+                                   == "ok").sum()),
         ))
 
     keys = fc[by].drop_duplicates().reset_index(drop=True)

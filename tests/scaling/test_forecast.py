@@ -119,3 +119,25 @@ def test_split_without_seed_averaging_and_select(table):
     assert len(select_rows(table, lambda d: d.head(3))) == 3
     with pytest.raises(ValueError, match="select"):
         select_rows(table, "last")
+
+
+def test_one_seed_per_size_never_reports_a_degenerate_interval_as_ok():
+    """The paper's design (4 fitted sizes × 1 seed): resampling runs leaves most replicates
+    with < 4 distinct sizes, so the interval collapses; it must say so, and not count."""
+    one_seed = synthetic_results_table(sizes=(1e6, 2e6, 4e6, 8e6, 16e6, 32e6),
+                                       objectives=("listwise",), seeds=1, n_checkpoints=4,
+                                       seed=3)
+    fc = forecast_holdout(one_seed, SaturatingLaw(), y="ndcg@10", holdout=2, select="final",
+                          x="n_params", n_boot=100, grid="coarse")
+    assert len(fc) > 0
+    assert not (fc["interval_status"] == "ok").any()
+    assert fc["interval_status"].str.startswith("invalid").all()
+    assert fc["covered"].isna().all()
+    summary = summarize_forecasts(fc)
+    assert (summary["n_valid_intervals"] == 0).all() and summary["coverage"].isna().all()
+    three = synthetic_results_table(sizes=(1e6, 2e6, 4e6, 8e6, 16e6, 32e6),
+                                    objectives=("listwise",), seeds=3, n_checkpoints=4, seed=3)
+    fc3 = forecast_holdout(three, SaturatingLaw(), y="ndcg@10", holdout=2, select="final",
+                           x="n_params", n_boot=100, grid="coarse")
+    assert (fc3["interval_status"] == "ok").all()
+    assert ((fc3["hi"] - fc3["lo"]) > 0).all() and fc3["covered"].notna().all()
