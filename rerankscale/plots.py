@@ -152,8 +152,12 @@ def plot_size_scaling(
                 ax.scatter(f[fx], f["actual"], marker="*", s=90, color=color,
                            edgecolor="black", linewidth=0.5, zorder=5)
                 err = np.vstack([f["prediction"] - f["lo"], f["hi"] - f["prediction"]])
-                ax.errorbar(f[fx], f["prediction"], yerr=np.abs(err), fmt="x", color=color,
-                            capsize=3, zorder=4)
+                valid = (f["interval_status"] == "ok") if "interval_status" in f else True
+                err = np.where(valid, np.abs(err), 0.0)  # an invalid interval is not drawn
+                invalid = not np.all(valid)
+                ax.errorbar(f[fx], f["prediction"], yerr=err, fmt="x", color=color,
+                            capsize=3, zorder=4,
+                            label=f"{obj} forecast (no valid interval)" if invalid else None)
                 drawn.append(pd.DataFrame(dict(objective=obj, kind="heldout_actual", x=f[fx], y=f["actual"])))
                 drawn.append(pd.DataFrame(dict(objective=obj, kind="forecast", x=f[fx], y=f["prediction"],
                                                lo=f["lo"], hi=f["hi"])))
