@@ -46,9 +46,8 @@ from rerankscale.data.synthetic.world import build_world, zipf_weights
 from rerankscale.io import atomic_write_json
 from rerankscale.pretrain import LOG_FILE, PretrainRecipe, member_key, pretrain_mlm
 from rerankscale.shapes import shape_for
-from rerankscale.tokenizer import REPO_ROOT, file_lock, get_tokenizer, save_and_check
+from rerankscale.tokenizer import SUITE_DIR, file_lock, get_tokenizer, save_and_check
 
-SUITE_DIR = REPO_ROOT / "suite"
 MANIFEST = "manifest.json"
 CORPUS_ID = "rerankscale/synthetic/pretrain"
 TOKENIZER_DATASET = "rerankscale/synthetic/train"  # the world's word-level vocabulary
@@ -239,7 +238,6 @@ def build_member(size: str, spec: SuiteSpec, folder: Path, progress: bool = Fals
 
 
 def _build_one(size: str, spec: SuiteSpec, suite_dir: str) -> tuple[str, dict]:
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     log = build_member(size, spec, Path(suite_dir) / member_name(size))
     return size, log
 

@@ -18,8 +18,7 @@ import pandas as pd
 
 from rerankscale import plots
 from rerankscale import scaling as sc
-
-SUITE_DIR = Path(__file__).resolve().parent.parent / "suite"
+from rerankscale.tokenizer import SUITE_DIR
 
 
 def suite_table(suite_dir: str | Path = SUITE_DIR) -> pd.DataFrame:

@@ -39,6 +39,7 @@ MAX_TRAIN_TEXTS = 1_000_000  # documents read to train a WordPiece vocabulary
 FINGERPRINT_DOCS = 100  # documents hashed to tell two corpora with the same id apart
 META_FILE = "rerankscale_tokenizer.json"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SUITE_DIR = REPO_ROOT / "suite"  # the shipped pretrained mini-suite (rerankscale.suite)
 
 
 class TokenizerError(RuntimeError):
