@@ -65,7 +65,7 @@ class SuiteSpec:
     sizes: tuple[str, ...] = ("10k", "23k", "53k", "120k", "280k", "640k")
     recipe: PretrainRecipe = field(
         default_factory=lambda: PretrainRecipe(
-            tokens=4_000_000, batch_size=16, lr_width_const=0.4, lr_max=0.01, max_texts=10**8
+            tokens=10_000_000, batch_size=16, lr_width_const=0.4, lr_max=0.01, max_texts=10**8
         )
     )
     corpus: PretrainCorpus = field(default_factory=PretrainCorpus)
