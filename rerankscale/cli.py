@@ -2,12 +2,14 @@
 
     rerankscale sweep --preset cpu --workers 2            # the whole study, resumable
     rerankscale sweep --preset paper --executor slurm     # job arrays through submitit
-    rerankscale status --preset cpu                       # done / failed / pending per cell
+    rerankscale status --preset cpu                       # done/failed/pending/invalid per cell
     rerankscale figures --preset cpu                      # rebuild figures/ from results
     rerankscale suite                                     # build/verify the pretrained suite
 
-Errors in the user's input (an unknown preset, a bad size, a missing results table) are
-printed as one line naming the problem and the fix, with exit status 2.
+Errors in the user's input (an unknown preset, invalid YAML, a bad size, an unavailable
+dataset, a missing or empty results table) are printed as one line naming the problem and the
+fix, with exit status 2; ``sweep`` finds them all before any cell starts
+(``rerankscale.preflight``), one line each.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from rerankscale import sweep as sw
+    from rerankscale.artifacts import ArtifactError
+    from rerankscale.data.errors import DataError
     from rerankscale.results import ResultsError
 
     try:
@@ -88,9 +92,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"suite in {SUITE_DIR}: {len(manifest['members'])} members, "
                   f"{time.time() - started:.0f} s")
             return 0
-    except (ConfigError, ResultsError) as error:
+    except (ConfigError, ResultsError, ArtifactError, DataError) as error:
         print(f"rerankscale: error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        if type(error).__name__ != "PapermillExecutionError":
+            raise
+        print(f"rerankscale: error: a notebook failed: {error.ename}: {error.evalue} "
+              "(the executed notebook is in the runs folder's _analysis/ or the cell's run "
+              "directory; the previous figures are left as they were)", file=sys.stderr)
+        return 1
     return 0
 
 

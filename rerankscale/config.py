@@ -364,11 +364,34 @@ def _read_yaml(name_or_path: str | Path) -> dict[str, Any]:
         raise ConfigError(
             f"no preset or YAML file {str(name_or_path)!r}; use one of {names} or a path to a .yaml file"
         )
-    with path.open() as f:
-        raw = yaml.safe_load(f) or {}
+    try:
+        with path.open() as f:
+            raw = yaml.safe_load(f)
+    except yaml.YAMLError as error:
+        raise ConfigError(_yaml_problem(path, error)) from None
+    if raw is None:
+        raise ConfigError(
+            f"{path} is empty: a study file needs at least a name and what it changes, e.g. "
+            "'inherit: cpu', 'name: mine', 'sizes: [\"20k\", \"80k\"]'"
+        )
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must hold a mapping at top level")
+        raise ConfigError(
+            f"{path} must hold a mapping at top level (keys like name, sizes, base), "
+            f"got a {type(raw).__name__}"
+        )
     return raw
+
+
+def _yaml_problem(path: Path, error: yaml.YAMLError) -> str:
+    """One line: file, line and column, and what the parser objects to."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    context, start = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and start and start is not mark:
+        context = f"{context} at line {start.line + 1}"
+    detail = f"{problem} ({context})" if context else problem
+    return f"{where}: invalid YAML: {detail}; fix that line (indentation, a missing ':' or quote)"
 
 
 def _study_from_dict(raw: dict[str, Any]) -> StudyConfig:

@@ -326,7 +326,7 @@ def build_model(
 
     ``dataset_id`` supplies the tokenizer (``scratch``, ``suite``) and the MLM corpus
     (``suite``); ``seed`` initialises the weights (``scratch``) or the classifier (``suite``,
-    ``hf``); ``cache_dir`` holds cached tokenizers and suite members (default ``<repo>/.cache``).
+    ``hf``); ``cache_dir`` holds cached tokenizers and suite members (default ``<project>/.cache``).
     Keyword extras (backwards-compatible with the contract): ``tokenizer`` uses this tokenizer
     instead of the dataset's (``scratch``/``suite``); ``recipe`` a ``pretrain.PretrainRecipe``
     for ``suite``; ``progress`` shows tqdm bars while a suite member pretrains.

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from rerankscale.artifacts import writable
 from rerankscale.config import RunConfig, StudyConfig
 from rerankscale.io import atomic_write_text
-from rerankscale.study import load_preset, resolve
+from rerankscale.study import load_preset
 
 __all__ = [
     "load_preset", "dataset_statistics", "example_records", "first_stage_table",
@@ -118,7 +119,7 @@ def save_first_stage(table: pd.DataFrame, figures_dir: str | Path | None) -> Pat
     """Write ``T0_first_stage.csv`` to ``figures_dir`` (nothing when it is None)."""
     if figures_dir is None:
         return None
-    path = resolve(figures_dir) / FIRST_STAGE_FILE
+    path = writable(figures_dir) / FIRST_STAGE_FILE
     atomic_write_text(path, table.to_csv(index=False, float_format="%.6g"))
     return path
 

@@ -156,7 +156,13 @@ def load(path: Path) -> pd.DataFrame:
         raise ResultsError(
             f"no results table at {path}: run `make study` (or `rerankscale sweep`) to create it"
         )
-    table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    fix = "rebuild it with `rerankscale figures` (or `make study`)"
+    try:
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ResultsError(f"the results table {path} is empty (no header, no rows); {fix}") from None
+    if table.empty:
+        raise ResultsError(f"the results table {path} has a header but no rows; {fix}")
     if "subset" in table:
         table["subset"] = table["subset"].astype(bool)
     validate(table)

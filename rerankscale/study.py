@@ -11,15 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rerankscale.config import ConfigError, RunConfig, StudyConfig, load_study
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def resolve(path: str | Path) -> Path:
-    """A path as given, or relative to the repository root when relative (notebooks run from
-    ``notebooks/`` under nbval and from the repo root under papermill: both resolve alike)."""
-    path = Path(path)
-    return path if path.is_absolute() else REPO_ROOT / path
+from rerankscale.paths import resolve  # relative paths follow the user: see rerankscale.paths
 
 
 def cell_config(
@@ -36,26 +28,52 @@ def cell_config(
     ``{"train": {"max_queries": 4096}, "model": {"family": "suite"}}``; ``dataset`` replaces the
     training dataset id.
     """
-    if overrides is not None and not isinstance(overrides, dict):
-        raise ConfigError(
-            "overrides must be a mapping like {'train': {'max_queries': 4096}}, "
-            f"got {type(overrides).__name__}"
-        )
-    study = load_study(_preset_path(preset), overrides={"base": overrides} if overrides else None)
+    overrides = parse_overrides(overrides)
+    study = load_study(preset_path(preset), overrides={"base": overrides} if overrides else None)
     if dataset:
         study.base.data.train_dataset = dataset
     return study.cell(size, objective, seed)
 
 
-def _preset_path(preset: str | Path) -> str | Path:
+OVERRIDES_HINT = (
+    "pass a mapping over the run config: in Python {'train': {'max_queries': 4096}}; with "
+    "papermill as JSON, -p overrides '{\"train\": {\"max_queries\": 4096}}', or as YAML, "
+    "-y 'overrides: {train: {max_queries: 4096}}'"
+)
+
+
+def parse_overrides(overrides: Any) -> dict[str, Any] | None:
+    """``overrides`` as a mapping: a dict as is, a JSON or YAML string (papermill's ``-p``
+    passes strings) parsed; anything else is a ``ConfigError`` saying how to pass it."""
+    if overrides is None or isinstance(overrides, dict):
+        return overrides or None
+    if isinstance(overrides, str):
+        import yaml
+
+        try:
+            parsed = yaml.safe_load(overrides) if overrides.strip() else {}
+        except yaml.YAMLError as error:
+            problem = getattr(error, "problem", None) or "not valid JSON or YAML"
+            raise ConfigError(f"overrides {overrides!r} cannot be parsed ({problem}); "
+                              f"{OVERRIDES_HINT}") from None
+        if isinstance(parsed, dict):
+            return parsed or None
+        overrides = parsed
+    raise ConfigError(f"overrides must be a mapping, got {type(overrides).__name__} "
+                      f"{overrides!r}; {OVERRIDES_HINT}")
+
+
+def preset_path(preset: str | Path) -> str | Path:
+    """A preset name as given; a YAML path made absolute (relative to the working directory
+    when it exists there, else to the project directory), so kernels find it too."""
     path = Path(preset)
-    if path.suffix in (".yaml", ".yml") and not path.is_absolute() and not path.exists():
-        return resolve(path)
-    return preset
+    if path.suffix not in (".yaml", ".yml"):
+        return preset
+    return path.resolve() if path.exists() else resolve(path)
 
 
 def load_preset(preset: str | Path) -> StudyConfig:
-    return load_study(_preset_path(preset))
+    return load_study(preset_path(preset))
 
 
 def run_dir(out_dir: str | Path, cfg: RunConfig) -> Path:

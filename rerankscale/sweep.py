@@ -22,17 +22,20 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from rerankscale import preflight
 from rerankscale.config import ConfigError, StudyConfig
 from rerankscale.io import atomic_write_json
-from rerankscale.study import REPO_ROOT, load_preset, resolve
+from rerankscale.paths import PACKAGE_CHECKOUT, project_home
+from rerankscale.study import load_preset, preset_path, resolve
 
-NOTEBOOKS = REPO_ROOT / "notebooks"
+NOTEBOOKS = PACKAGE_CHECKOUT / "notebooks"  # the notebooks ship with the checkout
 EXECUTORS = ("local", "slurm", "submitit-local")
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One grid cell and where its results go."""
+    """One grid cell, where its results go and the project directory its kernels run in;
+    ``invalid`` says why its config is invalid (such a cell is never run)."""
 
     preset: str
     size: str
@@ -41,6 +44,8 @@ class Cell:
     run_id: str
     runs_dir: str
     notebooks: str = str(NOTEBOOKS)
+    home: str = ""
+    invalid: str | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -48,19 +53,25 @@ class Cell:
 
 
 def expand(preset: str, study: StudyConfig, runs_dir: Path) -> list[Cell]:
-    """The study's cells; an invalid cell keeps a recognisable run id so it can be reported."""
+    """The study's cells; an invalid cell keeps a recognisable run id and says why."""
+    from rerankscale.preflight import invalid_cells
+
+    bad = invalid_cells(study)
+    preset, home = str(preset_path(preset)), str(project_home())
     cells = []
     for size, objective, seed in study.grid():
-        try:
-            run_id = study.cell(size, objective, seed).run_id
-        except ConfigError:
-            run_id = f"invalid-{size}-{objective}-s{seed}"
-        cells.append(Cell(str(preset), str(size), objective, seed, run_id, str(runs_dir),
-                          str(NOTEBOOKS)))
+        why = bad.get((size, objective, seed))
+        run_id = (f"invalid-{size}-{objective}-s{seed}" if why
+                  else study.cell(size, objective, seed).run_id)
+        cells.append(Cell(preset, str(size), objective, seed, run_id, str(runs_dir),
+                          str(NOTEBOOKS), home, why))
     return cells
 
 
 def cell_status(cell: Cell) -> dict:
+    """invalid, pending, interrupted, done or failed (the last two from ``cell.json``)."""
+    if cell.invalid:
+        return {"status": "invalid", "error": cell.invalid}
     path = cell.run_dir / "cell.json"
     if not path.exists():
         started = (cell.run_dir / "config.json").exists()
@@ -70,22 +81,14 @@ def cell_status(cell: Cell) -> dict:
 
 def run_cell(cell: Cell) -> dict:
     """Train then evaluate one cell through notebooks 02 and 03; never raises."""
-    import papermill as pm
-
     start = time.time()
     cell.run_dir.mkdir(parents=True, exist_ok=True)
     try:
         common = {"preset": cell.preset, "size": cell.size, "objective": cell.objective,
                   "seed": cell.seed, "out_dir": cell.runs_dir}
-        pm.execute_notebook(
-            str(Path(cell.notebooks) / "02_train.ipynb"), str(cell.run_dir / "02_train.ipynb"),
-            parameters=common, kernel_name="python3", progress_bar=False, cwd=str(REPO_ROOT),
-        )
-        pm.execute_notebook(
-            str(Path(cell.notebooks) / "03_evaluate.ipynb"),
-            str(cell.run_dir / "03_evaluate.ipynb"),
-            parameters=common, kernel_name="python3", progress_bar=False, cwd=str(REPO_ROOT),
-        )
+        for name in ("02_train.ipynb", "03_evaluate.ipynb"):
+            execute_notebook(Path(cell.notebooks) / name, cell.run_dir / name, common,
+                             cwd=cell.home or None)
         status = {"status": "done", "seconds": round(time.time() - start, 1)}
     except Exception as error:  # noqa: BLE001 - a failed cell is reported, the sweep goes on
         status = {"status": "failed", "error": _error_text(error),
@@ -109,10 +112,13 @@ def sweep(
     figures_dir: str | Path | None = None,
     analysis: bool = True,
 ) -> dict:
-    """Run every unfinished cell, then the analysis notebooks; returns a summary."""
+    """Check every cell and dataset first (``rerankscale.preflight``: ``PreflightError`` with
+    every problem, nothing started), run every unfinished cell, then the analysis notebooks;
+    returns a summary."""
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; choose one of {EXECUTORS}")
     study = load_preset(preset)
+    preflight.require_ok(study)  # every problem at once, before anything is written
     runs = resolve(runs_dir) if runs_dir else resolve(study.runs_path)
     cells = expand(preset, study, runs)
     todo = [c for c in cells if cell_status(c)["status"] != "done"]
@@ -174,32 +180,39 @@ ANALYSIS_NOTEBOOKS = ("01_data.ipynb", "04_fit.ipynb", "05_forecast.ipynb", "06_
 
 
 def run_analysis(preset: str, runs: Path, figures_dir: str | Path = "figures") -> Path:
-    """Collect the results table into ``figures/`` and run notebooks 01 and 04–06 on it."""
-    import papermill as pm
-
-    from rerankscale import results
-
-    figures = resolve(figures_dir)
-    table = results.collect(runs)
-    results.save(table, figures / "results")
-    out = runs / "_analysis"
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ANALYSIS_NOTEBOOKS:
-        print(f"analysis: {name}", flush=True)
-        pm.execute_notebook(
-            str(NOTEBOOKS / name), str(out / name),
-            parameters={"preset": str(preset), "results_path": str(figures / "results.csv"),
-                        "figures_dir": str(figures)},
-            kernel_name="python3", progress_bar=False, cwd=str(REPO_ROOT),
-        )
+    """Collect the results table and run notebooks 01 and 04–06 on it. Everything is written
+    into a staging folder beside ``figures_dir`` that replaces it whole once the last notebook
+    has finished (``rerankscale.artifacts``): an interrupted analysis leaves the previous set."""
+    from rerankscale import artifacts, results
     from rerankscale.report import write_figures_readme
 
-    write_figures_readme(figures, preset)
-    return figures
+    target = resolve(figures_dir)
+    table = results.collect(runs)  # a missing or bad results table fails before any writing
+    out = runs / "_analysis"
+    out.mkdir(parents=True, exist_ok=True)
+    with artifacts.new_set(target, str(preset)) as stage:
+        results.save(table, stage / "results")
+        for name in ANALYSIS_NOTEBOOKS:
+            print(f"analysis: {name}", flush=True)
+            execute_notebook(NOTEBOOKS / name, out / name, {
+                "preset": str(preset), "results_path": str(stage / artifacts.RESULTS),
+                "figures_dir": str(stage)})
+        write_figures_readme(stage, preset)
+    return target
+
+
+def execute_notebook(notebook: Path, output: Path, parameters: dict, cwd: str | None = None):
+    """Run one notebook with papermill in a fresh kernel (cwd: the project directory)."""
+    import papermill as pm
+
+    return pm.execute_notebook(str(notebook), str(output), parameters=parameters,
+                               kernel_name="python3", progress_bar=False,
+                               cwd=cwd or str(project_home()))
 
 
 def status(preset: str = "cpu", runs_dir: str | Path | None = None) -> list[dict]:
-    """Each cell's status: pending, interrupted, done or failed (with its error)."""
+    """Each cell's status: invalid (its config; with the error), pending, interrupted, done or
+    failed (with its error)."""
     study = load_preset(preset)
     runs = resolve(runs_dir) if runs_dir else resolve(study.runs_path)
     rows = []

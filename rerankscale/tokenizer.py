@@ -11,7 +11,7 @@ Two kinds, both wrapped as a transformers ``PreTrainedTokenizerFast`` that saves
 
 Special tokens and their ids: ``[PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4``.
 
-Tokenizers are cached under ``<cache>/tokenizers/<key>`` (``<cache>`` = ``<repo>/.cache`` or
+Tokenizers are cached under ``<cache>/tokenizers/<key>`` (``<cache>`` = ``<project>/.cache`` or
 ``$RERANKSCALE_CACHE``), keyed by the dataset id and the vocabulary recipe; a cache entry is
 built in a temporary folder and renamed into place, under a file lock, so concurrent workers
 never see (or both build) a half-written tokenizer.
@@ -32,14 +32,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from rerankscale.io import atomic_write_json
+from rerankscale.paths import project_home, suite_dir
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 TOKENIZER_RECIPE = 1  # bump when the way tokenizers are built changes (invalidates the cache)
 MAX_TRAIN_TEXTS = 1_000_000  # documents read to train a WordPiece vocabulary
 FINGERPRINT_DOCS = 100  # documents hashed to tell two corpora with the same id apart
 META_FILE = "rerankscale_tokenizer.json"
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SUITE_DIR = REPO_ROOT / "suite"  # the shipped pretrained mini-suite (rerankscale.suite)
+SUITE_DIR = suite_dir()  # the shipped pretrained mini-suite (rerankscale.suite; rule in paths)
 
 
 class TokenizerError(RuntimeError):
@@ -88,10 +88,11 @@ def corpus_fingerprint(texts: Iterable[str]) -> str:
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """``cache_dir`` if given, else ``$RERANKSCALE_CACHE``, else ``<repo>/.cache``."""
+    """``cache_dir`` if given, else ``$RERANKSCALE_CACHE``, else ``<project>/.cache`` (the
+    project directory of ``rerankscale.paths``)."""
     if cache_dir is not None:
         return Path(cache_dir)
-    return Path(os.environ.get("RERANKSCALE_CACHE", REPO_ROOT / ".cache"))
+    return Path(os.environ.get("RERANKSCALE_CACHE", project_home() / ".cache"))
 
 
 @contextlib.contextmanager

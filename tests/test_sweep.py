@@ -37,7 +37,7 @@ def fake_study(tmp_path, monkeypatch):
     nbformat.write(notebook("eval"), books / "03_evaluate.ipynb")
     monkeypatch.setattr(sweep, "NOTEBOOKS", books)
     preset = tmp_path / "tiny.yaml"
-    preset.write_text(f"inherit: smoke\nname: tiny\nsizes: ['1k', 'bad']\nobjectives: [listwise]\n"
+    preset.write_text(f"inherit: smoke\nname: tiny\nsizes: ['1k', '2k']\nobjectives: [listwise]\n"
                       f"held_out: []\nruns_dir: {tmp_path / 'runs'}\n")
     return preset, tmp_path / "runs"
 
@@ -47,20 +47,30 @@ def runs_of(runs, run_id, stage):
     return len(path.read_text()) if path.exists() else 0
 
 
+def fail_on(size):
+    """Make the stand-in training notebook fail for ``size`` (a cell that fails as it runs)."""
+    books = sweep.NOTEBOOKS
+    nb = nbformat.read(books / "02_train.ipynb", as_version=4)
+    nb.cells[1].source = f"assert size != {size!r}, 'cell broke'\n" + nb.cells[1].source
+    nbformat.write(nb, books / "02_train.ipynb")
+
+
 def test_failed_cell_is_reported_and_others_finish(fake_study):
     preset, runs = fake_study
+    fail_on("2k")
     summary = sweep.sweep(str(preset), workers=2, analysis=False)
     assert summary["cells"] == 2 and summary["ran"] == 2
-    assert list(summary["failed"]) == ["invalid-bad-listwise-s0"]
-    assert "malformed size string 'bad'" in summary["failed"]["invalid-bad-listwise-s0"]
+    assert list(summary["failed"]) == ["scratch-2k-listwise-s0"]
+    assert "cell broke" in summary["failed"]["scratch-2k-listwise-s0"]
     assert runs_of(runs, "scratch-1k-listwise-s0", "train") == 1
     assert runs_of(runs, "scratch-1k-listwise-s0", "eval") == 1
     states = {r["run_id"]: r["status"] for r in sweep.status(str(preset))}
-    assert states == {"scratch-1k-listwise-s0": "done", "invalid-bad-listwise-s0": "failed"}
+    assert states == {"scratch-1k-listwise-s0": "done", "scratch-2k-listwise-s0": "failed"}
 
 
 def test_rerun_skips_done_and_resumes_interrupted(fake_study):
     preset, runs = fake_study
+    fail_on("2k")
     sweep.sweep(str(preset), analysis=False)
     again = sweep.sweep(str(preset), analysis=False)
     assert again["ran"] == 1  # only the failing cell is tried again
@@ -78,9 +88,25 @@ def test_rerun_skips_done_and_resumes_interrupted(fake_study):
 def test_submitit_local_executor_runs_cells(fake_study):
     pytest.importorskip("submitit")
     preset, runs = fake_study
+    fail_on("2k")
     summary = sweep.sweep(str(preset), executor="submitit-local", analysis=False)
-    assert list(summary["failed"]) == ["invalid-bad-listwise-s0"]
+    assert list(summary["failed"]) == ["scratch-2k-listwise-s0"]
     assert runs_of(runs, "scratch-1k-listwise-s0", "eval") == 1
+
+
+def test_an_invalid_cell_stops_the_sweep_before_any_cell(fake_study):
+    """A malformed size is found by the preflight: nothing runs, the status says invalid."""
+    from rerankscale.preflight import PreflightError
+
+    preset, runs = fake_study
+    preset.write_text(preset.read_text().replace("'2k'", "'bad'"))
+    with pytest.raises(PreflightError, match="malformed size string 'bad'"):
+        sweep.sweep(str(preset), analysis=False)
+    assert not runs.exists()
+    states = {r["run_id"]: (r["status"], r.get("error", "")) for r in sweep.status(str(preset))}
+    assert states["scratch-1k-listwise-s0"] == ("pending", "")
+    status, error = states["invalid-bad-listwise-s0"]
+    assert status == "invalid" and "malformed size string 'bad'" in error
 
 
 def test_unknown_executor_and_preset(fake_study):

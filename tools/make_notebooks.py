@@ -23,7 +23,10 @@ out_dir = "runs/notebook"
 overrides = {}           # e.g. {"train": {"max_queries": 4096}}'''
 
 ANALYSIS_PARAMS = '''# Parameters (papermill). Defaults: the committed results of the CPU study; figures are only
-# displayed unless figures_dir is set (the sweep sets it to "figures").
+# displayed unless figures_dir is set. `rerankscale figures` / the sweep run 01 and 04-06 with
+# figures_dir set to a staging folder that replaces the whole set (figures/ or
+# runs/<name>/figures) when the last notebook ends. By hand, point figures_dir at a folder of
+# your own: a published set (one with manifest.json) is refused, it is only replaced whole.
 preset = "cpu"
 results_path = "figures/results.csv"
 figures_dir = None

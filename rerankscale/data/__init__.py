@@ -1,7 +1,7 @@
 """Data layer: ir_datasets ids -> eval sets (queries, qrels, first-stage candidates) and training
 groups; the built-in synthetic task; offline cache handling.
 
-Importing this package sets ``IR_DATASETS_HOME`` to ``<repo>/.cache/ir_datasets`` unless it is
+Importing this package sets ``IR_DATASETS_HOME`` to ``<project>/.cache/ir_datasets`` unless it is
 already set (see ``home``); import it before ``ir_datasets``.
 """
 

@@ -1,6 +1,6 @@
 """Where ir_datasets (and rerankscale's derived data caches) keep their files.
 
-``IR_DATASETS_HOME`` defaults to the project-local folder ``<repo>/.cache/ir_datasets`` instead
+``IR_DATASETS_HOME`` defaults to the project-local folder ``<project>/.cache/ir_datasets`` instead
 of ir_datasets' own default ``~/.ir_datasets``. The variable must be set *before* ir_datasets is
 imported, because ir_datasets fixes each built-in dataset's folder at import time; importing
 ``rerankscale.data`` sets it (unless the user already did). Override it with the environment
@@ -20,6 +20,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..paths import project_home
+
 ENV_VAR = "IR_DATASETS_HOME"
 _log = logging.getLogger(__name__)
 
@@ -32,8 +34,9 @@ def repo_root() -> Path:
 
 
 def default_home() -> Path:
-    """``<repo>/.cache/ir_datasets``."""
-    return repo_root() / ".cache" / "ir_datasets"
+    """``<project>/.cache/ir_datasets`` (the project directory of ``rerankscale.paths``: the
+    enclosing checkout or the working directory, not the install)."""
+    return project_home() / ".cache" / "ir_datasets"
 
 
 def shared_data_dir() -> Path:
@@ -64,7 +67,8 @@ def ensure_home() -> Path:
 
 
 def dataset_home() -> Path:
-    """The ir_datasets home in effect (``$IR_DATASETS_HOME``, default ``<repo>/.cache/ir_datasets``)."""
+    """The ir_datasets home in effect (``$IR_DATASETS_HOME``, default
+    ``<project>/.cache/ir_datasets``)."""
     value = os.environ.get(ENV_VAR)
     home = Path(value) if value else ensure_home()
     return home
