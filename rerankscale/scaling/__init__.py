@@ -8,6 +8,7 @@ Typical use::
     r = sc.fit_law(df[df.objective == "listwise"], sc.ChinchillaLaw(), y="ndcg@10",
                    n="n_params", d="pairs_seen")          # fits 1 − ndcg@10
     b = sc.bootstrap_fit(r, groups="run_id", n_boot=1000)      # resample whole runs
+    p = sc.parametric_bootstrap(r, n_boot=200)                 # simulate around the law
     fc = sc.forecast_holdout(df, sc.ChinchillaLaw(), y="ndcg@10", holdout=2)
     sc.compute_optimal(r, C=[1e15, 1e16], k=6 * tokens_per_pair)
 """
@@ -27,6 +28,7 @@ from .compute import (
 )
 from .fit import STATUSES, FitResult, fit, fit_law, fit_table, refit
 from .forecast import (
+    choose_interval,
     compare_laws,
     forecast_holdout,
     forecast_split,
@@ -43,6 +45,13 @@ from .laws import (
     PowerLaw,
     SaturatingLaw,
     get_law,
+)
+from .parametric import (
+    NoiseModel,
+    NoiseNotEstimable,
+    ParametricBootstrapResult,
+    estimate_noise,
+    parametric_bootstrap,
 )
 from .table import (
     EXPOSURE_COLUMNS,
@@ -68,8 +77,10 @@ __all__ = [
     "equal_compute_comparison", "fitted_allocation_exponents", "inference_aware_optimum",
     "isoflop_profiles", "serving_flops", "training_flops",
     "STATUSES", "FitResult", "fit", "fit_law", "fit_table", "refit",
-    "compare_laws", "forecast_holdout", "forecast_split", "rolling_backtest", "select_rows",
+    "choose_interval", "compare_laws", "forecast_holdout", "forecast_split", "rolling_backtest", "select_rows",
     "summarize_forecasts",
+    "NoiseModel", "NoiseNotEstimable", "ParametricBootstrapResult", "estimate_noise",
+    "parametric_bootstrap",
     "LAWS", "ChinchillaLaw", "JointSaturatingLaw", "KaplanLaw", "Law", "PowerLaw",
     "SaturatingLaw", "get_law",
     "EXPOSURE_COLUMNS", "KEY_COLUMNS", "REQUIRED_COLUMNS", "ErrorTransform", "ResultsTableError",

@@ -62,6 +62,11 @@ class BootstrapResult:
     ci: float = 0.95
 
     @property
+    def method(self) -> str:
+        """The interval method's name, as tables and figures show it."""
+        return "run bootstrap"
+
+    @property
     def usable(self) -> np.ndarray:
         return np.isin(self.statuses, USABLE)
 

@@ -8,9 +8,12 @@
 * ``summarize_forecasts`` MAE, RMSE, signed bias and interval coverage per held-out size;
 * ``compare_laws``       rank functional forms by held-out error.
 
-Every forecast row reports the prediction, its 95% bootstrap interval (over runs: the
-uncertainty of the fitted law), a wider prediction interval that adds the run-to-run spread
-seen in the fit's residuals (``pi_lo``/``pi_hi``: where a new seed-averaged run should land),
+Every forecast row reports the prediction, its 95% interval for the law (``lo``/``hi``), a
+wider prediction interval that adds the run-to-run spread measured from seeds where there are
+seeds (``pi_lo``/``pi_hi``: where a new seed-averaged run should land; ``parametric.py``), the
+method that made them (``interval_method``: the ``"run bootstrap"`` over runs when every fitted
+size has enough runs and most resamples are usable, else the ``"parametric bootstrap"``, with
+the reason in ``interval_note``) and whether they are valid (``interval_status``),
 the actual value (averaged over seeds at that checkpoint), error = prediction − actual,
 absolute error, bias = actual − prediction (positive: the law under-predicts, as the paper's
 "conservative" forecasts did) and whether each interval covers the actual. Degenerate or
@@ -27,6 +30,14 @@ import pandas as pd
 from .bootstrap import BootstrapResult, bootstrap_fit
 from .fit import FitResult, fit_law
 from .laws import Law, get_law
+from .parametric import (
+    PARAMETRIC_BOOTSTRAP,
+    RUN_BOOTSTRAP,
+    NoiseNotEstimable,
+    estimate_noise,
+    parametric_bootstrap,
+    prediction_noise,
+)
 from .table import final_checkpoints, size_label
 
 Select = str | int | Callable[[pd.DataFrame], pd.DataFrame]
@@ -68,12 +79,52 @@ def _aggregate_test(test: pd.DataFrame, cols: Sequence[str], y: str, average_see
     return agg.rename(columns={y: "actual"})
 
 
-def _run_residuals(result: FitResult, groups: str) -> np.ndarray:
-    """Mean log residual per run of the full fit (the run-to-run spread)."""
-    r = result.residuals()
-    if result.data is not None and groups in result.data.columns:
-        return pd.Series(r).groupby(result.data[groups].to_numpy()).mean().to_numpy()
-    return r
+MIN_USABLE_SHARE = 0.9  # below this share of usable resamples the run bootstrap is invalid
+MIN_RUNS_PER_SIZE = 3  # the run bootstrap needs this many runs at every fitted size
+INTERVALS = ("auto", "run", "parametric")
+
+
+def run_bootstrap_unsupported(result: FitResult, groups: str, size: str) -> str | None:
+    """Why resampling runs cannot support an interval for ``result`` by design (fewer than
+    ``MIN_RUNS_PER_SIZE`` runs at some fitted size), or None."""
+    data = result.data
+    if data is None or groups not in data.columns or size not in data.columns:
+        return f"no {groups!r}/{size!r} columns to resample runs by size"
+    per_size = data.groupby(size)[groups].nunique()
+    if per_size.min() < MIN_RUNS_PER_SIZE:
+        return (f"{int(per_size.min())} run(s) at some fitted size; the run bootstrap needs "
+                f"{MIN_RUNS_PER_SIZE}")
+    return None
+
+
+def choose_interval(result: FitResult, interval: str = "auto", *, groups: str = "run_id",
+                    size: str = "n_params", n_boot: int = 200, seed: int = 0,
+                    ci: float = 0.95) -> tuple[BootstrapResult | None, str, str]:
+    """The bootstrap behind a forecast's intervals: (bootstrap or None, method, note).
+
+    ``interval="run"``: the run bootstrap; ``"parametric"``: the parametric bootstrap;
+    ``"auto"``: the run bootstrap when the design supports it (``run_bootstrap_unsupported``)
+    and at least ``MIN_USABLE_SHARE`` of its resamples are usable, else the parametric
+    bootstrap, with the reason in ``note``. When the parametric bootstrap cannot measure the
+    noise, the bootstrap is None and ``note`` says why."""
+    if interval not in INTERVALS:
+        raise ValueError(f"interval must be one of {INTERVALS}, got {interval!r}")
+    note = ""
+    if interval in ("auto", "run"):
+        why = run_bootstrap_unsupported(result, groups, size) if interval == "auto" else None
+        if why is None:
+            boot = bootstrap_fit(result, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
+            usable = int(boot.usable.sum())
+            if interval == "run" or usable >= MIN_USABLE_SHARE * boot.n_boot:
+                return boot, RUN_BOOTSTRAP, ""
+            why = f"run bootstrap: {usable} of {boot.n_boot} resamples usable"
+        note = why
+    try:
+        boot = parametric_bootstrap(result, groups=groups, size=size, n_boot=n_boot, seed=seed,
+                                    ci=ci)
+    except NoiseNotEstimable as e:
+        return None, PARAMETRIC_BOOTSTRAP, "; ".join(filter(None, [note, str(e)]))
+    return boot, PARAMETRIC_BOOTSTRAP, note
 
 
 def forecast_split(
@@ -92,37 +143,39 @@ def forecast_split(
     ci: float = 0.95,
     groups: str = "run_id",
     average_seeds: bool = True,
+    interval: str = "auto",
     **fit_kwargs,
 ) -> tuple[pd.DataFrame, FitResult, BootstrapResult | None]:
     """Fit ``law`` to ``train``, predict ``test`` (seed-averaged per (n_params, step) unless
-    ``average_seeds=False``) on the metric's scale. Returns (rows, fit, bootstrap)."""
+    ``average_seeds=False``) on the metric's scale, with intervals from ``choose_interval``
+    (``interval``: "auto", "run" or "parametric"). Returns (rows, fit, bootstrap)."""
     law = get_law(law)
     result = fit_law(train, law, y=y, x=x, n=n, d=d, error=error, ceiling=ceiling, **fit_kwargs)
     cols = list(result.input_names)
     rows = _aggregate_test(test, cols, y, average_seeds)
     X = tuple(rows[c].to_numpy(dtype=float) for c in cols)
-    boot = None
+    boot, method, note = None, "none", ""
     nan = np.full(len(rows), np.nan)
     pred, lo, hi, pi_lo, pi_hi = nan, nan, nan, nan, nan
     if result.status != "degenerate":
         pred = result.predict_metric(*X)
         if n_boot > 0:
-            boot = bootstrap_fit(result, groups=groups, n_boot=n_boot, seed=seed, ci=ci)
+            boot, method, note = choose_interval(result, interval, groups=groups, size=n,
+                                                 n_boot=n_boot, seed=seed, ci=ci)
+        if boot is not None and boot.usable.any():
             draws = boot.predict(*X)  # (B, m) on the fitted scale
-            if len(draws):
-                qlo, qhi = (1 - ci) / 2, (1 + ci) / 2
-                lo, hi = _metric_interval(result, draws, qlo, qhi)
-                # add run-to-run noise: a seed-averaged actual of m runs lands at
-                # pred·exp(−mean of m run residuals)
-                res = _run_residuals(result, groups)
-                rng = np.random.default_rng(seed + 7919)
-                m = rows["n_seeds"].to_numpy()
-                noise = np.stack([
-                    rng.choice(res, size=(len(draws), int(k)), replace=True).mean(axis=1) for k in m
-                ], axis=1) if len(m) else np.empty((len(draws), 0))  # nothing held out here
-                pi_lo, pi_hi = _metric_interval(result, draws * np.exp(-noise), qlo, qhi)
+            qlo, qhi = (1 - ci) / 2, (1 + ci) / 2
+            lo, hi = _metric_interval(result, draws, qlo, qhi)
+            # add run-to-run noise: a seed mean of m new runs lands at law·exp(v)
+            try:
+                noise = getattr(boot, "noise", None) or estimate_noise(result, groups=groups, size=n)
+            except NoiseNotEstimable:
+                noise = None
+            if noise is not None:
+                v = prediction_noise(boot, noise, rows["n_seeds"].to_numpy(), seed + 7919)
+                pi_lo, pi_hi = _metric_interval(result, draws * np.exp(v), qlo, qhi)
     actual = rows["actual"].to_numpy(dtype=float)
-    status = interval_status(boot, pred, lo, hi)
+    status = interval_status(boot, pred, lo, hi, why=note if boot is None and note else None)
     valid = status == "ok"
     rows = rows.assign(
         prediction=pred, lo=lo, hi=hi, pi_lo=pi_lo, pi_hi=pi_hi,
@@ -130,7 +183,9 @@ def forecast_split(
         covered=np.where(valid, (lo <= actual) & (actual <= hi), np.nan),
         covered_pi=np.where(valid, (pi_lo <= actual) & (actual <= pi_hi), np.nan),
         fit_status=result.status,
+        interval_method=method,
         interval_status=status,
+        interval_note=note,
         n_boot_ok=0 if boot is None else int(boot.usable.sum()),
         metric=y, law=law.name, target=result.target,
     )
@@ -139,20 +194,18 @@ def forecast_split(
     return rows[lead + [c for c in rows.columns if c not in lead]], result, boot
 
 
-MIN_USABLE_SHARE = 0.9  # below this share of usable resamples the cluster bootstrap is invalid
-
-
-def interval_status(boot: BootstrapResult | None, pred, lo, hi) -> np.ndarray:
-    """Per forecast: ``"ok"`` when the run bootstrap supports an interval, else why not.
+def interval_status(boot: BootstrapResult | None, pred, lo, hi, why: str | None = None) -> np.ndarray:
+    """Per forecast: ``"ok"`` when the bootstrap supports an interval, else why not.
 
     Resampling runs needs several runs per size: with one seed at each of 4 sizes most
     resamples miss a size and are degenerate, and the few usable ones are the original data, so
     the "interval" collapses onto the prediction. Such an interval is never reported as valid:
-    ``"no bootstrap"``, ``"invalid: k of B resamples usable"`` (share < ``MIN_USABLE_SHARE``) or
+    ``"no bootstrap"`` (or ``"invalid: <why>"`` when none could be made),
+    ``"invalid: k of B resamples usable"`` (share < ``MIN_USABLE_SHARE``) or
     ``"invalid: zero width"``; its ``covered`` is NaN, so it never counts towards coverage."""
     pred, lo, hi = (np.asarray(v, dtype=float) for v in (pred, lo, hi))
     if boot is None:
-        return np.full(len(pred), "no bootstrap", dtype=object)
+        return np.full(len(pred), f"invalid: {why}" if why else "no bootstrap", dtype=object)
     usable, total = int(boot.usable.sum()), boot.n_boot
     if usable < MIN_USABLE_SHARE * total:
         return np.full(len(pred), f"invalid: {usable} of {total} resamples usable", dtype=object)

@@ -128,16 +128,36 @@ def test_one_seed_per_size_never_reports_a_degenerate_interval_as_ok():
                                        objectives=("listwise",), seeds=1, n_checkpoints=4,
                                        seed=3)
     fc = forecast_holdout(one_seed, SaturatingLaw(), y="ndcg@10", holdout=2, select="final",
-                          x="n_params", n_boot=100, grid="coarse")
+                          x="n_params", n_boot=100, grid="coarse", interval="run")
     assert len(fc) > 0
     assert not (fc["interval_status"] == "ok").any()
     assert fc["interval_status"].str.startswith("invalid").all()
-    assert fc["covered"].isna().all()
+    assert fc["covered"].isna().all() and (fc["interval_method"] == "run bootstrap").all()
     summary = summarize_forecasts(fc)
     assert (summary["n_valid_intervals"] == 0).all() and summary["coverage"].isna().all()
+    # the default falls back to the parametric bootstrap, named, with a real width
+    auto = forecast_holdout(one_seed, SaturatingLaw(), y="ndcg@10", holdout=2, select="final",
+                            x="n_params", n_boot=100, grid="coarse")
+    assert (auto["interval_method"] == "parametric bootstrap").all()
+    assert auto["interval_note"].str.contains("1 run").all()
+    assert (auto["interval_status"] == "ok").all() and auto["covered"].notna().all()
+    assert ((auto["lo"] < auto["prediction"]) & (auto["prediction"] < auto["hi"])).all()
+    assert ((auto["pi_hi"] - auto["pi_lo"]) > (auto["hi"] - auto["lo"])).all()
     three = synthetic_results_table(sizes=(1e6, 2e6, 4e6, 8e6, 16e6, 32e6),
                                     objectives=("listwise",), seeds=3, n_checkpoints=4, seed=3)
     fc3 = forecast_holdout(three, SaturatingLaw(), y="ndcg@10", holdout=2, select="final",
                            x="n_params", n_boot=100, grid="coarse")
-    assert (fc3["interval_status"] == "ok").all()
+    assert (fc3["interval_status"] == "ok").all() and (fc3["interval_method"] == "run bootstrap").all()
     assert ((fc3["hi"] - fc3["lo"]) > 0).all() and fc3["covered"].notna().all()
+
+
+def test_no_interval_when_the_noise_cannot_be_measured():
+    """A joint law (5 parameters) on 4 sizes × 1 seed: no seeds and fewer runs than
+    parameters, so neither bootstrap can make an interval, and the row says why."""
+    one_seed = synthetic_results_table(sizes=(1e6, 2e6, 4e6, 8e6, 16e6), seeds=1,
+                                       n_checkpoints=5, seed=1)
+    fc = forecast_holdout(one_seed, ChinchillaLaw(), y="ndcg@10", holdout=1, n_boot=20,
+                          grid="coarse")
+    assert fc["prediction"].notna().all() and fc["lo"].isna().all()
+    assert fc["interval_status"].str.contains("run-to-run spread not estimable").all()
+    assert fc["covered"].isna().all()
