@@ -29,6 +29,7 @@ from rerankscale.paths import PACKAGE_CHECKOUT, project_home
 from rerankscale.study import load_preset, preset_path, resolve
 
 NOTEBOOKS = PACKAGE_CHECKOUT / "notebooks"  # the notebooks ship with the checkout
+CELL_NOTEBOOKS = ("02_train.ipynb", "03_evaluate.ipynb")
 EXECUTORS = ("local", "slurm", "submitit-local")
 
 
@@ -86,7 +87,7 @@ def run_cell(cell: Cell) -> dict:
     try:
         common = {"preset": cell.preset, "size": cell.size, "objective": cell.objective,
                   "seed": cell.seed, "out_dir": cell.runs_dir}
-        for name in ("02_train.ipynb", "03_evaluate.ipynb"):
+        for name in CELL_NOTEBOOKS:
             execute_notebook(Path(cell.notebooks) / name, cell.run_dir / name, common,
                              cwd=cell.home or None)
         status = {"status": "done", "seconds": round(time.time() - start, 1)}
@@ -119,6 +120,7 @@ def sweep(
         raise ConfigError(f"unknown executor {executor!r}; choose one of {EXECUTORS}")
     study = load_preset(preset)
     preflight.require_ok(study)  # every problem at once, before anything is written
+    require_notebooks(CELL_NOTEBOOKS + (ANALYSIS_NOTEBOOKS if analysis else ()))
     runs = resolve(runs_dir) if runs_dir else resolve(study.runs_path)
     cells = expand(preset, study, runs)
     todo = [c for c in cells if cell_status(c)["status"] != "done"]
@@ -187,6 +189,7 @@ def run_analysis(preset: str, runs: Path, figures_dir: str | Path = "figures") -
     from rerankscale.report import write_figures_readme
 
     target = resolve(figures_dir)
+    require_notebooks(ANALYSIS_NOTEBOOKS)
     table = results.collect(runs)  # a missing or bad results table fails before any writing
     out = runs / "_analysis"
     out.mkdir(parents=True, exist_ok=True)
@@ -199,6 +202,17 @@ def run_analysis(preset: str, runs: Path, figures_dir: str | Path = "figures") -
                 "figures_dir": str(stage)})
         write_figures_readme(stage, preset)
     return target
+
+
+def require_notebooks(names: tuple[str, ...]) -> None:
+    """``ConfigError`` naming the notebooks that are not in ``NOTEBOOKS`` (they ship with a
+    checkout, not with a wheel)."""
+    missing = [name for name in names if not (Path(NOTEBOOKS) / name).is_file()]
+    if missing:
+        raise ConfigError(
+            f"the study's notebooks {missing} are not in {NOTEBOOKS}: run rerankscale from a "
+            "checkout of the project (pip install -e <checkout>), where notebooks/ ships"
+        )
 
 
 def execute_notebook(notebook: Path, output: Path, parameters: dict, cwd: str | None = None):

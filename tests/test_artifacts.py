@@ -212,3 +212,103 @@ def test_a_failed_analysis_keeps_the_old_set_and_no_staging(tmp_path, monkeypatc
         sweep.run_analysis("smoke", runs, target)
     assert json.loads((target / artifacts.MANIFEST).read_text()) == before
     assert artifacts.verify(target) == [] and artifacts.leftovers(target) == []
+
+
+def test_a_failing_notebook_is_one_line_from_the_cli(tmp_path, monkeypatch, capsys):
+    from papermill.exceptions import PapermillExecutionError
+
+    from rerankscale import cli
+
+    runs, target = make_runs(tmp_path), tmp_path / "figures"
+    run_child(runs, target, tmp_path / "log", "old")
+
+    def failing(path, output, parameters, cwd=None):
+        raise PapermillExecutionError(1, 1, "fit()", "ValueError", "no usable fit", ["tb"])
+
+    monkeypatch.setattr(sweep, "execute_notebook", failing)
+    argv = ["figures", "--preset", "smoke", "--runs-dir", str(runs), "--figures-dir", str(target)]
+    assert cli.main(argv) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "a notebook failed: ValueError: no usable fit" in lines[0]
+    assert tag_of(target) == "old" and artifacts.verify(target) == []
+    assert artifacts.leftovers(target) == []
+
+
+STAND_IN_ANALYSIS = """
+import os, time
+import pandas as pd
+from rerankscale import report
+NAME = "STEM"
+for i in range(3):
+    report.save(pd.DataFrame({"tag": [os.environ["TEST_TAG"]], "i": [i]}), figures_dir,
+                f"T_{NAME}_{i}")
+    with open(os.environ["TEST_LOG"], "a") as f:
+        f.write(f"{NAME}-{i}\\n")
+    time.sleep(0.3)
+"""
+CLI_SCRIPT = """
+import sys
+from pathlib import Path
+from rerankscale import cli, sweep
+sweep.NOTEBOOKS = Path(sys.argv[1])
+sys.exit(cli.main(["figures", "--preset", "smoke", "--runs-dir", sys.argv[2],
+                   "--figures-dir", sys.argv[3]]))
+"""
+
+
+@pytest.mark.slow
+def test_killing_the_real_cli_mid_analysis_keeps_a_complete_set(tmp_path):
+    """``rerankscale figures`` in a subprocess with papermill kernels running stand-in analysis
+    notebooks, SIGKILLed in the second notebook, in the last one, and just after it."""
+    import subprocess
+    import sys
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    books = tmp_path / "books"
+    books.mkdir()
+    for name in sweep.ANALYSIS_NOTEBOOKS:
+        nb = new_notebook()
+        params = new_code_cell('preset = "x"\nresults_path = None\nfigures_dir = None')
+        params.metadata["tags"] = ["parameters"]
+        body = STAND_IN_ANALYSIS.replace("STEM", Path(name).stem)
+        nb.cells = [params, new_code_cell(body)]
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "python3",
+            "language": "python",
+        }
+        nbformat.write(nb, books / name)
+    runs, target, log = make_runs(tmp_path), tmp_path / "figures", tmp_path / "log"
+
+    def start(tag):
+        log.write_text("")
+        env = {**os.environ, "TEST_TAG": tag, "TEST_LOG": str(log)}
+        return subprocess.Popen(
+            [sys.executable, "-c", CLI_SCRIPT, str(books), str(runs), str(target)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    assert start("old").wait(300) == 0
+    current = "old"
+    for k, (kill_at, delay) in enumerate(
+        [("04_fit-1", 0), ("06_compute-2", 0), ("06_compute-2", 0.6)]
+    ):
+        proc, deadline = start(f"new-{k}"), time.time() + 300
+        while kill_at not in log.read_text().splitlines() and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(60)
+        assert artifacts.verify(target) == [], kill_at
+        seen = tag_of(target)
+        assert seen in (current, f"new-{k}"), kill_at
+        current = seen
+    assert start("last").wait(300) == 0
+    assert tag_of(target) == "last" and artifacts.verify(target) == []
+    time.sleep(2)  # kernels orphaned by the kills notice and exit
+    artifacts.recover(target)
+    assert artifacts.leftovers(target) == []

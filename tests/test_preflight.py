@@ -170,3 +170,11 @@ def test_overrides_as_a_string_are_parsed_or_hinted():
     assert "-y 'overrides: {train: {max_queries: 4096}}'" in message and "\n" not in message
     with pytest.raises(ConfigError, match="overrides must be a mapping, got list"):
         cell_config("smoke", "20k", "listwise", overrides="[1, 2]")
+
+
+def test_missing_notebooks_are_named_before_anything(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sweep, "NOTEBOOKS", tmp_path / "site-packages" / "notebooks")
+    assert cli.main(["sweep", "--preset", "smoke", "--runs-dir", str(tmp_path / "runs")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "'02_train.ipynb'" in lines[0] and "pip install -e" in lines[0]
+    assert not (tmp_path / "runs").exists()
