@@ -193,12 +193,13 @@ def run_analysis(preset: str, runs: Path, figures_dir: str | Path = "figures") -
     table = results.collect(runs)  # a missing or bad results table fails before any writing
     out = runs / "_analysis"
     out.mkdir(parents=True, exist_ok=True)
-    with artifacts.new_set(target, str(preset)) as stage:
+    preset = str(preset_path(preset))  # a YAML path made absolute: kernels run elsewhere
+    with artifacts.new_set(target, preset) as stage:
         results.save(table, stage / "results")
         for name in ANALYSIS_NOTEBOOKS:
             print(f"analysis: {name}", flush=True)
             execute_notebook(NOTEBOOKS / name, out / name, {
-                "preset": str(preset), "results_path": str(stage / artifacts.RESULTS),
+                "preset": preset, "results_path": str(stage / artifacts.RESULTS),
                 "figures_dir": str(stage)})
         write_figures_readme(stage, preset)
     return target

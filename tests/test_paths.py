@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rerankscale import paths
 from rerankscale.tokenizer import SUITE_DIR
 
@@ -100,12 +102,20 @@ def stand_in_notebooks(folder: Path) -> Path:
     return folder
 
 
-def test_a_sweep_from_another_folder_writes_there(tmp_path):
-    """The real CLI sweep (stand-in notebooks) run from a folder outside the checkout: runs,
-    the artifact set and the caches land in that folder, and the kernels run there."""
+@pytest.mark.parametrize(
+    "layout", [pytest.param("plain folder", marks=pytest.mark.slow), "inside another checkout"]
+)
+def test_a_sweep_from_another_folder_writes_there(tmp_path, layout):
+    """The real CLI sweep (stand-in notebooks) run from a folder outside this checkout, with
+    the preset given relative to it: runs, the artifact set and the caches land in the
+    project directory (that folder, or the root of the other checkout holding it), and the
+    kernels run there."""
     books = stand_in_notebooks(tmp_path / "books")
-    work = tmp_path / "elsewhere"
-    work.mkdir()
+    home = tmp_path / "project"
+    work = home if layout == "plain folder" else home / "studies"
+    work.mkdir(parents=True)
+    if layout != "plain folder":
+        (home / "pyproject.toml").write_text('[project]\nname = "rerankscale"\n')
     (work / "mine.yaml").write_text(
         "inherit: smoke\nname: mine\nsizes: ['20k']\nobjectives: [listwise]\nheld_out: []\n"
     )
@@ -127,15 +137,17 @@ def test_a_sweep_from_another_folder_writes_there(tmp_path):
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {
         "code": 0,
-        "cache": str(work / ".cache"),
-        "irds": str(work / ".cache" / "ir_datasets"),
+        "cache": str(home / ".cache"),
+        "irds": str(home / ".cache" / "ir_datasets"),
     }
-    run = work / "runs" / "mine" / "scratch-20k-listwise-s0"
+    run = home / "runs" / "mine" / "scratch-20k-listwise-s0"
     assert json.loads((run / "cell.json").read_text())["status"] == "done"
-    assert (run / "kernel_cwd.txt").read_text() == str(work)
-    figures = work / "runs" / "mine" / "figures"
+    assert (run / "kernel_cwd.txt").read_text() == str(home)
+    figures = home / "runs" / "mine" / "figures"
     assert {"manifest.json", "results.csv", "T1_final_metrics.csv"} <= {
         p.name for p in figures.iterdir()
     }
+    manifest = json.loads((figures / "manifest.json").read_text())
+    assert manifest["preset"] == str(work / "mine.yaml")
     after = sorted((REPO / "runs").iterdir()) if (REPO / "runs").exists() else []
     assert after == before and not (REPO / "runs" / "mine").exists()
