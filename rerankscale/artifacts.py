@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
 import json
 import os
 import re
@@ -33,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rerankscale.io import atomic_write_json
+from rerankscale.io import atomic_write_json, sha256
 from rerankscale.paths import resolve
 
 MANIFEST = "manifest.json"
@@ -114,14 +113,6 @@ def new_set(target: str | Path, preset: str) -> Iterator[Path]:
     except BaseException:
         _remove(stage)
         raise
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _files(folder: Path) -> list[str]:

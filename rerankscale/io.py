@@ -1,4 +1,4 @@
-"""Atomic file writes: a killed process never leaves a half-written result.
+"""Atomic file writes (a killed process never leaves a half-written result) and file checksums.
 
 Every result file of the project goes through these helpers: write to a temporary file in
 the same folder, flush and fsync, then ``os.replace`` (atomic on POSIX).
@@ -6,6 +6,7 @@ the same folder, flush and fsync, then ``os.replace`` (atomic on POSIX).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -57,3 +58,12 @@ def append_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
     old = path.read_bytes() if path.exists() else b""
     new = "".join(json.dumps(r, sort_keys=True, default=str) + "\n" for r in rows).encode()
     return atomic_write_bytes(path, old + new)
+
+
+def sha256(path: str | Path) -> str:
+    """The sha256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -17,6 +17,7 @@ import pytest
 from rerankscale import artifacts, report, sweep
 from rerankscale.artifacts import ArtifactError
 from rerankscale.config import RunConfig
+from rerankscale.io import sha256
 
 
 def make_runs(root: Path) -> Path:
@@ -139,7 +140,7 @@ def test_manifest_describes_the_published_set(tmp_path):
     run_child(runs, target, tmp_path / "log", "first")
     manifest = json.loads((target / artifacts.MANIFEST).read_text())
     assert manifest["preset"] == "smoke"
-    assert manifest["results_sha256"] == artifacts.sha256(target / "results.csv")
+    assert manifest["results_sha256"] == sha256(target / "results.csv")
     assert set(manifest["git"]) == {"commit", "dirty"} and manifest["created"].endswith("Z")
     on_disk = sorted(p.name for p in target.iterdir() if p.name != artifacts.MANIFEST)
     assert sorted(manifest["files"]) == on_disk
