@@ -1,5 +1,11 @@
 """Run a study's grid: notebooks 02 (train) and 03 (evaluate) per cell with papermill, then the
-analysis notebooks 04–06 that write ``figures/``.
+analysis notebooks 01 and 04–06, which build the study's artifact set (``figures/`` or
+``runs/<name>/figures``) in a staging folder that replaces the set whole at the end
+(``rerankscale.artifacts``).
+
+Before any cell starts, the preflight (``rerankscale.preflight``) validates every cell's config
+and checks every dataset and suite member; it reports every problem at once and nothing is
+started or written. An invalid cell shows as ``invalid`` in ``status``.
 
 Each cell runs in its own kernel process; its executed notebooks are saved in its run
 directory, and ``cell.json`` there records ``done`` or ``failed`` (with the error). A finished
