@@ -1,10 +1,10 @@
 """Preflight: what a sweep needs is checked before any cell starts, every problem at once.
 
 ``check(study)`` resolves and validates every cell's run config (sizes, objectives, schedules,
-checkpoints), then checks every dataset id the cells use: registered with ir_datasets,
-providing what it is used for (training: queries and docs; evaluation: queries, qrels and
-docs) and available, i.e. its first query (and, for an eval set, its first judgment) can be
-read here and now: offline, a missing file is a ``DatasetNotAvailableError`` naming the file
+checkpoints, the synthetic task's knobs), then checks every dataset id the cells use:
+registered with ir_datasets, providing what it is used for (training: queries and docs;
+evaluation: queries, qrels and docs) and available, i.e. its first query (and, for an eval set,
+its first judgment) can be read here and now: offline, a missing file is a ``DatasetNotAvailableError`` naming the file
 and how to pre-seed the cache. The built-in synthetic ids are generated locally and always
 available. Cells that fine-tune the shipped suite need their member in ``suite/`` with
 matching checksums.
@@ -59,7 +59,12 @@ def invalid_cells(study: StudyConfig) -> dict[tuple[str, str, int], str]:
     out = {}
     for size, objective, seed in study.grid():
         try:
-            checkpoint_schedule(study.cell(size, objective, seed).train)
+            cfg = study.cell(size, objective, seed)
+            checkpoint_schedule(cfg.train)
+            if cfg.data.synthetic:  # the synthetic task's knobs, checked as training reads them
+                from rerankscale.data.synthetic.config import SyntheticConfig
+
+                SyntheticConfig.from_overrides(cfg.data.synthetic)
         except ConfigError as error:
             out[(size, objective, seed)] = one_line(error)
     return out

@@ -178,3 +178,14 @@ def test_missing_notebooks_are_named_before_anything(tmp_path, monkeypatch, caps
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "'02_train.ipynb'" in lines[0] and "pip install -e" in lines[0]
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_synthetic_knob_typo_is_found_before_training(tmp_path):
+    preset = study_file(
+        tmp_path,
+        "sizes: ['20k']\nheld_out: []\nobjectives: [listwise]\n"
+        "base:\n  data: {synthetic: {zipf_qrell: 1.2}}\n",
+    )
+    problems = [str(p) for p in check(load_study(preset))]
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("cell 20k/listwise/s0: unknown synthetic knob(s) ['zipf_qrell']")
