@@ -486,8 +486,8 @@ ARTIFACTS = {
 
 def write_figures_readme(figures_dir: str | Path, preset: str) -> Path:
     """List every artifact present in ``figures_dir`` with what it shows and which notebook
-    made it."""
-    figures = resolve(figures_dir)
+    made it (a published set is refused, as by ``save``)."""
+    figures = writable(figures_dir)
     lines = [
         "# Figures and tables",
         "",
