@@ -157,6 +157,10 @@ def test_a_published_set_is_not_written_file_by_file(tmp_path):
     with pytest.raises(ArtifactError, match="rerankscale figures --preset smoke"):
         report.save(pd.DataFrame({"x": [1]}), target, "T1_final_metrics")
     assert not (target / "T1_final_metrics.csv").exists()
+    readme = (target / "README.md").read_text()
+    with pytest.raises(ArtifactError, match="only replaced whole"):
+        report.write_figures_readme(target, "smoke")
+    assert (target / "README.md").read_text() == readme and artifacts.verify(target) == []
     assert report.save(pd.DataFrame({"x": [1]}), tmp_path / "mine", "T1")["csv"].exists()
 
 
