@@ -116,8 +116,8 @@ def plot_size_scaling(
 ) -> Figure:
     """F1: ``metric`` against model size per objective (log x), the fitted law per objective
     (solid over the fitted range, dashed beyond it), held-out sizes (stars) with the forecast
-    and its 95% interval (error bars). ``points``: the rows the fits used (e.g. final
-    checkpoints, one per run); ``fits``: objective → FitResult of a one-input law in N (its
+    and its 95% interval (error bars; the legend names the interval method). ``points``: the
+    rows the fits used (e.g. final checkpoints, one per run); ``fits``: objective → FitResult of a one-input law in N (its
     ``predict_metric`` is drawn; a fit whose status is not ``ok`` says so in the legend);
     ``forecasts``: a ``forecast_holdout`` frame; ``baseline``: the first stage's value, drawn
     as a dotted line; ``eval_set`` names the eval set in the title."""
@@ -152,15 +152,20 @@ def plot_size_scaling(
                 ax.scatter(f[fx], f["actual"], marker="*", s=90, color=color,
                            edgecolor="black", linewidth=0.5, zorder=5)
                 err = np.vstack([f["prediction"] - f["lo"], f["hi"] - f["prediction"]])
-                valid = (f["interval_status"] == "ok") if "interval_status" in f else True
+                valid = ((f["interval_status"] == "ok").to_numpy() if "interval_status" in f
+                         else np.ones(len(f), dtype=bool))
                 err = np.where(valid, np.abs(err), 0.0)  # an invalid interval is not drawn
-                invalid = not np.all(valid)
+                methods = sorted(set(f.loc[valid, "interval_method"])) if (
+                    "interval_method" in f and np.any(valid)) else []
+                what = (f"95% {', '.join(methods)}" if methods else "95%") if np.any(valid) else ""
+                if not np.all(valid):
+                    what = f"{what}; no valid interval at some sizes" if what else "no valid interval"
                 ax.errorbar(f[fx], f["prediction"], yerr=err, fmt="x", color=color,
-                            capsize=3, zorder=4,
-                            label=f"{obj} forecast (no valid interval)" if invalid else None)
+                            capsize=3, zorder=4, label=f"{obj} forecast ({what})")
                 drawn.append(pd.DataFrame(dict(objective=obj, kind="heldout_actual", x=f[fx], y=f["actual"])))
                 drawn.append(pd.DataFrame(dict(objective=obj, kind="forecast", x=f[fx], y=f["prediction"],
-                                               lo=f["lo"], hi=f["hi"])))
+                                               lo=f["lo"], hi=f["hi"],
+                                               interval_method=f.get("interval_method", "-"))))
     if held_x:
         ax.axvspan(min(held_x) / 1.25, max(held_x) * 1.25, color="0.92", zorder=0)
     ax.set_xscale("log")

@@ -1,4 +1,4 @@
-"""The study's tables and figures (T1–T6, F1–F6) from a results table.
+"""The study's tables and figures (T1–T8, F1–F7) from a results table.
 
 Notebooks 04 (fit), 05 (forecast) and 06 (compute) call these functions and display what they
 return; ``save`` writes an artifact to ``figures/`` (PNG + PDF + the CSV behind a figure, CSV
@@ -12,7 +12,9 @@ Conventions (DESIGN.md §7):
 - Size laws use the paper's saturating form on the final checkpoint of each run,
   y = a + b·N^c with a ≤ ceiling; the joint law is Chinchilla's on the error 1 − metric,
   L(N, D) = E + A·N^−α + B·D^−β, fitted on every checkpoint of the non-held-out sizes.
-- Intervals are percentile intervals of a bootstrap over runs (size × seed).
+- Intervals are percentile intervals of a bootstrap over runs (size × seed), or of the
+  parametric bootstrap where runs are too few (``scaling.forecast.choose_interval``); every
+  forecast table names its ``interval_method``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rerankscale import plots, regime
+from rerankscale import plots, regime, rollout_plots
 from rerankscale import scaling as sc
 from rerankscale.artifacts import writable
 from rerankscale.config import StudyConfig, parse_size
@@ -265,7 +267,8 @@ def forecasts(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd
     abs_error, bias (actual − predicted: positive = the law under-predicts), covered."""
     keep = ["kind", "law", "eval_set", "objective", "metric", "size", "n_params", "fit_sizes",
             "n_seeds", "prediction", "lo", "hi", "actual", "error", "abs_error", "bias",
-            "covered", "pi_lo", "pi_hi", "covered_pi", "fit_status", "interval_status"]
+            "covered", "pi_lo", "pi_hi", "covered_pi", "fit_status", "interval_method",
+            "interval_status", "interval_note"]
     if not a.held_out:
         return pd.DataFrame(columns=keep)
     metrics = list(metrics or a.metrics)
@@ -298,6 +301,40 @@ def backtests(a: Analysis, metric: str = "ndcg@10", n_boot: int = 100, seed: int
     fc = sc.rolling_backtest(a.table, one_input_law(metric), y=metric, select="final",
                              x="n_params", n_boot=n_boot, seed=seed, grid="coarse")
     return fc
+
+
+def rollout(a: Analysis, metric: str = "ndcg@10", n_boot: int = 50, seed: int = 0,
+            exposure_n_boot: int | None = None) -> pd.DataFrame:
+    """T8: rollout validation (``scaling.rollout``). Sizes: for every k ≥ 3 the size law on the
+    k smallest sizes (final checkpoints, every eval set and objective) forecasts every larger
+    size. Exposure: each curve (eval set × objective × size, seeds pooled) fitted on its first
+    half of checkpoints forecasts the rest, with ``exposure_n_boot`` draws (default
+    ``n_boot // 2``: one bootstrap per curve, 36 curves in the CPU study)."""
+    law = one_input_law(metric)
+    sizes = sc.rollout_sizes(a.table, law, y=metric, select="final", x="n_params",
+                             n_boot=n_boot, seed=seed, grid="coarse")
+    half = max(law.min_distinct, a.table[EXPOSURE].nunique() // 2)
+    exposure = sc.rollout_exposure(a.table, law, y=metric, x=EXPOSURE, origins=(half,),
+                                   n_boot=n_boot // 2 if exposure_n_boot is None else exposure_n_boot,
+                                   seed=seed, grid="coarse")
+    keep = ["axis", "eval_set", "objective", "metric", "law", "origin", "fit_up_to", "size",
+            "n_params", EXPOSURE, "horizon", "log_distance", "n_seeds", "prediction", "lo", "hi",
+            "pi_lo", "pi_hi", "actual", "error", "abs_error", "rel_error", "bias", "covered",
+            "covered_pi", "fit_status", "interval_method", "interval_status", "interval_note"]
+    out = pd.concat([sizes, exposure], ignore_index=True)
+    return out[[c for c in keep if c in out]]
+
+
+def rollout_summary(ro: pd.DataFrame) -> pd.DataFrame:
+    """T8 summary: error, signed bias, relative error and coverage by axis, eval set,
+    objective and horizon (with its extrapolation distance in log N or log D)."""
+    return sc.summarize_rollout(ro, by=["axis", "eval_set", "objective", "metric", "horizon"])
+
+
+def f7_rollout(ro: pd.DataFrame):
+    """F7: rollout bias (actual − predicted) against extrapolation distance, per axis and
+    eval set; hollow markers: the 95% prediction interval missed."""
+    return rollout_plots.plot_rollout(ro)
 
 
 def f1_model_size(a: Analysis, fc: pd.DataFrame, metric: str = "ndcg@10"):
@@ -471,6 +508,15 @@ ARTIFACTS = {
                      "next)", "05_forecast"),
     "F1_model_size": ("metric vs model size per objective: the size law fitted without the "
                       "held-out sizes and its forecasts with 95% intervals", "05_forecast"),
+    "T8_rollout": ("rollout validation: the size law fitted on the k smallest sizes (every "
+                   "k ≥ 3) forecasts every larger size, and each exposure curve fitted on its "
+                   "first half forecasts the rest; error, relative error, bias, coverage, "
+                   "interval method", "05_forecast"),
+    "T8_rollout_summary": ("rollout MAE, bias, relative error and coverage by axis, eval set, "
+                           "objective and horizon (extrapolation distance in log N / log D)",
+                           "05_forecast"),
+    "F7_rollout": ("rollout bias vs extrapolation distance (log N, log D) per eval set; "
+                   "hollow: the 95% prediction interval missed", "05_forecast"),
     "T4_allocation": ("compute-allocation exponents N* ∝ C^a, D* ∝ C^b per objective with "
                       "bootstrap intervals", "06_compute"),
     "F4_compute_optimal": ("compute-optimal N*(C), D*(C) and iso-FLOP profiles with measured "

@@ -118,7 +118,11 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "# 05 · Forecast the largest models from the smaller ones\n\n"
         "Laws fitted without the held-out sizes predict them; each forecast is judged by its "
         "error, signed bias (actual − predicted; positive = conservative) and whether its 95% "
-        "interval covers the actual. Rolling-origin backtests repeat the check at every size.",
+        "interval covers the actual. Each interval names its method (`interval_method`): the "
+        "bootstrap over runs where every fitted size has enough runs, else the parametric "
+        "bootstrap (`docs/forecasting.md`). Rolling-origin backtests repeat the check at every "
+        "size; the rollout forecasts every larger size from every origin, and every exposure "
+        "curve's second half from its first.",
         ANALYSIS_PARAMS,
         "%matplotlib inline\nfrom rerankscale import report\n\na = report.load_analysis(preset, results_path)",
         "t3 = report.forecasts(a, n_boot=n_boot, seed=seed)\n"
@@ -130,6 +134,15 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "report.save(bt, figures_dir, \"T3_backtests\")\n"
         "report.forecast_summary(bt.assign(kind=\"backtest\"))",
         "fig = report.f1_model_size(a, t3)\nreport.save(fig, figures_dir, \"F1_model_size\")\nfig",
+        "## Rollout: every origin, every horizon\n\nThe size law fitted on the k smallest sizes "
+        "(every k ≥ 3) forecasts every larger size; each exposure curve fitted on its first half "
+        "forecasts the rest. Error, relative error, signed bias and coverage by extrapolation "
+        "distance (ln N or ln D beyond the largest fitted value); fewer bootstrap draws here "
+        "(`n_boot // 4`) keep the notebook fast.",
+        "ro = report.rollout(a, n_boot=n_boot // 4, seed=seed)\n"
+        "report.save(ro, figures_dir, \"T8_rollout\")\n"
+        "t8 = report.rollout_summary(ro)\nreport.save(t8, figures_dir, \"T8_rollout_summary\")\nt8",
+        "fig = report.f7_rollout(ro)\nreport.save(fig, figures_dir, \"F7_rollout\")\nfig",
     ],
     "06_compute.ipynb": [
         "# 06 · Compute: allocation rules, iso-FLOP profiles, equal-compute checkpoints\n\n"

@@ -53,6 +53,7 @@ from .parametric import (
     estimate_noise,
     parametric_bootstrap,
 )
+from .rollout import rollout_exposure, rollout_sizes, summarize_rollout
 from .table import (
     EXPOSURE_COLUMNS,
     KEY_COLUMNS,
@@ -81,6 +82,7 @@ __all__ = [
     "summarize_forecasts",
     "NoiseModel", "NoiseNotEstimable", "ParametricBootstrapResult", "estimate_noise",
     "parametric_bootstrap",
+    "rollout_exposure", "rollout_sizes", "summarize_rollout",
     "LAWS", "ChinchillaLaw", "JointSaturatingLaw", "KaplanLaw", "Law", "PowerLaw",
     "SaturatingLaw", "get_law",
     "EXPOSURE_COLUMNS", "KEY_COLUMNS", "REQUIRED_COLUMNS", "ErrorTransform", "ResultsTableError",

@@ -81,12 +81,15 @@ def _aggregate_test(test: pd.DataFrame, cols: Sequence[str], y: str, average_see
 
 MIN_USABLE_SHARE = 0.9  # below this share of usable resamples the run bootstrap is invalid
 MIN_RUNS_PER_SIZE = 3  # the run bootstrap needs this many runs at every fitted size
+MIN_RUNS = 8  # and this many runs in all
 INTERVALS = ("auto", "run", "parametric")
 
 
 def run_bootstrap_unsupported(result: FitResult, groups: str, size: str) -> str | None:
-    """Why resampling runs cannot support an interval for ``result`` by design (fewer than
-    ``MIN_RUNS_PER_SIZE`` runs at some fitted size), or None."""
+    """Why resampling runs cannot support an interval for ``result`` by design, or None:
+    fewer than ``MIN_RUNS_PER_SIZE`` runs at some fitted size (resamples lose that size), or
+    fewer than ``MIN_RUNS`` runs in all (G runs have only C(2G−1, G) distinct resamples, and
+    the bootstrap variance is (G−1)/G of the sampling variance)."""
     data = result.data
     if data is None or groups not in data.columns or size not in data.columns:
         return f"no {groups!r}/{size!r} columns to resample runs by size"
@@ -94,19 +97,23 @@ def run_bootstrap_unsupported(result: FitResult, groups: str, size: str) -> str 
     if per_size.min() < MIN_RUNS_PER_SIZE:
         return (f"{int(per_size.min())} run(s) at some fitted size; the run bootstrap needs "
                 f"{MIN_RUNS_PER_SIZE}")
+    if per_size.sum() < MIN_RUNS:
+        return f"{int(per_size.sum())} runs; the run bootstrap needs {MIN_RUNS}"
     return None
 
 
 def choose_interval(result: FitResult, interval: str = "auto", *, groups: str = "run_id",
                     size: str = "n_params", n_boot: int = 200, seed: int = 0,
-                    ci: float = 0.95) -> tuple[BootstrapResult | None, str, str]:
+                    ci: float = 0.95, same_runs: bool = False,
+                    ) -> tuple[BootstrapResult | None, str, str]:
     """The bootstrap behind a forecast's intervals: (bootstrap or None, method, note).
 
     ``interval="run"``: the run bootstrap; ``"parametric"``: the parametric bootstrap;
     ``"auto"``: the run bootstrap when the design supports it (``run_bootstrap_unsupported``)
     and at least ``MIN_USABLE_SHARE`` of its resamples are usable, else the parametric
     bootstrap, with the reason in ``note``. When the parametric bootstrap cannot measure the
-    noise, the bootstrap is None and ``note`` says why."""
+    noise, the bootstrap is None and ``note`` says why. ``same_runs``: the forecast continues
+    the fitted runs (``estimate_noise``)."""
     if interval not in INTERVALS:
         raise ValueError(f"interval must be one of {INTERVALS}, got {interval!r}")
     note = ""
@@ -121,7 +128,7 @@ def choose_interval(result: FitResult, interval: str = "auto", *, groups: str = 
         note = why
     try:
         boot = parametric_bootstrap(result, groups=groups, size=size, n_boot=n_boot, seed=seed,
-                                    ci=ci)
+                                    ci=ci, same_runs=same_runs)
     except NoiseNotEstimable as e:
         return None, PARAMETRIC_BOOTSTRAP, "; ".join(filter(None, [note, str(e)]))
     return boot, PARAMETRIC_BOOTSTRAP, note
@@ -144,11 +151,14 @@ def forecast_split(
     groups: str = "run_id",
     average_seeds: bool = True,
     interval: str = "auto",
+    same_runs: bool = False,
     **fit_kwargs,
 ) -> tuple[pd.DataFrame, FitResult, BootstrapResult | None]:
     """Fit ``law`` to ``train``, predict ``test`` (seed-averaged per (n_params, step) unless
     ``average_seeds=False``) on the metric's scale, with intervals from ``choose_interval``
-    (``interval``: "auto", "run" or "parametric"). Returns (rows, fit, bootstrap)."""
+    (``interval``: "auto", "run" or "parametric"). ``same_runs=True`` when ``test`` continues
+    the runs of ``train`` (later checkpoints): prediction intervals then add only the
+    within-run noise. Returns (rows, fit, bootstrap)."""
     law = get_law(law)
     result = fit_law(train, law, y=y, x=x, n=n, d=d, error=error, ceiling=ceiling, **fit_kwargs)
     cols = list(result.input_names)
@@ -161,14 +171,16 @@ def forecast_split(
         pred = result.predict_metric(*X)
         if n_boot > 0:
             boot, method, note = choose_interval(result, interval, groups=groups, size=n,
-                                                 n_boot=n_boot, seed=seed, ci=ci)
+                                                 n_boot=n_boot, seed=seed, ci=ci,
+                                                 same_runs=same_runs)
         if boot is not None and boot.usable.any():
             draws = boot.predict(*X)  # (B, m) on the fitted scale
             qlo, qhi = (1 - ci) / 2, (1 + ci) / 2
             lo, hi = _metric_interval(result, draws, qlo, qhi)
             # add run-to-run noise: a seed mean of m new runs lands at law·exp(v)
             try:
-                noise = getattr(boot, "noise", None) or estimate_noise(result, groups=groups, size=n)
+                noise = getattr(boot, "noise", None) or estimate_noise(
+                    result, groups=groups, size=n, same_runs=same_runs)
             except NoiseNotEstimable:
                 noise = None
             if noise is not None:
@@ -356,6 +368,7 @@ def summarize_forecasts(fc: pd.DataFrame, by: Sequence[str] | None = None) -> pd
             coverage_pi=g.loc[ok, "covered_pi"].astype(float).mean(),
             n_valid_intervals=int((g.get("interval_status", pd.Series("ok", g.index))[ok]
                                    == "ok").sum()),
+            interval_method=", ".join(sorted(set(g.get("interval_method", pd.Series(["-"]))))),
         ))
 
     keys = fc[by].drop_duplicates().reset_index(drop=True)

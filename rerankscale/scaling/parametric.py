@@ -30,7 +30,8 @@ Replicate b of ``parametric_bootstrap``:
 
 1. draws σ*² = s²·df / χ²_df for each component (the sampling distribution of s²);
 2. simulates y* = f(x; θ̂)·exp(u* + e*), u* ~ N(0, σ*_run²) per run, e* ~ N(0, σ*_pt²);
-3. refits the law on y* from θ̂ (warm start; the same Huber estimator, bounds and statuses).
+3. refits the law on y* from θ̂ (warm start; the same Huber estimator, bounds and statuses;
+   a refit that does not converge is retried from the coarse start grid).
 
 At one degree of freedom σ* has no finite mean (1/χ²_1), so a rare draw makes y* overflow;
 the simulated log noise is clipped to ±``LOG_NOISE_CAP`` (a factor e^10, far beyond any
@@ -110,12 +111,16 @@ def _labels(result: FitResult, col: str | None, fallback: np.ndarray) -> np.ndar
 
 
 def estimate_noise(
-    result: FitResult, *, groups: str = "run_id", size: str = "n_params"
+    result: FitResult, *, groups: str = "run_id", size: str = "n_params", same_runs: bool = False
 ) -> NoiseModel:
     """The noise model of ``result`` (see the module docstring), from its log residuals,
     its runs (column ``groups`` of the fit's rows; every point its own run without it) and
     their sizes (column ``size``; without it, the law's first input). Raises
-    ``NoiseNotEstimable`` when the run-to-run spread cannot be measured."""
+    ``NoiseNotEstimable`` when the run-to-run spread cannot be measured.
+
+    ``same_runs=True`` is for forecasts that continue the fitted runs (later checkpoints of
+    the same curves): their run effects are in the fit and in the target alike, so only the
+    within-run component is kept (σ_run = 0)."""
     if result.status == "degenerate":
         raise NoiseNotEstimable(f"degenerate fit: {result.message}")
     r = result.residuals()
@@ -133,6 +138,10 @@ def estimate_noise(
         s_pt = float(np.sqrt(np.sum(dev**2) / df_pt))
     else:
         s_pt, df_pt = 0.0, 0
+    if same_runs:
+        if not df_pt:
+            raise NoiseNotEstimable("within-run spread not estimable: one point per run")
+        return NoiseModel(0.0, 0.0, s_pt, float(df_pt), "within runs")
     by_size = per_run.groupby("size")["rbar"]
     df_seed = int((by_size.size() - 1).sum())
     if df_seed > 0:
@@ -178,13 +187,16 @@ def parametric_bootstrap(
     ci: float = 0.95,
     maxiter: int = 2000,
     noise: NoiseModel | None = None,
+    same_runs: bool = False,
 ) -> ParametricBootstrapResult:
     """``n_boot`` refits of ``result``'s law on data simulated from the fit and its noise
-    model (``estimate_noise`` unless ``noise`` is given). Deterministic for a given ``seed``.
-    Raises ``NoiseNotEstimable`` when the noise cannot be measured."""
+    model (``estimate_noise(result, same_runs=same_runs)`` unless ``noise`` is given).
+    Deterministic for a given ``seed``. Raises ``NoiseNotEstimable`` when the noise cannot
+    be measured."""
     if result.status == "degenerate":
         raise ValueError(f"cannot bootstrap a degenerate fit: {result.message}")
-    noise = estimate_noise(result, groups=groups, size=size) if noise is None else noise
+    if noise is None:
+        noise = estimate_noise(result, groups=groups, size=size, same_runs=same_runs)
     runs = _labels(result, groups, np.arange(result.n_points))
     _, codes = np.unique(runs, return_inverse=True)
     R = int(codes.max()) + 1
@@ -211,6 +223,12 @@ def parametric_bootstrap(
                 maxiter=maxiter,
                 log_x0=result.log_x0,
             )
+            if r.status == "not_converged":  # a far-off simulation: retry from the start grid
+                try:
+                    r = fit(result.law, result.X, r.y, weights=result.weights, delta=result.delta,
+                            grid="coarse", maxiter=maxiter, log_x0=result.log_x0)
+                except ValueError:  # the simulated data leave the law's range (e.g. > ceiling)
+                    pass
             statuses[b], losses[b], thetas[b] = r.status, r.loss, r.theta
     return ParametricBootstrapResult(
         result,

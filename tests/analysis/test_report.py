@@ -67,6 +67,10 @@ def test_forecasts_and_figures_are_written(analysis):
     assert set(fc["kind"]) == {"size law, final checkpoint", "joint law, final checkpoint"}
     joint = fc[fc.kind.str.startswith("joint")]
     assert np.all(joint["abs_error"] < 0.05)  # data drawn from the law: forecasts close
+    # 2 runs per size: the run bootstrap cannot serve, the parametric one does and is named
+    assert set(fc["interval_method"]) == {"parametric bootstrap"}
+    assert fc["interval_note"].str.contains("run").all()
+    assert set(report.forecast_summary(fc)["interval_method"]) == {"parametric bootstrap"}
     paths = report.save(report.f1_model_size(a, fc), folder, "F1_model_size")
     assert {p.suffix for p in paths.values()} == {".png", ".pdf", ".csv"}
     assert report.save(fc, None, "T3") == {}
@@ -85,3 +89,20 @@ def test_compute_artifacts(analysis):
     report.save(report.f4_compute_optimal(a), folder, "F4_compute_optimal")
     report.save(report.f5_equal_compute(eq), folder, "F5_equal_compute")
     assert (folder / "F4_compute_optimal.png").exists()
+
+
+def test_rollout_table_and_figure(analysis):
+    a, folder = analysis
+    ro = report.rollout(a, n_boot=10)
+    assert set(ro["axis"]) == {"size", "exposure"}
+    size = ro[ro.axis == "size"]
+    # 6 sizes: origins 3, 4, 5 forecast 3 + 2 + 1 larger sizes, per objective and eval set
+    assert len(size) == 6 * 2 * 2 and set(size["origin"]) == {3, 4, 5}
+    expo = ro[ro.axis == "exposure"]
+    assert set(expo["origin"]) == {3} and set(expo["horizon"]) == {1, 2, 3}
+    assert (ro["log_distance"] > 0).all() and ro["interval_method"].notna().all()
+    summary = report.rollout_summary(ro)
+    assert {"mae", "bias", "mare", "coverage_pi", "mean_log_distance", "interval_method"} <= set(
+        summary.columns)
+    paths = report.save(report.f7_rollout(ro), folder, "F7_rollout")
+    assert {p.suffix for p in paths.values()} == {".png", ".pdf", ".csv"}

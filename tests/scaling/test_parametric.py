@@ -94,7 +94,7 @@ def test_parametric_bootstrap_is_deterministic_and_wide_enough():
 
 def test_coverage_is_not_absurd_in_a_small_simulation():
     for design in DESIGNS:
-        r = simulate_coverage(design, n_sims=10, n_boot=30, seed=5)
+        r = simulate_coverage(design, n_sims=8, n_boot=25, seed=5)
         assert r["valid_share"] >= 0.8
         assert 0.7 <= r["coverage_pi"] <= 1.0, r
         assert 0.6 <= r["coverage"] <= 1.0, r
