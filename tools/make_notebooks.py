@@ -49,7 +49,7 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "overview.save_first_stage(baseline, figures_dir)",
         "## The pretrained suite\n\n"
         "The `cpu` preset fine-tunes the shipped mini-suite (`suite/`, `docs/suite.md`): six "
-        "ModernBERT members pretrained with whole-word MLM on the same 4M tokens of the "
+        "ModernBERT members pretrained with whole-word MLM on the same 10M tokens of the "
         "synthetic world's pretraining collection. Below, each member's held-out MLM loss, the "
         "law L(N) = E + A·N^−α fitted to it, the pretraining curves, and the probe of the "
         "query→passage register mapping that ranking needs (measured before fine-tuning).",
