@@ -247,10 +247,15 @@ def parametric_bootstrap(
 def prediction_noise(boot: BootstrapResult, noise: NoiseModel, n_seeds, seed: int) -> np.ndarray:
     """Log-scale noise (B_usable, m) to add to ``boot``'s usable prediction draws for the seed
     mean of ``n_seeds[k]`` new runs at one checkpoint: v ~ N(0, (σ*_run² + σ*_pt²)/m), with the
-    replicate's own σ* for a parametric bootstrap and fresh σ* draws otherwise."""
+    replicate's own σ* for a parametric bootstrap and fresh σ* draws otherwise; clipped to
+    ±``LOG_NOISE_CAP`` like the simulated data."""
     m = np.asarray(n_seeds, dtype=float)
     rng = np.random.default_rng(seed)
-    k = int(boot.usable.sum())
-    sig = boot.usable_sigmas if isinstance(boot, ParametricBootstrapResult) else noise.draw(rng, k)
+    B = boot.n_boot
+    # drawn for every replicate, then the usable ones kept: a replicate whose status differs
+    # (a refit at a convergence threshold on another machine) changes one draw, not all
+    sig = boot.sigmas if isinstance(boot, ParametricBootstrapResult) else noise.draw(rng, B)
+    z = rng.normal(0.0, 1.0, (B, len(m)))
     total = np.sqrt(sig[:, 0] ** 2 + sig[:, 1] ** 2)
-    return rng.normal(0.0, 1.0, (k, len(m))) * total[:, None] / np.sqrt(np.maximum(m, 1.0))[None, :]
+    v = z * total[:, None] / np.sqrt(np.maximum(m, 1.0))[None, :]
+    return np.clip(v[boot.usable], -LOG_NOISE_CAP, LOG_NOISE_CAP)
