@@ -222,13 +222,22 @@ def require_notebooks(names: tuple[str, ...]) -> None:
         )
 
 
+KERNEL_START_TIMEOUT = 300  # s; papermill's 60 s is too short for a kernel on a busy machine
+
+
 def execute_notebook(notebook: Path, output: Path, parameters: dict, cwd: str | None = None):
-    """Run one notebook with papermill in a fresh kernel (cwd: the project directory)."""
+    """Run one notebook with papermill in a fresh kernel (cwd: the project directory), started
+    by ``kernels.QuietKernelManager`` (encrypted sockets, no interrupt at shutdown: no kernel
+    warnings in a successful run's terminal)."""
     import papermill as pm
+
+    from rerankscale.kernels import QuietKernelManager
 
     return pm.execute_notebook(str(notebook), str(output), parameters=parameters,
                                kernel_name="python3", progress_bar=False,
-                               cwd=cwd or str(project_home()))
+                               cwd=cwd or str(project_home()),
+                               start_timeout=KERNEL_START_TIMEOUT,
+                               kernel_manager_class=QuietKernelManager)
 
 
 def status(preset: str = "cpu", runs_dir: str | Path | None = None) -> list[dict]:

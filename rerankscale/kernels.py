@@ -1,0 +1,40 @@
+"""The kernel manager papermill starts the study's kernels with: encrypted and quiet.
+
+Two messages used to fill a successful sweep's terminal (issue 11, item 6), both written by
+the kernel process itself to the sweep's stderr:
+
+* ``Kernel is running over TCP without encryption`` (ipykernel, once per kernel): the stock
+  manager hands a kernel plain TCP sockets. Our kernelspec (ipykernel's) declares CurveZMQ
+  support, so the manager here provisions Curve keys (``transport_encryption="auto"``): the
+  kernel's traffic is encrypted and the warning is true to say nothing. Without CurveZMQ in
+  pyzmq (``zmq.has("curve")`` false) the policy stays ``disabled`` and the warning stays, as it
+  should.
+* ``KeyboardInterrupt caught in kernel`` (ipykernel, logged as an error): jupyter_client
+  interrupts (SIGINT) every kernel before asking it to shut down, to stop code that may still
+  run. nbclient shuts a kernel down after its last cell has finished, so there is nothing to
+  interrupt, and a SIGINT that lands while the kernel handles a message is logged as an error.
+  The manager here skips that interrupt; the shutdown request still stops the kernel, and
+  jupyter_client still escalates to SIGTERM and SIGKILL if it does not exit in time. An
+  explicit ``interrupt_kernel()`` (a cell timeout) interrupts as before.
+"""
+
+from __future__ import annotations
+
+import zmq
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
+
+
+class QuietKernelManager(AsyncKernelManager):
+    """``AsyncKernelManager`` with Curve-encrypted sockets and no SIGINT at shutdown."""
+
+    @default("transport_encryption")
+    def _encrypt_when_possible(self) -> str:
+        return "auto" if zmq.has("curve") else "disabled"
+
+    async def _async_interrupt_kernel(self) -> None:
+        # jupyter_client calls this from shutdown_kernel with shutting_down already set; the
+        # public interrupt_kernel is bound to the base implementation and is unchanged.
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
