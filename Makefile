@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make study   the study on its offline default (the `cpu` preset); PRESET=smoke|cpu|paper|file.yaml
 #   make test    the test suite (fast tests + nbval on every notebook)
+#   make notebooks  execute the analysis notebooks in place on figures/results.csv (commit them)
 #   make suite   rebuild the shipped pretrained mini-suite in suite/ (not needed: it is committed)
 # Each creates .venv and installs the project on first use.
 
@@ -13,7 +14,7 @@ STAMP    = $(VENV)/.installed
 export IR_DATASETS_HOME ?= $(CURDIR)/.cache/ir_datasets
 export PYTHONHASHSEED = 0
 
-.PHONY: study suite test test-all lint lab bench figures clean-runs
+.PHONY: study notebooks suite test test-all lint lab bench figures clean-runs
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +28,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 study: $(STAMP)
 	$(BIN)/rerankscale sweep --preset $(PRESET) --workers $(WORKERS)
+
+notebooks: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py --preset $(PRESET)
 
 suite: $(STAMP)
 	$(BIN)/rerankscale suite --workers $(WORKERS)

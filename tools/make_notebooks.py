@@ -31,7 +31,9 @@ preset = "cpu"
 results_path = "figures/results.csv"
 figures_dir = None
 n_boot = 200             # bootstrap resamples over runs (size x seed)
-seed = 0'''
+seed = 0
+# Tables with bootstrap intervals come through memo.cached: computed once per results table,
+# settings and package source, then read from .cache/analysis/ (rerankscale/memo.py).'''
 
 NOTEBOOKS = {
     "01_data.ipynb": [
@@ -96,7 +98,7 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "the held-out sizes. Intervals: 95% bootstrap over runs (size × seed). Also T1 (final "
         "metrics with the first-stage baseline) and F6 (contrastive entropy vs ranking metrics).",
         ANALYSIS_PARAMS,
-        "%matplotlib inline\nfrom rerankscale import report\n\n"
+        "%matplotlib inline\nfrom rerankscale import memo, report\n\n"
         "a = report.load_analysis(preset, results_path)\n"
         "print(f\"{len(a.table)} rows, {a.table.run_id.nunique()} runs, eval sets {a.eval_sets}, "
         "held out {a.held_out}\")",
@@ -106,7 +108,7 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "not convex in log exposure, ≥ 16× span); the seed mean strictly increasing in N at "
         "every checkpoint from mid-training on (held-out sizes included).",
         "t7 = report.t7_regime(a)\nreport.save(t7, figures_dir, \"T7_regime\")\nt7",
-        "t2 = report.t2_laws(a, n_boot=n_boot, seed=seed)\n"
+        "t2 = memo.cached(report.t2_laws, a, n_boot=n_boot, seed=seed)\n"
         "report.save(t2, figures_dir, \"T2_laws\")\n"
         "t2[t2.param.isin([\"c\", \"alpha\", \"beta\"])]",
         "fig = report.f2_exposure(a)\nreport.save(fig, figures_dir, \"F2_exposure_scaling\")\nfig",
@@ -124,13 +126,14 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "size; the rollout forecasts every larger size from every origin, and every exposure "
         "curve's second half from its first.",
         ANALYSIS_PARAMS,
-        "%matplotlib inline\nfrom rerankscale import report\n\na = report.load_analysis(preset, results_path)",
-        "t3 = report.forecasts(a, n_boot=n_boot, seed=seed)\n"
+        "%matplotlib inline\nfrom rerankscale import memo, report\n\n"
+        "a = report.load_analysis(preset, results_path)",
+        "t3 = memo.cached(report.forecasts, a, n_boot=n_boot, seed=seed)\n"
         "report.save(t3, figures_dir, \"T3_forecasts\")\n"
         "t3[t3.metric == \"ndcg@10\"]",
         "summary = report.forecast_summary(t3)\n"
         "report.save(summary, figures_dir, \"T3_forecast_summary\")\nsummary",
-        "bt = report.backtests(a, n_boot=n_boot // 2, seed=seed)\n"
+        "bt = memo.cached(report.backtests, a, n_boot=n_boot // 2, seed=seed)\n"
         "report.save(bt, figures_dir, \"T3_backtests\")\n"
         "report.forecast_summary(bt.assign(kind=\"backtest\"))",
         "fig = report.f1_model_size(a, t3)\nreport.save(fig, figures_dir, \"F1_model_size\")\nfig",
@@ -139,7 +142,7 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "forecasts the rest. Error, relative error, signed bias and coverage by extrapolation "
         "distance (ln N or ln D beyond the largest fitted value); fewer bootstrap draws here "
         "(`n_boot // 4`) keep the notebook fast.",
-        "ro = report.rollout(a, n_boot=n_boot // 4, seed=seed)\n"
+        "ro = memo.cached(report.rollout, a, n_boot=n_boot // 4, seed=seed)\n"
         "report.save(ro, figures_dir, \"T8_rollout\")\n"
         "t8 = report.rollout_summary(ro)\nreport.save(t8, figures_dir, \"T8_rollout_summary\")\nt8",
         "fig = report.f7_rollout(ro)\nreport.save(fig, figures_dir, \"F7_rollout\")\nfig",
@@ -150,8 +153,9 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "C = 6·N·D; equal-compute comparisons match checkpoints of every size pair at equal "
         "measured training FLOPs; the inference-aware optimum adds the cost of serving.",
         ANALYSIS_PARAMS,
-        "%matplotlib inline\nfrom rerankscale import report\n\na = report.load_analysis(preset, results_path)",
-        "t4 = report.t4_allocation(a, n_boot=n_boot, seed=seed)\n"
+        "%matplotlib inline\nfrom rerankscale import memo, report\n\n"
+        "a = report.load_analysis(preset, results_path)",
+        "t4 = memo.cached(report.t4_allocation, a, n_boot=n_boot, seed=seed)\n"
         "report.save(t4, figures_dir, \"T4_allocation\")\nt4",
         "fig = report.f4_compute_optimal(a)\nreport.save(fig, figures_dir, \"F4_compute_optimal\")\nfig",
         "eq = report.equal_compute(a)\nt5 = report.t5_equal_compute(eq)\n"
