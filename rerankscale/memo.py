@@ -1,8 +1,11 @@
-"""A disk memo for the analysis notebooks' slow tables (the bootstrap intervals of T2–T4, T8).
+"""A disk memo for the analysis notebooks' slow tables (the bootstrap intervals of T2–T4, T8;
+T7's regime checks).
 
 Most of an analysis notebook's time goes to bootstrap refits (hundreds of L-BFGS-B refits per
-law); the same tables are recomputed whenever a notebook runs again on the same results: the
-sweep's analysis, then ``make notebooks``, then nbval. ``cached`` computes a table once and
+law) and, in 04, to T7's fine-grid fit of each of the 36 exposure curves (~100 s of CPU of
+04's ~220 s, profiled on the committed cpu study). The same tables are recomputed whenever a
+notebook runs again on the same results: the sweep's analysis, then ``make notebooks``, then
+nbval. ``cached`` computes a table once and
 keeps it under ``<project>/.cache/analysis/`` (``paths.resolve``), keyed by a sha256 of
 everything the table depends on:
 

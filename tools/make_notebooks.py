@@ -32,7 +32,7 @@ results_path = "figures/results.csv"
 figures_dir = None
 n_boot = 200             # bootstrap resamples over runs (size x seed)
 seed = 0
-# Tables with bootstrap intervals come through memo.cached: computed once per results table,
+# Slow tables (bootstrap intervals, T7's 36 curve fits) come through memo.cached: computed once per results table,
 # settings and package source, then read from .cache/analysis/ (rerankscale/memo.py).'''
 
 NOTEBOOKS = {
@@ -107,7 +107,7 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "stage from its second checkpoint on; every curve a power law in exposure (R² ≥ 0.9, "
         "not convex in log exposure, ≥ 16× span); the seed mean strictly increasing in N at "
         "every checkpoint from mid-training on (held-out sizes included).",
-        "t7 = report.t7_regime(a)\nreport.save(t7, figures_dir, \"T7_regime\")\nt7",
+        "t7 = memo.cached(report.t7_regime, a)\nreport.save(t7, figures_dir, \"T7_regime\")\nt7",
         "t2 = memo.cached(report.t2_laws, a, n_boot=n_boot, seed=seed)\n"
         "report.save(t2, figures_dir, \"T2_laws\")\n"
         "t2[t2.param.isin([\"c\", \"alpha\", \"beta\"])]",
