@@ -309,6 +309,22 @@ def forecast_holdout(
     return (out, fits) if return_fits else out
 
 
+def size_windows(df: pd.DataFrame, law: Law | str, y: str | Sequence[str], select: Select,
+                 n: str, min_fit_sizes: int | None, x, what: str):
+    """What every forecast over sizes starts from: the law (checked to depend on ``n``), the
+    metrics, the selected rows, their sorted distinct sizes and the first window ``k0``
+    (``min_fit_sizes``, default the law's ``min_distinct``)."""
+    law = get_law(law)
+    x_cols = (x,) if isinstance(x, str) else tuple(x or ())
+    if len(law.inputs) == 1 and n not in x_cols:
+        raise ValueError(f"{law.name} with x={x!r} does not depend on {n!r}: "
+                         f"{what} over sizes needs a law in N (x=n or a joint law)")
+    metrics = [y] if isinstance(y, str) else list(y)
+    df = select_rows(df, select)
+    k0 = law.min_distinct if min_fit_sizes is None else int(min_fit_sizes)
+    return law, metrics, df, _sizes(df, n), k0
+
+
 def rolling_backtest(
     df: pd.DataFrame,
     law: Law | str,
@@ -325,16 +341,8 @@ def rolling_backtest(
     sizes and forecast the (k+1)-th. ``min_fit_sizes`` defaults to the law's ``min_distinct``
     (3: fewer sizes cannot identify an exponent, a coefficient and a floor). Columns as in
     ``forecast_holdout`` plus ``origin`` (k) and ``fit_up_to`` (the largest fitted size)."""
-    law = get_law(law)
-    x = kwargs.get("x")
-    x_cols = (x,) if isinstance(x, str) else tuple(x or ())
-    if len(law.inputs) == 1 and n not in x_cols:
-        raise ValueError(f"{law.name} with x={x!r} does not depend on {n!r}: "
-                         "a backtest over sizes needs a law in N (x=n or a joint law)")
-    metrics = [y] if isinstance(y, str) else list(y)
-    df = select_rows(df, select)
-    sizes = _sizes(df, n)
-    k0 = law.min_distinct if min_fit_sizes is None else int(min_fit_sizes)
+    law, metrics, df, sizes, k0 = size_windows(df, law, y, select, n, min_fit_sizes,
+                                               kwargs.get("x"), "a backtest")
     frames = []
     for k in range(k0, len(sizes)):
         sub = df[df[n].isin(sizes[: k + 1])]

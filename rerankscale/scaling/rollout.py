@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .forecast import _loop, _sizes, forecast_split, select_rows
+from .forecast import _loop, forecast_split, size_windows
 from .laws import Law, get_law
 from .table import size_label
 
@@ -64,18 +64,9 @@ def rollout_sizes(
     ``min_distinct``, 3) … K−1, fit on the k smallest sizes and forecast every larger one (up
     to ``max_horizon`` sizes ahead). Other keyword arguments go to ``forecast_split`` (``x``,
     ``n_boot``, ``interval``, ``grid``, …); the law must depend on ``n``."""
-    law = get_law(law)
-    x = kwargs.get("x")
-    x_cols = (x,) if isinstance(x, str) else tuple(x or ())
-    if len(law.inputs) == 1 and n not in x_cols:
-        raise ValueError(
-            f"{law.name} with x={x!r} does not depend on {n!r}: "
-            "a rollout over sizes needs a law in N (x=n or a joint law)"
-        )
-    metrics = [y] if isinstance(y, str) else list(y)
-    df = select_rows(df, select)
-    sizes = _sizes(df, n)
-    k0 = law.min_distinct if min_fit_sizes is None else int(min_fit_sizes)
+    law, metrics, df, sizes, k0 = size_windows(
+        df, law, y, select, n, min_fit_sizes, kwargs.get("x"), "a rollout"
+    )
     frames = []
     for k in range(k0, len(sizes)):
         last = len(sizes) if max_horizon is None else min(len(sizes), k + max_horizon)
