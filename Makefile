@@ -47,8 +47,8 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q --nbval-lax notebooks/
 
 lint: $(STAMP)
-	$(BIN)/ruff check rerankscale tests bench
-	$(BIN)/ruff format --check rerankscale tests bench || true
+	$(BIN)/ruff check rerankscale tests bench tools
+	$(BIN)/ruff format --check rerankscale tests bench tools
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

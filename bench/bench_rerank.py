@@ -77,13 +77,19 @@ def load_candidates(workload: str, n_queries: int, depth: int):
     return eval_set, judged_queries(eval_set)[:n_queries]
 
 
-def build(size: str, tokenizer, max_length: int, folder: Path, pairs: list[tuple[str, str]]
-          ) -> Path:
+def build(
+    size: str, tokenizer, max_length: int, folder: Path, pairs: list[tuple[str, str]]
+) -> Path:
     """A from-scratch model whose classifier weights are rescaled so that its raw scores on
     ``pairs`` have standard deviation 1 (at random init they spread by ~0.01): the score
     comparison between the two implementations is then meaningful."""
-    model, tokenizer = build_model(ModelConfig(family="scratch", size=size, max_length=max_length),
-                                   None, seed=0, tokenizer=tokenizer, progress=False)
+    model, tokenizer = build_model(
+        ModelConfig(family="scratch", size=size, max_length=max_length),
+        None,
+        seed=0,
+        tokenizer=tokenizer,
+        progress=False,
+    )
     encoder = PairEncoder(tokenizer, max_length)
     with torch.inference_mode():
         sample = pairs[:: max(1, len(pairs) // 256)]
@@ -116,47 +122,75 @@ def bench_size(path: Path, eval_set, qids, args) -> dict:
     n = len(pairs)
 
     def ours(encoder):
-        return rerank(model, tokenizer, eval_set, batch_size=args.batch_size,
-                      max_length=args.max_length, qids=qids, depth=args.depth, encoder=encoder)
+        return rerank(
+            model,
+            tokenizer,
+            eval_set,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            qids=qids,
+            depth=args.depth,
+            encoder=encoder,
+        )
 
     warm_encoder = PairEncoder(tokenizer, args.max_length)
     ours(warm_encoder)  # fills the token-id cache (and warms up torch)
     lengths = warm_encoder.lengths([p[0] for p in pairs], [p[1] for p in pairs])
-    st = CrossEncoder(str(path), max_length=args.max_length, device="cpu", local_files_only=True,
-                      activation_fn=torch.nn.Identity())
+    st = CrossEncoder(
+        str(path),
+        max_length=args.max_length,
+        device="cpu",
+        local_files_only=True,
+        activation_fn=torch.nn.Identity(),
+    )
     st.predict(pairs[:64], batch_size=32, show_progress_bar=False)  # warm-up
     big = f"st_b{args.batch_size}"
-    seconds, outputs = interleaved({
-        "st_b32": lambda: st.predict(pairs, batch_size=32, show_progress_bar=False),
-        big: lambda: st.predict(pairs, batch_size=args.batch_size, show_progress_bar=False),
-        "ours_cold": lambda: ours(PairEncoder(tokenizer, args.max_length)),
-        "ours_warm": lambda: ours(warm_encoder),
-    }, args.repeats)
+    seconds, outputs = interleaved(
+        {
+            "st_b32": lambda: st.predict(pairs, batch_size=32, show_progress_bar=False),
+            big: lambda: st.predict(pairs, batch_size=args.batch_size, show_progress_bar=False),
+            "ours_cold": lambda: ours(PairEncoder(tokenizer, args.max_length)),
+            "ours_warm": lambda: ours(warm_encoder),
+        },
+        args.repeats,
+    )
     run = outputs["ours_warm"]
     ours_scores = np.array([run[q][d] for q, d in pairs_ids], dtype=np.float64)
     st_scores = np.asarray(outputs["st_b32"], dtype=np.float64)
-    diff = max(float(np.max(np.abs(np.asarray(outputs[k], dtype=np.float64) - ours_scores)))
-               for k in ("st_b32", big))
+    diff = max(
+        float(np.max(np.abs(np.asarray(outputs[k], dtype=np.float64) - ours_scores)))
+        for k in ("st_b32", big)
+    )
     rate = {k: n / t for k, t in seconds.items()}
     counts = parameter_counts(model)
     return {
-        "size": path.name, "n_params": counts["non_embedding"], "n_params_total": counts["total"],
-        "pairs": n, "mean_tokens_per_pair": float(np.mean(lengths)),
+        "size": path.name,
+        "n_params": counts["non_embedding"],
+        "n_params_total": counts["total"],
+        "pairs": n,
+        "mean_tokens_per_pair": float(np.mean(lengths)),
         "share_truncated": float(np.mean(np.array(lengths) >= args.max_length)),
         "pairs_per_second": {k: round(v, 1) for k, v in rate.items()},
         "seconds": seconds,
-        "speedup_vs_st_b32": {"warm": rate["ours_warm"] / rate["st_b32"],
-                              "cold": rate["ours_cold"] / rate["st_b32"]},
-        f"speedup_vs_{big}": {"warm": rate["ours_warm"] / rate[big],
-                              "cold": rate["ours_cold"] / rate[big]},
+        "speedup_vs_st_b32": {
+            "warm": rate["ours_warm"] / rate["st_b32"],
+            "cold": rate["ours_cold"] / rate["st_b32"],
+        },
+        f"speedup_vs_{big}": {
+            "warm": rate["ours_warm"] / rate[big],
+            "cold": rate["ours_cold"] / rate[big],
+        },
         "max_abs_score_diff": diff,
         "max_rel_score_diff": diff / float(np.max(np.abs(ours_scores))),
         "score_scale": float(np.std(ours_scores)),
         "score_abs_max": float(np.max(np.abs(ours_scores))),
-        "identical_ranking": bool(all(
-            list(np.argsort(-ours_scores[i:i + args.depth], kind="stable"))
-            == list(np.argsort(-st_scores[i:i + args.depth], kind="stable"))
-            for i in range(0, n, args.depth))),
+        "identical_ranking": bool(
+            all(
+                list(np.argsort(-ours_scores[i : i + args.depth], kind="stable"))
+                == list(np.argsort(-st_scores[i : i + args.depth], kind="stable"))
+                for i in range(0, n, args.depth)
+            )
+        ),
     }
 
 
@@ -183,35 +217,51 @@ def main(argv: list[str] | None = None) -> int:
         args.max_length = WORKLOADS[workload][1]
         eval_set, qids = load_candidates(workload, args.queries, args.depth)
         docs = sorted({d for c in eval_set.candidates.values() for d, _ in c})
-        tokenizer = train_wordpiece([eval_set.docs[d] for d in docs]
-                                    + list(eval_set.queries.values()), args.vocab_size)
-        workloads[workload] = {"eval_set": eval_set.name, "dataset_id": eval_set.dataset_id,
-                               "queries": len(qids), "depth": args.depth,
-                               "max_length": args.max_length, "vocab_size": len(tokenizer)}
+        tokenizer = train_wordpiece(
+            [eval_set.docs[d] for d in docs] + list(eval_set.queries.values()), args.vocab_size
+        )
+        workloads[workload] = {
+            "eval_set": eval_set.name,
+            "dataset_id": eval_set.dataset_id,
+            "queries": len(qids),
+            "depth": args.depth,
+            "max_length": args.max_length,
+            "vocab_size": len(tokenizer),
+        }
         with tempfile.TemporaryDirectory() as tmp:
-            pairs = [(eval_set.queries[q], eval_set.docs[d]) for q in qids
-                     for d, _ in eval_set.candidates[q][: args.depth]]
+            pairs = [
+                (eval_set.queries[q], eval_set.docs[d])
+                for q in qids
+                for d, _ in eval_set.candidates[q][: args.depth]
+            ]
             for size in args.sizes:
                 path = build(size, tokenizer, args.max_length, Path(tmp), pairs)
                 row = {"workload": workload, **bench_size(path, eval_set, qids, args)}
                 results.append(row)
                 rate = row["pairs_per_second"]
-                print(f"{workload:>9} {size:>5} ({row['n_params']:,} non-emb, {row['pairs']} pairs,"
-                      f" {row['mean_tokens_per_pair']:.0f} tok/pair): st b32 {rate['st_b32']:.0f}"
-                      f" | st b{args.batch_size} {rate[f'st_b{args.batch_size}']:.0f} | ours cold "
-                      f"{rate['ours_cold']:.0f} | ours warm {rate['ours_warm']:.0f} pairs/s; "
-                      f"warm/st_b32 {row['speedup_vs_st_b32']['warm']:.2f}x, cold/st_b32 "
-                      f"{row['speedup_vs_st_b32']['cold']:.2f}x; max |Δscore| "
-                      f"{row['max_abs_score_diff']:.1e} (relative to max |score| "
-                      f"{row['max_rel_score_diff']:.1e}; score sd {row['score_scale']:.2f})",
-                      flush=True)
+                print(
+                    f"{workload:>9} {size:>5} ({row['n_params']:,} non-emb, {row['pairs']} pairs,"
+                    f" {row['mean_tokens_per_pair']:.0f} tok/pair): st b32 {rate['st_b32']:.0f}"
+                    f" | st b{args.batch_size} {rate[f'st_b{args.batch_size}']:.0f} | ours cold "
+                    f"{rate['ours_cold']:.0f} | ours warm {rate['ours_warm']:.0f} pairs/s; "
+                    f"warm/st_b32 {row['speedup_vs_st_b32']['warm']:.2f}x, cold/st_b32 "
+                    f"{row['speedup_vs_st_b32']['cold']:.2f}x; max |Δscore| "
+                    f"{row['max_abs_score_diff']:.1e} (relative to max |score| "
+                    f"{row['max_rel_score_diff']:.1e}; score sd {row['score_scale']:.2f})",
+                    flush=True,
+                )
     report = {
         "benchmark": "rerank: rerankscale.rerank vs sentence_transformers CrossEncoder.predict",
-        "settings": {"batch_size": args.batch_size, "threads": args.threads,
-                     "repeats": args.repeats, "timing": "median of interleaved rounds",
-                     "model": "ModernBERT from scratch (build_model), classifier rescaled to score sd 1"},
+        "settings": {
+            "batch_size": args.batch_size,
+            "threads": args.threads,
+            "repeats": args.repeats,
+            "timing": "median of interleaved rounds",
+            "model": "ModernBERT from scratch (build_model), classifier rescaled to score sd 1",
+        },
         "workloads": workloads,
-        "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "results": results,
         "environment": environment_info(),
     }

@@ -100,8 +100,11 @@ def step_ordered_pairs(groups: list, groups_per_step: int, seed: int = 0) -> lis
     (as ``batches.plan_step`` does)."""
     out = []
     for step, first in enumerate(range(0, len(groups), groups_per_step)):
-        pairs = [(g.query, d, float(lab)) for g in groups[first:first + groups_per_step]
-                 for d, lab in zip(g.docs, g.labels)]
+        pairs = [
+            (g.query, d, float(lab))
+            for g in groups[first : first + groups_per_step]
+            for d, lab in zip(g.docs, g.labels)
+        ]
         order = np.random.default_rng([seed, step]).permutation(len(pairs))
         out += [pairs[i] for i in order]
     return out
@@ -125,7 +128,9 @@ def heldout(model, tokenizer, groups: list, max_length: int, device: str = "cpu"
     encoder = PairEncoder(tokenizer, max_length)
     bce, rr = [], []
     for g in groups:
-        batch = {k: v.to(device) for k, v in encoder.encode([g.query] * len(g.docs), g.docs).items()}
+        batch = {
+            k: v.to(device) for k, v in encoder.encode([g.query] * len(g.docs), g.docs).items()
+        }
         scores = model(**batch).logits.squeeze(-1).float().cpu()
         labels = (torch.tensor(g.labels) > 0).float()
         bce.append(torch.nn.functional.binary_cross_entropy_with_logits(scores, labels).item())
@@ -141,8 +146,12 @@ def build_and_save(size: str, max_length: int, out: Path, shape_override=None):
     (tokenizer -> model) replaces the size rule's model (the tokenizer is the dataset's)."""
     from rerankscale.models import build_model, model_shape, parameter_counts, save_model
 
-    mcfg = ModelConfig(family="scratch", size="50k" if shape_override else size,
-                       vocab_size=1024, max_length=max_length)
+    mcfg = ModelConfig(
+        family="scratch",
+        size="50k" if shape_override else size,
+        vocab_size=1024,
+        max_length=max_length,
+    )
     model, tokenizer = build_model(mcfg, DATASET, seed=0, progress=False)
     if shape_override is not None:
         model = shape_override(tokenizer)
@@ -151,14 +160,22 @@ def build_and_save(size: str, max_length: int, out: Path, shape_override=None):
     return model_shape(model), counts
 
 
-def run_ours(model_dir: Path, groups: list, max_length: int, lr: float | None, threads: int,
-             bf16: bool = False, objective: str = "pointwise") -> dict:
+def run_ours(
+    model_dir: Path,
+    groups: list,
+    max_length: int,
+    lr: float | None,
+    threads: int,
+    bf16: bool = False,
+    objective: str = "pointwise",
+) -> dict:
     import rerankscale.data
     from rerankscale.train import train
 
     cfg = RunConfig()
-    cfg.model = ModelConfig(family="hf", size="bench", name_or_path=str(model_dir),
-                            max_length=max_length)
+    cfg.model = ModelConfig(
+        family="hf", size="bench", name_or_path=str(model_dir), max_length=max_length
+    )
     cfg.data.n_negatives = N_NEGATIVES
     t = cfg.train
     t.objective, t.max_queries, t.batch_pairs = objective, len(groups), BATCH_PAIRS
@@ -173,16 +190,26 @@ def run_ours(model_dir: Path, groups: list, max_length: int, lr: float | None, t
             wall = time.perf_counter() - start
             from rerankscale.models import load_model
 
-            model, tokenizer = load_model(Path(run_dir) / "checkpoints" / summary["checkpoints"][-1])
+            model, tokenizer = load_model(
+                Path(run_dir) / "checkpoints" / summary["checkpoints"][-1]
+            )
     finally:
         rerankscale.data.training_groups = original
-    return {"seconds": summary["seconds"], "wall_with_setup": wall, "pairs": summary["pairs_seen"],
-            "tokens": summary["tokens_seen"], "flops": summary["train_flops"], "lr": summary["lr"],
-            "model": model, "tokenizer": tokenizer}
+    return {
+        "seconds": summary["seconds"],
+        "wall_with_setup": wall,
+        "pairs": summary["pairs_seen"],
+        "tokens": summary["tokens_seen"],
+        "flops": summary["train_flops"],
+        "lr": summary["lr"],
+        "model": model,
+        "tokenizer": tokenizer,
+    }
 
 
-def run_st(model_dir: Path, groups: list, max_length: int, lr: float, threads: int,
-           bf16: bool = False) -> dict:
+def run_st(
+    model_dir: Path, groups: list, max_length: int, lr: float, threads: int, bf16: bool = False
+) -> dict:
     from datasets import Dataset
     from sentence_transformers.base.sampler import DefaultBatchSampler
     from sentence_transformers.cross_encoder import (
@@ -196,24 +223,50 @@ def run_st(model_dir: Path, groups: list, max_length: int, lr: float, threads: i
     torch.set_num_threads(threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     pairs = step_ordered_pairs(groups, BATCH_PAIRS // (1 + N_NEGATIVES))
-    data = Dataset.from_dict({"query": [p[0] for p in pairs], "passage": [p[1] for p in pairs],
-                              "label": [p[2] for p in pairs]})
+    data = Dataset.from_dict(
+        {
+            "query": [p[0] for p in pairs],
+            "passage": [p[1] for p in pairs],
+            "label": [p[2] for p in pairs],
+        }
+    )
     model = CrossEncoder(str(model_dir), num_labels=1, max_length=max_length, device=device)
     with tempfile.TemporaryDirectory() as out:
         args = CrossEncoderTrainingArguments(
-            output_dir=out, per_device_train_batch_size=BATCH_PAIRS, num_train_epochs=1,
-            learning_rate=lr, lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.01,
-            adam_beta1=0.9, adam_beta2=0.98, max_grad_norm=1.0, optim="adamw_torch_fused",
-            logging_strategy="no", save_strategy="no", eval_strategy="no", report_to="none",
-            dataloader_num_workers=0, use_cpu=device == "cpu", bf16=bf16, seed=0,
+            output_dir=out,
+            per_device_train_batch_size=BATCH_PAIRS,
+            num_train_epochs=1,
+            learning_rate=lr,
+            lr_scheduler_type="linear",
+            warmup_steps=0,
+            weight_decay=0.01,
+            adam_beta1=0.9,
+            adam_beta2=0.98,
+            max_grad_norm=1.0,
+            optim="adamw_torch_fused",
+            logging_strategy="no",
+            save_strategy="no",
+            eval_strategy="no",
+            report_to="none",
+            dataloader_num_workers=0,
+            use_cpu=device == "cpu",
+            bf16=bf16,
+            seed=0,
             disable_tqdm=True,
-            batch_sampler=lambda dataset, **kw: DefaultBatchSampler(SequentialSampler(dataset), **kw),
+            batch_sampler=lambda dataset, **kw: DefaultBatchSampler(
+                SequentialSampler(dataset), **kw
+            ),
         )
-        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=data,
-                                      loss=BinaryCrossEntropyLoss(model))
+        trainer = CrossEncoderTrainer(
+            model=model, args=args, train_dataset=data, loss=BinaryCrossEntropyLoss(model)
+        )
         output = trainer.train()
-    return {"seconds": output.metrics["train_runtime"], "pairs": len(pairs),
-            "model": model.model, "tokenizer": model.tokenizer}
+    return {
+        "seconds": output.metrics["train_runtime"],
+        "pairs": len(pairs),
+        "model": model.model,
+        "tokenizer": model.tokenizer,
+    }
 
 
 # --------------------------------------------------------------------------- the benchmark
@@ -221,8 +274,13 @@ def run_st(model_dir: Path, groups: list, max_length: int, lr: float, threads: i
 
 def rates(run: dict, tokens: int, flops: float, reference: float) -> dict:
     s = run["seconds"]
-    return {"seconds": round(s, 3), "pairs_per_s": run["pairs"] / s, "tokens_per_s": tokens / s,
-            "flop_per_s": flops / s, "mfu": flops / s / reference}
+    return {
+        "seconds": round(s, 3),
+        "pairs_per_s": run["pairs"] / s,
+        "tokens_per_s": tokens / s,
+        "flop_per_s": flops / s,
+        "mfu": flops / s / reference,
+    }
 
 
 def lengthen(groups: list, copies: int) -> list:
@@ -233,15 +291,33 @@ def lengthen(groups: list, copies: int) -> list:
     pool = [d for g in groups for d in g.docs]
     out = []
     for i, g in enumerate(groups):
-        docs = [" ".join([d] + [pool[(7919 * (i * 8 + j) + 104729 * c) % len(pool)]
-                                for c in range(1, copies + 1)]) for j, d in enumerate(g.docs)]
+        docs = [
+            " ".join(
+                [d]
+                + [
+                    pool[(7919 * (i * 8 + j) + 104729 * c) % len(pool)]
+                    for c in range(1, copies + 1)
+                ]
+            )
+            for j, d in enumerate(g.docs)
+        ]
         out.append(dataclasses.replace(g, docs=docs))
     return out
 
 
-def bench_size(size: str, n_queries: int, threads: int, max_length: int, reference: float,
-               eval_groups: list, device: str = "cpu", bf16: bool = False,
-               shape_override=None, copies: int = 0, repeats: int = 1) -> dict:
+def bench_size(
+    size: str,
+    n_queries: int,
+    threads: int,
+    max_length: int,
+    reference: float,
+    eval_groups: list,
+    device: str = "cpu",
+    bf16: bool = False,
+    shape_override=None,
+    copies: int = 0,
+    repeats: int = 1,
+) -> dict:
     print(f"[{size}] generating {n_queries} training groups ...", flush=True)
     groups = generate_groups(n_queries)
     if copies:
@@ -257,8 +333,9 @@ def bench_size(size: str, n_queries: int, threads: int, max_length: int, referen
         for _ in range(repeats):  # alternate the trainers; keep each one's fastest run
             ours_runs.append(run_ours(model_dir, groups, max_length, None, threads, bf16))
             print(f"[{size}] ours: {ours_runs[-1]['seconds']:.1f} s", flush=True)
-            st_runs.append(run_st(model_dir, groups, max_length, ours_runs[-1]["lr"], threads,
-                                  bf16))
+            st_runs.append(
+                run_st(model_dir, groups, max_length, ours_runs[-1]["lr"], threads, bf16)
+            )
             print(f"[{size}] sentence-transformers: {st_runs[-1]['seconds']:.1f} s", flush=True)
         ours = min(ours_runs, key=lambda r: r["seconds"])
         st = min(st_runs, key=lambda r: r["seconds"])
@@ -267,22 +344,38 @@ def bench_size(size: str, n_queries: int, threads: int, max_length: int, referen
         tokens, flops = training_flops(encoder, pairs, shape, counts["non_embedding"])
         assert tokens == ours["tokens"], (tokens, ours["tokens"])  # both score the same tokens
         result = {
-            "size": size, "shape": shape, "n_params": counts["non_embedding"],
-            "n_params_total": counts["total"], "queries": n_queries, "pairs": len(pairs),
-            "tokens": tokens, "train_flops": flops, "lr": ours["lr"], "threads": threads,
-            "device": device, "bf16": bf16, "repeats": repeats,
-            "all_seconds": {"ours": [round(r["seconds"], 3) for r in ours_runs],
-                            "sentence_transformers": [round(r["seconds"], 3) for r in st_runs]},
-            "ours": {**rates(ours, tokens, flops, reference),
-                     "wall_with_setup": round(ours["wall_with_setup"], 3),
-                     "heldout": heldout(ours["model"], ours["tokenizer"], eval_groups, max_length,
-                                        device)},
+            "size": size,
+            "shape": shape,
+            "n_params": counts["non_embedding"],
+            "n_params_total": counts["total"],
+            "queries": n_queries,
+            "pairs": len(pairs),
+            "tokens": tokens,
+            "train_flops": flops,
+            "lr": ours["lr"],
+            "threads": threads,
+            "device": device,
+            "bf16": bf16,
+            "repeats": repeats,
+            "all_seconds": {
+                "ours": [round(r["seconds"], 3) for r in ours_runs],
+                "sentence_transformers": [round(r["seconds"], 3) for r in st_runs],
+            },
+            "ours": {
+                **rates(ours, tokens, flops, reference),
+                "wall_with_setup": round(ours["wall_with_setup"], 3),
+                "heldout": heldout(
+                    ours["model"], ours["tokenizer"], eval_groups, max_length, device
+                ),
+            },
             "sentence_transformers": {
                 **rates(st, tokens, flops, reference),
                 "heldout": heldout(st["model"], st["tokenizer"], eval_groups, max_length, device),
             },
         }
-    result["speedup"] = result["ours"]["pairs_per_s"] / result["sentence_transformers"]["pairs_per_s"]
+    result["speedup"] = (
+        result["ours"]["pairs_per_s"] / result["sentence_transformers"]["pairs_per_s"]
+    )
     result["weights"] = compare_weights(ours["model"], st["model"], initial)
     return result
 
@@ -296,8 +389,12 @@ def compare_weights(ours, st, initial: dict) -> dict:
     def gap(x, y):
         return max(float((x[k] - y[k]).abs().max()) for k in keys)
 
-    return {"max_abs_diff_ours_vs_st": gap(a, b), "moved_ours": gap(a, initial),
-            "moved_st": gap(b, initial), "n_tensors": len(keys)}
+    return {
+        "max_abs_diff_ours_vs_st": gap(a, b),
+        "moved_ours": gap(a, initial),
+        "moved_st": gap(b, initial),
+        "n_tensors": len(keys),
+    }
 
 
 def ettin_150m_like(tokenizer):
@@ -308,8 +405,11 @@ def ettin_150m_like(tokenizer):
     from rerankscale.models import modernbert_config
     from rerankscale.shapes import Shape
 
-    config = modernbert_config(Shape(n_layers=22, d_model=768, n_heads=12, d_ff=1152), tokenizer,
-                               ModelConfig(max_length=256))
+    config = modernbert_config(
+        Shape(n_layers=22, d_model=768, n_heads=12, d_ff=1152),
+        tokenizer,
+        ModelConfig(max_length=256),
+    )
     config.vocab_size = 50368
     torch.manual_seed(0)
     return ModernBertForSequenceClassification(config)
@@ -318,11 +418,17 @@ def ettin_150m_like(tokenizer):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=["10k", "1m"])
-    parser.add_argument("--queries", type=int, nargs="+", default=[2048, 512],
-                        help="training queries per size (one value = same for all)")
+    parser.add_argument(
+        "--queries",
+        type=int,
+        nargs="+",
+        default=[2048, 512],
+        help="training queries per size (one value = same for all)",
+    )
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs per trainer (alternating); the fastest counts")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs per trainer (alternating); the fastest counts"
+    )
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--eval-queries", type=int, default=200)
     parser.add_argument("--gpu-queries", type=int, default=4096)
@@ -336,26 +442,47 @@ def main() -> int:
     started = time.perf_counter()
     load = os.getloadavg()
     reference = matmul_flops()
-    print(f"fp32 matmul reference ({args.threads} thread(s)): {reference / 1e9:.1f} GFLOP/s; "
-          f"load average {load[0]:.2f}", flush=True)
+    print(
+        f"fp32 matmul reference ({args.threads} thread(s)): {reference / 1e9:.1f} GFLOP/s; "
+        f"load average {load[0]:.2f}",
+        flush=True,
+    )
     eval_groups = generate_groups(args.eval_queries, seed=1)  # another stream: unseen corpora
-    results = [bench_size(s, q, args.threads, args.max_length, reference, eval_groups,
-                          repeats=args.repeats) for s, q in zip(args.sizes, queries)]
+    results = [
+        bench_size(
+            s, q, args.threads, args.max_length, reference, eval_groups, repeats=args.repeats
+        )
+        for s, q in zip(args.sizes, queries)
+    ]
 
     gpu = None
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name(0)
         peak = next((v for k, v in GPU_BF16_PEAK.items() if k in name), None)
         measured = matmul_flops(4096, torch.bfloat16, "cuda")
-        gpu = bench_size("150m", args.gpu_queries, args.threads, 256, peak or measured,
-                         eval_groups, device="cuda", bf16=True, shape_override=ettin_150m_like,
-                         copies=10, repeats=args.repeats)
+        gpu = bench_size(
+            "150m",
+            args.gpu_queries,
+            args.threads,
+            256,
+            peak or measured,
+            eval_groups,
+            device="cuda",
+            bf16=True,
+            shape_override=ettin_150m_like,
+            copies=10,
+            repeats=args.repeats,
+        )
         gpu.update({"gpu": name, "bf16_peak_nominal": peak, "bf16_matmul_measured": measured})
 
     report = {
-        "reference_fp32_matmul_flop_per_s": reference, "threads": args.threads,
-        "load_average_at_start": load, "load_average_at_end": os.getloadavg(),
-        "total_seconds": round(time.perf_counter() - started, 1), "cpu": results, "gpu": gpu,
+        "reference_fp32_matmul_flop_per_s": reference,
+        "threads": args.threads,
+        "load_average_at_start": load,
+        "load_average_at_end": os.getloadavg(),
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "cpu": results,
+        "gpu": gpu,
         "environment": environment_info(),
     }
     atomic_write_json(args.out, report)
@@ -366,20 +493,31 @@ def main() -> int:
 
 def print_table(report: dict) -> None:
     rows = report["cpu"] + ([report["gpu"]] if report["gpu"] else [])
-    print(f"\n{'size':>6} {'N':>10} {'trainer':>22} {'pairs/s':>9} {'tokens/s':>10} "
-          f"{'GFLOP/s':>8} {'MFU':>6} {'heldout BCE':>11} {'MRR':>6}")
+    print(
+        f"\n{'size':>6} {'N':>10} {'trainer':>22} {'pairs/s':>9} {'tokens/s':>10} "
+        f"{'GFLOP/s':>8} {'MFU':>6} {'heldout BCE':>11} {'MRR':>6}"
+    )
     for r in rows:
-        for key, label in (("ours", "rerankscale"), ("sentence_transformers", "sentence-transformers")):
+        for key, label in (
+            ("ours", "rerankscale"),
+            ("sentence_transformers", "sentence-transformers"),
+        ):
             x = r[key]
-            print(f"{r['size']:>6} {r['n_params']:>10,} {label:>22} {x['pairs_per_s']:>9.0f} "
-                  f"{x['tokens_per_s']:>10.0f} {x['flop_per_s'] / 1e9:>8.2f} {x['mfu']:>6.1%} "
-                  f"{x['heldout']['bce']:>11.4f} {x['heldout']['mrr']:>6.3f}")
-        print(f"{'':>6} {'':>10} {'speedup':>22} {r['speedup']:>9.2f}x   (max |Δw| ours vs ST "
-              f"{r['weights']['max_abs_diff_ours_vs_st']:.1e}; each moved ≥ "
-              f"{min(r['weights']['moved_ours'], r['weights']['moved_st']):.1e})")
-    print(f"(MFU vs measured fp32 matmul {report['reference_fp32_matmul_flop_per_s'] / 1e9:.1f} "
-          f"GFLOP/s on {report['threads']} thread(s); load average "
-          f"{report['load_average_at_start'][0]:.2f} → {report['load_average_at_end'][0]:.2f})")
+            print(
+                f"{r['size']:>6} {r['n_params']:>10,} {label:>22} {x['pairs_per_s']:>9.0f} "
+                f"{x['tokens_per_s']:>10.0f} {x['flop_per_s'] / 1e9:>8.2f} {x['mfu']:>6.1%} "
+                f"{x['heldout']['bce']:>11.4f} {x['heldout']['mrr']:>6.3f}"
+            )
+        print(
+            f"{'':>6} {'':>10} {'speedup':>22} {r['speedup']:>9.2f}x   (max |Δw| ours vs ST "
+            f"{r['weights']['max_abs_diff_ours_vs_st']:.1e}; each moved ≥ "
+            f"{min(r['weights']['moved_ours'], r['weights']['moved_st']):.1e})"
+        )
+    print(
+        f"(MFU vs measured fp32 matmul {report['reference_fp32_matmul_flop_per_s'] / 1e9:.1f} "
+        f"GFLOP/s on {report['threads']} thread(s); load average "
+        f"{report['load_average_at_start'][0]:.2f} → {report['load_average_at_end'][0]:.2f})"
+    )
     if not math.isfinite(rows[0]["speedup"]):
         print("warning: non-finite speedup")
 

@@ -76,8 +76,12 @@ class GroupStream:
     ):
         self.source = source
         self.kwargs = dict(
-            dataset_id=dataset_id, n_negatives=n_negatives, seed=seed,
-            max_queries=max_train_queries, bm25_k1=bm25_k1, bm25_b=bm25_b,
+            dataset_id=dataset_id,
+            n_negatives=n_negatives,
+            seed=seed,
+            max_queries=max_train_queries,
+            bm25_k1=bm25_k1,
+            bm25_b=bm25_b,
         )
         self.n_negatives = n_negatives
         cursor = cursor or {"epoch": 0, "offset": 0}
@@ -157,17 +161,17 @@ def plan_step(
         units = [(g.query, d, float(lab)) for g in groups for d, lab in zip(g.docs, g.labels)]
         order = np.random.default_rng([seed, step]).permutation(len(units))
         units = [units[i] for i in order]
-        unit_lengths = _pair_lengths(units, lengths) if lengths and n_micro * world_size > 1 else None
+        unit_lengths = (
+            _pair_lengths(units, lengths) if lengths and n_micro * world_size > 1 else None
+        )
     else:
-        units = [
-            [(g.query, d, float(lab)) for d, lab in zip(g.docs, g.labels)] for g in groups
-        ]
+        units = [[(g.query, d, float(lab)) for d, lab in zip(g.docs, g.labels)] for g in groups]
         unit_lengths = None
         if lengths and n_micro * world_size > 1:
             flat = [pair for group in units for pair in group]
             pair_lengths = _pair_lengths(flat, lengths)
             unit_lengths = [
-                max(pair_lengths[i * group_size:(i + 1) * group_size]) for i in range(len(units))
+                max(pair_lengths[i * group_size : (i + 1) * group_size]) for i in range(len(units))
             ]
     if unit_lengths is not None:
         units = [units[i] for i in np.argsort(unit_lengths, kind="stable")]

@@ -100,7 +100,8 @@ def check_run_dir(run_dir: Path, run_id: str, config: dict[str, Any]) -> bool:
     path = run_dir / CONFIG
     if not path.exists():
         found = sorted(
-            p.name for p in (run_dir.iterdir() if run_dir.is_dir() else [])
+            p.name
+            for p in (run_dir.iterdir() if run_dir.is_dir() else [])
             if p.name in RUN_FILES or p.suffix == ".safetensors"
         )
         if found:
@@ -112,10 +113,14 @@ def check_run_dir(run_dir: Path, run_id: str, config: dict[str, Any]) -> bool:
     try:
         info = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise RunDirMismatchError(f"{path} is not valid JSON ({err}); move the folder away") from err
+        raise RunDirMismatchError(
+            f"{path} is not valid JSON ({err}); move the folder away"
+        ) from err
     if not isinstance(info, dict) or "config" not in info or "run_id" not in info:
-        kind = "a model checkpoint folder" if isinstance(info, dict) and "architectures" in info else (
-            "not a run's config.json"
+        kind = (
+            "a model checkpoint folder"
+            if isinstance(info, dict) and "architectures" in info
+            else ("not a run's config.json")
         )
         raise RunDirMismatchError(
             f"{run_dir} is {kind}, not a run directory; pass the run's own folder "
@@ -170,8 +175,9 @@ def save_checkpoint(run_dir: Path, model, tokenizer, exposure: Exposure, extra: 
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # no "Writing model shards" bar inside the run's own bar
     try:
-        return save_model(model, tokenizer, path,
-                          extra_json={EXPOSURE: {**exposure.to_dict(), **extra}})
+        return save_model(
+            model, tokenizer, path, extra_json={EXPOSURE: {**exposure.to_dict(), **extra}}
+        )
     finally:
         if bars:
             hf_logging.enable_progress_bar()
@@ -207,7 +213,11 @@ def rng_state() -> dict[str, Any]:
 
     import numpy as np
 
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -292,8 +302,10 @@ def load_weights(model, checkpoint: Path) -> None:
 
     files = sorted(Path(checkpoint).glob("*.safetensors"))
     if not files:
-        raise CheckpointError(f"checkpoint {checkpoint} has no safetensors weights; delete the run "
-                              "directory to retrain")
+        raise CheckpointError(
+            f"checkpoint {checkpoint} has no safetensors weights; delete the run "
+            "directory to retrain"
+        )
     weights: dict[str, torch.Tensor] = {}
     for file in files:
         weights.update(load_file(file))

@@ -31,8 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="cells run at once")
     p.add_argument("--executor", default="local", help="local | slurm | submitit-local")
     p.add_argument("--runs-dir", default=None, help="where run directories go")
-    p.add_argument("--figures-dir", default=None,
-                   help="where tables and figures go (default: the preset's figures_dir)")
+    p.add_argument(
+        "--figures-dir",
+        default=None,
+        help="where tables and figures go (default: the preset's figures_dir)",
+    )
     p.add_argument("--no-analysis", action="store_true", help="skip notebooks 04-06")
 
     p = sub.add_parser("status", help="the state of every cell of a study")
@@ -42,8 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="collect results and rerun the analysis notebooks")
     p.add_argument("--preset", default="cpu")
     p.add_argument("--runs-dir", default=None)
-    p.add_argument("--figures-dir", default=None,
-                   help="where tables and figures go (default: the preset's figures_dir)")
+    p.add_argument(
+        "--figures-dir",
+        default=None,
+        help="where tables and figures go (default: the preset's figures_dir)",
+    )
 
     p = sub.add_parser("suite", help="build (or verify) the pretrained mini-suite in suite/")
     p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
@@ -59,8 +65,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "sweep":
-            summary = sw.sweep(args.preset, args.workers, args.executor, args.runs_dir,
-                               args.figures_dir, analysis=not args.no_analysis)
+            summary = sw.sweep(
+                args.preset,
+                args.workers,
+                args.executor,
+                args.runs_dir,
+                args.figures_dir,
+                analysis=not args.no_analysis,
+            )
             print(json.dumps(summary, indent=2))
             return 1 if summary["failed"] else 0
         if args.command == "status":
@@ -86,11 +98,15 @@ def main(argv: list[str] | None = None) -> int:
             started = time.time()
             manifest = build_suite(workers=args.workers)
             for name, entry in manifest["members"].items():
-                print(f"{name:>6}  N={entry['n_params_non_embedding']:>8,}  held-out MLM loss "
-                      f"{entry['heldout_loss_final']:.3f}  probe (query-weighted) "
-                      f"{entry['probe']['query_weighted']:.3f}  {entry['seconds']:.0f} s")
-            print(f"suite in {SUITE_DIR}: {len(manifest['members'])} members, "
-                  f"{time.time() - started:.0f} s")
+                print(
+                    f"{name:>6}  N={entry['n_params_non_embedding']:>8,}  held-out MLM loss "
+                    f"{entry['heldout_loss_final']:.3f}  probe (query-weighted) "
+                    f"{entry['probe']['query_weighted']:.3f}  {entry['seconds']:.0f} s"
+                )
+            print(
+                f"suite in {SUITE_DIR}: {len(manifest['members'])} members, "
+                f"{time.time() - started:.0f} s"
+            )
             return 0
     except (ConfigError, ResultsError, ArtifactError, DataError) as error:
         print(f"rerankscale: error: {error}", file=sys.stderr)
@@ -98,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if type(error).__name__ != "PapermillExecutionError":
             raise
-        print(f"rerankscale: error: a notebook failed: {error.ename}: {error.evalue} "
-              "(the executed notebook is in the runs folder's _analysis/ or the cell's run "
-              "directory; the previous figures are left as they were)", file=sys.stderr)
+        print(
+            f"rerankscale: error: a notebook failed: {error.ename}: {error.evalue} "
+            "(the executed notebook is in the runs folder's _analysis/ or the cell's run "
+            "directory; the previous figures are left as they were)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

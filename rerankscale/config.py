@@ -42,13 +42,17 @@ def parse_size(size: str | int) -> int:
     """Parse a size string into a parameter count: ``"250k"`` → 250_000, ``"1.6m"`` → 1_600_000,
     ``"1b"`` → 1_000_000_000. Integers pass through (must be positive)."""
     if isinstance(size, bool):
-        raise ConfigError(f"size {size!r} is not a size; use a string like '250k', '1.6m', '50m' or '1b'")
+        raise ConfigError(
+            f"size {size!r} is not a size; use a string like '250k', '1.6m', '50m' or '1b'"
+        )
     if isinstance(size, int):
         if size <= 0:
             raise ConfigError(f"size {size} must be a positive parameter count")
         return size
     if not isinstance(size, str):
-        raise ConfigError(f"size {size!r} is not a size; use a string like '250k', '1.6m', '50m' or '1b'")
+        raise ConfigError(
+            f"size {size!r} is not a size; use a string like '250k', '1.6m', '50m' or '1b'"
+        )
     match = _SIZE_RE.match(size)
     if not match:
         raise ConfigError(
@@ -173,9 +177,7 @@ class RunConfig:
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         unknown = sorted(set(d) - {"data", "model", "train", "eval"})
         if unknown:
-            raise ConfigError(
-                f"unknown config block(s) {unknown}; use data, model, train and eval"
-            )
+            raise ConfigError(f"unknown config block(s) {unknown}; use data, model, train and eval")
         return cls(
             data=_build(DataConfig, d.get("data", {}), "data"),
             model=_build(ModelConfig, d.get("model", {}), "model"),
@@ -247,9 +249,7 @@ def _build(cls, values: dict[str, Any], where: str):
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ConfigError(
-            f"unknown key(s) {unknown} in '{where}'; known keys: {sorted(known)}"
-        )
+        raise ConfigError(f"unknown key(s) {unknown} in '{where}'; known keys: {sorted(known)}")
     values = dict(values)
     if "betas" in values and values["betas"] is not None:
         values["betas"] = tuple(values["betas"])
@@ -283,7 +283,9 @@ def validate_run(cfg: RunConfig) -> None:
     if cfg.train.max_queries <= 0:
         raise ConfigError(f"train.max_queries must be positive, got {cfg.train.max_queries}")
     if cfg.train.batch_queries <= 0 or cfg.train.batch_pairs <= 0 or cfg.train.grad_accum <= 0:
-        raise ConfigError("train.batch_queries, train.batch_pairs and train.grad_accum must be positive")
+        raise ConfigError(
+            "train.batch_queries, train.batch_pairs and train.grad_accum must be positive"
+        )
     points = cfg.train.checkpoints
     if points is not None:
         if not points or any(b <= a for a, b in zip(points, points[1:])) or points[0] <= 0:

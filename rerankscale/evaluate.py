@@ -62,16 +62,44 @@ from .runfile import read_trec_run, write_trec_run
 from .significance import compare_run_files, compare_runs, paired_tests
 
 __all__ = [
-    "METRICS", "EvalError", "EvalSetError", "QueryMismatchError", "RerankError", "RunFileError",
-    "EvalResult", "rerank", "compute_metrics", "contrastive_entropy", "first_stage_metrics",
-    "first_stage_run", "frozen_metrics", "tie_free_run", "evaluate_model", "evaluate_run",
-    "get_eval_set", "run_eval_sets", "clear_eval_set_cache", "clear_encoder_cache", "pair_encoder", "subset_queries",
-    "read_trec_run", "write_trec_run", "paired_tests", "compare_runs", "compare_run_files",
+    "METRICS",
+    "EvalError",
+    "EvalSetError",
+    "QueryMismatchError",
+    "RerankError",
+    "RunFileError",
+    "EvalResult",
+    "rerank",
+    "compute_metrics",
+    "contrastive_entropy",
+    "first_stage_metrics",
+    "first_stage_run",
+    "frozen_metrics",
+    "tie_free_run",
+    "evaluate_model",
+    "evaluate_run",
+    "get_eval_set",
+    "run_eval_sets",
+    "clear_eval_set_cache",
+    "clear_encoder_cache",
+    "pair_encoder",
+    "subset_queries",
+    "read_trec_run",
+    "write_trec_run",
+    "paired_tests",
+    "compare_runs",
+    "compare_run_files",
     "EXPOSURE_COLUMNS",
 ]
 
-EXPOSURE_COLUMNS = ("step", "queries_seen", "pairs_seen", "tokens_seen", "train_flops",
-                    "attention_flops")
+EXPOSURE_COLUMNS = (
+    "step",
+    "queries_seen",
+    "pairs_seen",
+    "tokens_seen",
+    "train_flops",
+    "attention_flops",
+)
 
 
 # ----------------------------------------------------------------------------- one model
@@ -127,9 +155,18 @@ def evaluate_model(
     if not qids:
         raise EvalSetError(f"no query to evaluate in eval set {eval_set.name!r}")
     start = time.perf_counter()
-    run = rerank(model, tokenizer, eval_set, batch_size=cfg.batch_size, bf16=cfg.bf16,
-                 max_length=max_length, qids=qids, depth=depth, encoder=encoder,
-                 progress=progress)
+    run = rerank(
+        model,
+        tokenizer,
+        eval_set,
+        batch_size=cfg.batch_size,
+        bf16=cfg.bf16,
+        max_length=max_length,
+        qids=qids,
+        depth=depth,
+        encoder=encoder,
+        progress=progress,
+    )
     seconds = time.perf_counter() - start
     qrels = {q: eval_set.qrels[q] for q in qids}
     aggregate, per_query = compute_metrics(qrels, run, depth, threshold)
@@ -140,10 +177,23 @@ def evaluate_model(
     aggregate[name] = ce[name]
     pairs = sum(len(docs) for docs in run.values())
     return EvalResult(
-        metrics=aggregate, per_query=per_query, frozen_metrics=frozen_metrics(depth),
-        n_queries=len(qids), ce=ce, run=run, pairs=pairs, seconds=seconds,
-        info={"depth": depth, "rel_threshold": threshold, "ce_k": cfg.ce_k, "seed": cfg.seed,
-              "bf16": cfg.bf16, "batch_size": cfg.batch_size, "max_length": max_length},
+        metrics=aggregate,
+        per_query=per_query,
+        frozen_metrics=frozen_metrics(depth),
+        n_queries=len(qids),
+        ce=ce,
+        run=run,
+        pairs=pairs,
+        seconds=seconds,
+        info={
+            "depth": depth,
+            "rel_threshold": threshold,
+            "ce_k": cfg.ce_k,
+            "seed": cfg.seed,
+            "bf16": cfg.bf16,
+            "batch_size": cfg.batch_size,
+            "max_length": max_length,
+        },
     )
 
 
@@ -153,22 +203,43 @@ _EVAL_SETS: OrderedDict[tuple, Any] = OrderedDict()
 _MAX_EVAL_SETS = 8
 
 
-def get_eval_set(dataset_id: str, depth: int, max_queries: int | None = None, seed: int = 0,
-                 bm25_k1: float = 0.9, bm25_b: float = 0.4, synthetic: dict | None = None,
-                 progress: bool = False) -> Any:
+def get_eval_set(
+    dataset_id: str,
+    depth: int,
+    max_queries: int | None = None,
+    seed: int = 0,
+    bm25_k1: float = 0.9,
+    bm25_b: float = 0.4,
+    synthetic: dict | None = None,
+    progress: bool = False,
+) -> Any:
     """``data.load_eval_set`` behind a process-wide cache (8 most recent sets), so the
     checkpoints of a run — and the runs of a sweep in one process — load each set once.
     ``synthetic`` is ``DataConfig.synthetic`` (task overrides; part of the cache key)."""
-    key = (dataset_id, int(depth), max_queries, int(seed), float(bm25_k1), float(bm25_b),
-           json.dumps(synthetic or {}, sort_keys=True, default=str))
+    key = (
+        dataset_id,
+        int(depth),
+        max_queries,
+        int(seed),
+        float(bm25_k1),
+        float(bm25_b),
+        json.dumps(synthetic or {}, sort_keys=True, default=str),
+    )
     if key in _EVAL_SETS:
         _EVAL_SETS.move_to_end(key)
         return _EVAL_SETS[key]
     from .data import load_eval_set  # noqa: PLC0415
 
-    eval_set = load_eval_set(dataset_id, depth=depth, max_queries=max_queries, seed=seed,
-                             bm25_k1=bm25_k1, bm25_b=bm25_b, synthetic=synthetic or None,
-                             progress=progress)
+    eval_set = load_eval_set(
+        dataset_id,
+        depth=depth,
+        max_queries=max_queries,
+        seed=seed,
+        bm25_k1=bm25_k1,
+        bm25_b=bm25_b,
+        synthetic=synthetic or None,
+        progress=progress,
+    )
     _EVAL_SETS[key] = eval_set
     while len(_EVAL_SETS) > _MAX_EVAL_SETS:
         _EVAL_SETS.popitem(last=False)
@@ -211,19 +282,24 @@ def _dir_name(name: str) -> str:
 def _read_run_config(run_dir: Path) -> tuple[str, RunConfig]:
     path = run_dir / "config.json"
     if not path.is_file():
-        raise EvalError(f"{run_dir} has no config.json: it is not a run directory (train it first "
-                        "with rerankscale.train.train)")
+        raise EvalError(
+            f"{run_dir} has no config.json: it is not a run directory (train it first "
+            "with rerankscale.train.train)"
+        )
     try:
         info = json.loads(path.read_text())
         cfg = RunConfig.from_dict(info["config"])
     except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise EvalError(f"{path} is not a run config ({err!r}); it must hold "
-                        '{"run_id": ..., "config": RunConfig.to_dict()}') from err
+        raise EvalError(
+            f"{path} is not a run config ({err!r}); it must hold "
+            '{"run_id": ..., "config": RunConfig.to_dict()}'
+        ) from err
     return info.get("run_id") or cfg.run_id, cfg
 
 
-def run_eval_sets(cfg: RunConfig, eval_sets: Iterable[Any] | None = None, progress: bool = False
-                  ) -> list[Any]:
+def run_eval_sets(
+    cfg: RunConfig, eval_sets: Iterable[Any] | None = None, progress: bool = False
+) -> list[Any]:
     """The eval sets exactly as a run of ``cfg`` is evaluated on: ``eval_sets`` (dataset ids or
     ``EvalSet`` objects; default ``cfg.data.eval_sets``) loaded through the eval-set cache with
     the run's depth, query cap, seed, BM25 and synthetic settings, cut to ``cfg.eval.depth``
@@ -234,21 +310,31 @@ def run_eval_sets(cfg: RunConfig, eval_sets: Iterable[Any] | None = None, progre
     out = []
     for item in items:
         if isinstance(item, str):
-            item = get_eval_set(item, depth=cfg.eval.depth, max_queries=cfg.data.max_eval_queries,
-                                seed=cfg.eval.seed, bm25_k1=cfg.data.bm25_k1, bm25_b=cfg.data.bm25_b,
-                                synthetic=cfg.data.synthetic, progress=progress)
+            item = get_eval_set(
+                item,
+                depth=cfg.eval.depth,
+                max_queries=cfg.data.max_eval_queries,
+                seed=cfg.eval.seed,
+                bm25_k1=cfg.data.bm25_k1,
+                bm25_b=cfg.data.bm25_b,
+                synthetic=cfg.data.synthetic,
+                progress=progress,
+            )
         validate_eval_set(item)
         out.append(_at_depth(item, cfg.eval.depth))
     dirs = [_dir_name(e.name) for e in out]
     dup = sorted({e.name for e, d in zip(out, dirs) if dirs.count(d) > 1})
     if dup:
-        raise EvalSetError(f"eval sets share the short name(s) {dup}; their rows and run files "
-                           "would collide — give each eval set a distinct name")
+        raise EvalSetError(
+            f"eval sets share the short name(s) {dup}; their rows and run files "
+            "would collide — give each eval set a distinct name"
+        )
     return out
 
 
-def _full_checkpoints(checkpoints: list[tuple[Path, dict]], cfg: RunConfig, finished: bool
-                      ) -> set[int]:
+def _full_checkpoints(
+    checkpoints: list[tuple[Path, dict]], cfg: RunConfig, finished: bool
+) -> set[int]:
     """queries_seen of the checkpoints evaluated on the full set (the rest get the subset)."""
     if cfg.eval.full_eval not in ("last", "all"):
         raise ConfigError(f"eval.full_eval={cfg.eval.full_eval!r}; choose 'last' or 'all'")
@@ -278,8 +364,17 @@ def _scalar(value: Any) -> Any:
     return None if value is None or value != value else float(value)  # NaN → None (valid JSON)
 
 
-def _row(run_id: str, ckpt: Path, exposure: dict, eval_set: Any, subset: bool,
-         result: EvalResult, first_stage: dict, run_file: Path, run_dir: Path) -> dict[str, Any]:
+def _row(
+    run_id: str,
+    ckpt: Path,
+    exposure: dict,
+    eval_set: Any,
+    subset: bool,
+    result: EvalResult,
+    first_stage: dict,
+    run_file: Path,
+    run_dir: Path,
+) -> dict[str, Any]:
     ce = result.ce
     return {
         "run_id": run_id,
@@ -298,15 +393,21 @@ def _row(run_id: str, ckpt: Path, exposure: dict, eval_set: Any, subset: bool,
             **result.info,
             "pairs": result.pairs,
             "pairs_per_second": round(result.pairs / max(result.seconds, 1e-9), 1),
-            "ce_n_queries": ce["n_queries"], "ce_n_no_positive": ce["n_no_positive"],
-            "ce_n_no_negative": ce["n_no_negative"], "ce_n_short": ce["n_short"],
+            "ce_n_queries": ce["n_queries"],
+            "ce_n_no_positive": ce["n_no_positive"],
+            "ce_n_no_negative": ce["n_no_negative"],
+            "ce_n_short": ce["n_short"],
             "run_file": str(run_file.relative_to(run_dir)),
         },
     }
 
 
-def evaluate_run(run_dir: str | Path, eval_sets: Iterable[Any] | None = None,
-                 progress: bool = True, device: str | None = None) -> pd.DataFrame:
+def evaluate_run(
+    run_dir: str | Path,
+    eval_sets: Iterable[Any] | None = None,
+    progress: bool = True,
+    device: str | None = None,
+) -> pd.DataFrame:
     """Evaluate every checkpoint of a run on every eval set; append rows to ``eval/metrics.jsonl``.
 
     Args:
@@ -346,35 +447,65 @@ def evaluate_run(run_dir: str | Path, eval_sets: Iterable[Any] | None = None,
     try:
         with _locked(eval_dir):
             done = {(r.get("queries_seen"), r.get("eval_set")) for r in read_jsonl(metrics_path)}
-            todo = [(path, exp, es) for path, exp in checkpoints for es in sets
-                    if (exp["queries_seen"], es.name) not in done]
+            todo = [
+                (path, exp, es)
+                for path, exp in checkpoints
+                for es in sets
+                if (exp["queries_seen"], es.name) not in done
+            ]
             baseline_cache: dict[tuple[str, bool], dict] = {}
             for es in sets:
                 path = eval_dir / _dir_name(es.name) / "first_stage.run.gz"
                 if not path.exists():
                     write_trec_run(path, first_stage_run(es), tag="first_stage")
             current, model, tokenizer = None, None, None
-            for path, exposure, es in tqdm(todo, desc=f"evaluate {run_id}", unit="eval",
-                                           disable=not progress):
+            for path, exposure, es in tqdm(
+                todo, desc=f"evaluate {run_id}", unit="eval", disable=not progress
+            ):
                 if path != current:
                     model = tokenizer = None  # free the previous checkpoint first
                     model, tokenizer = load_model(path)
                     model, current = model.to(device), path
                 is_full = exposure["queries_seen"] in full
-                qids = subset_queries(es, None if is_full else eval_cfg.subset_queries,
-                                      eval_cfg.seed)
+                qids = subset_queries(
+                    es, None if is_full else eval_cfg.subset_queries, eval_cfg.seed
+                )
                 subset = len(qids) < len(judged_queries(es))
-                result = evaluate_model(model, tokenizer, es, eval_cfg, qids=qids,
-                                        max_length=cfg.model.max_length, progress=progress)
+                result = evaluate_model(
+                    model,
+                    tokenizer,
+                    es,
+                    eval_cfg,
+                    qids=qids,
+                    max_length=cfg.model.max_length,
+                    progress=progress,
+                )
                 key = (es.name, subset)
                 if key not in baseline_cache:
                     baseline_cache[key] = first_stage_metrics(
-                        es, qids=qids, rel_threshold=eval_cfg.rel_threshold,
-                        depth=min(eval_cfg.depth, es.depth))["metrics"]
+                        es,
+                        qids=qids,
+                        rel_threshold=eval_cfg.rel_threshold,
+                        depth=min(eval_cfg.depth, es.depth),
+                    )["metrics"]
                 run_file = eval_dir / _dir_name(es.name) / f"{path.name}.run.gz"
                 write_trec_run(run_file, result.run, tag=f"{run_id}.{path.name}")
-                append_jsonl(metrics_path, [_row(run_id, path, exposure, es, subset, result,
-                                                 baseline_cache[key], run_file, run_dir)])
+                append_jsonl(
+                    metrics_path,
+                    [
+                        _row(
+                            run_id,
+                            path,
+                            exposure,
+                            es,
+                            subset,
+                            result,
+                            baseline_cache[key],
+                            run_file,
+                            run_dir,
+                        )
+                    ],
+                )
     finally:
         torch.set_num_threads(threads)
     return pd.DataFrame(read_jsonl(metrics_path))

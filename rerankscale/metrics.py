@@ -166,8 +166,10 @@ def tie_free_run(run: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, 
 
 def _check_qrels(qrels: Mapping[str, Mapping[str, int]]) -> None:
     if not qrels:
-        raise EvalSetError("qrels are empty: there is no judged query to evaluate; load an eval "
-                           "set with relevance judgments (e.g. a test split, not a corpus)")
+        raise EvalSetError(
+            "qrels are empty: there is no judged query to evaluate; load an eval "
+            "set with relevance judgments (e.g. a test split, not a corpus)"
+        )
     for qid, docs in qrels.items():
         for docid, rel in docs.items():
             if isinstance(rel, bool) or not isinstance(rel, (int, np.integer)):
@@ -188,8 +190,9 @@ def _check_run_queries(run: Mapping[str, Any], qrels: Mapping[str, Any], what: s
         )
 
 
-def _ranx_arrays(qrels: Mapping[str, Mapping[str, int]],
-                 run: Mapping[str, Mapping[str, float]], qids: list[str]):
+def _ranx_arrays(
+    qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]], qids: list[str]
+):
     """Qrels and run as the numba typed lists ranx's metric kernels take.
 
     Per query a float64 array of rows ``[doc number, value]``: qrels sorted by grade
@@ -206,11 +209,13 @@ def _ranx_arrays(qrels: Mapping[str, Mapping[str, int]],
     qrels_list, run_list = List(), List()
     for qid in qids:
         graded = sorted(qrels[qid].items(), key=lambda item: (-item[1], number[item[0]]))
-        qrels_list.append(np.array([[number[d], float(r)] for d, r in graded],
-                                   dtype=np.float64).reshape(-1, 2))
+        qrels_list.append(
+            np.array([[number[d], float(r)] for d, r in graded], dtype=np.float64).reshape(-1, 2)
+        )
         ranked = run.get(qid, {})
-        run_list.append(np.array([[number[d], s] for d, s in ranked.items()],
-                                 dtype=np.float64).reshape(-1, 2))
+        run_list.append(
+            np.array([[number[d], s] for d, s in ranked.items()], dtype=np.float64).reshape(-1, 2)
+        )
     return qrels_list, run_list
 
 
@@ -263,8 +268,10 @@ def compute_metrics(
         for rname in dict.fromkeys(ranx_names):
             values[rname] = _ranx_metric(rname)(qrels_arrays, run_arrays)
     per_query = pd.DataFrame(
-        {name: np.asarray(values[rname], dtype=np.float64) for name, rname in
-         zip(names, ranx_names)},
+        {
+            name: np.asarray(values[rname], dtype=np.float64)
+            for name, rname in zip(names, ranx_names)
+        },
         index=pd.Index(qids, name="qid"),
     )
     aggregate = {name: float(per_query[name].mean()) for name in names}
@@ -278,8 +285,9 @@ def rel_threshold_of(eval_set: Any, override: int | None = None) -> int:
     """The binary relevance threshold: ``override`` (``EvalConfig.rel_threshold``) or the set's."""
     threshold = override if override is not None else getattr(eval_set, "rel_threshold", 1)
     if threshold is None or int(threshold) < 1:
-        raise EvalSetError(f"eval set {eval_set.name!r} has rel_threshold={threshold!r}; it must "
-                           "be an integer ≥ 1")
+        raise EvalSetError(
+            f"eval set {eval_set.name!r} has rel_threshold={threshold!r}; it must be an integer ≥ 1"
+        )
     return int(threshold)
 
 
@@ -293,8 +301,9 @@ def validate_eval_set(eval_set: Any) -> None:
     name = getattr(eval_set, "name", "?")
     for field in ("queries", "qrels", "candidates", "docs"):
         if getattr(eval_set, field, None) is None:
-            raise EvalSetError(f"eval set {name!r} has no {field!r}; build it with "
-                               "rerankscale.data.load_eval_set")
+            raise EvalSetError(
+                f"eval set {name!r} has no {field!r}; build it with rerankscale.data.load_eval_set"
+            )
     if not eval_set.candidates or not any(eval_set.candidates.values()):
         raise EvalSetError(
             f"eval set {name!r} has no first-stage candidates; load it with load_eval_set(..., "
@@ -312,8 +321,9 @@ def validate_eval_set(eval_set: Any) -> None:
         raise EvalSetError(f"eval set {name!r} has no judged query; use a split with qrels")
 
 
-def first_stage_run(eval_set: Any, qids: Iterable[str] | None = None, depth: int | None = None
-                    ) -> dict[str, dict[str, float]]:
+def first_stage_run(
+    eval_set: Any, qids: Iterable[str] | None = None, depth: int | None = None
+) -> dict[str, dict[str, float]]:
     """The first-stage ranking as a tie-free run (``{qid: {docid: score}}`` in rank order),
     cut to the first ``depth`` candidates when given.
 

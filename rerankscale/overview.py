@@ -18,12 +18,25 @@ from rerankscale.io import atomic_write_text
 from rerankscale.study import load_preset
 
 __all__ = [
-    "load_preset", "dataset_statistics", "example_records", "first_stage_table",
-    "first_stage_by_eval_set", "save_first_stage", "summarize", "SUMMARY_COLUMNS",
+    "load_preset",
+    "dataset_statistics",
+    "example_records",
+    "first_stage_table",
+    "first_stage_by_eval_set",
+    "save_first_stage",
+    "summarize",
+    "SUMMARY_COLUMNS",
 ]
 
 SUMMARY_COLUMNS = [
-    "eval_set", "step", "queries_seen", "subset", "n_queries", "ndcg@10", "mrr@10", "map",
+    "eval_set",
+    "step",
+    "queries_seen",
+    "subset",
+    "n_queries",
+    "ndcg@10",
+    "mrr@10",
+    "map",
     "recall@10",
 ]
 FIRST_STAGE_FILE = "T0_first_stage.csv"
@@ -46,36 +59,47 @@ def dataset_statistics(study: StudyConfig, n_train_groups: int = 200) -> pd.Data
 
     cfg = study.base
     rows = []
-    groups = list(islice(
-        training_groups(cfg.data.train_dataset, cfg.data.n_negatives, seed=0,
-                        max_queries=n_train_groups),
-        n_train_groups,
-    ))
-    rows.append({
-        "dataset": cfg.data.train_dataset, "role": "train",
-        "queries": f"{len(groups)} sampled",
-        "docs_per_query": statistics.mean(len(g.docs) for g in groups),
-        "relevant_per_query": statistics.mean(sum(1 for x in g.labels if x > 0) for g in groups),
-        "query_words": statistics.mean(_words(g.query) for g in groups),
-        "passage_words": statistics.mean(_words(d) for g in groups for d in g.docs),
-    })
+    groups = list(
+        islice(
+            training_groups(
+                cfg.data.train_dataset, cfg.data.n_negatives, seed=0, max_queries=n_train_groups
+            ),
+            n_train_groups,
+        )
+    )
+    rows.append(
+        {
+            "dataset": cfg.data.train_dataset,
+            "role": "train",
+            "queries": f"{len(groups)} sampled",
+            "docs_per_query": statistics.mean(len(g.docs) for g in groups),
+            "relevant_per_query": statistics.mean(
+                sum(1 for x in g.labels if x > 0) for g in groups
+            ),
+            "query_words": statistics.mean(_words(g.query) for g in groups),
+            "passage_words": statistics.mean(_words(d) for g in groups for d in g.docs),
+        }
+    )
     for dataset_id in cfg.data.eval_sets:
         es = _eval_set(cfg, dataset_id)
         judged = [len(j) for j in es.qrels.values()]
         relevant = [sum(1 for r in j.values() if r >= es.rel_threshold) for j in es.qrels.values()]
         grades = pd.Series([r for j in es.qrels.values() for r in j.values()]).value_counts()
         docs = {d for c in es.candidates.values() for d, _ in c}
-        rows.append({
-            "dataset": dataset_id, "role": f"eval ({es.name})",
-            "queries": len(es.queries),
-            "docs_per_query": statistics.mean(len(c) for c in es.candidates.values()),
-            "judged_per_query": statistics.mean(judged),
-            "relevant_per_query": statistics.mean(relevant),
-            "grades": ", ".join(f"{g}:{n}" for g, n in sorted(grades.items())),
-            "rel_threshold": es.rel_threshold,
-            "query_words": statistics.mean(_words(q) for q in es.queries.values()),
-            "passage_words": statistics.mean(_words(es.docs[d]) for d in docs),
-        })
+        rows.append(
+            {
+                "dataset": dataset_id,
+                "role": f"eval ({es.name})",
+                "queries": len(es.queries),
+                "docs_per_query": statistics.mean(len(c) for c in es.candidates.values()),
+                "judged_per_query": statistics.mean(judged),
+                "relevant_per_query": statistics.mean(relevant),
+                "grades": ", ".join(f"{g}:{n}" for g, n in sorted(grades.items())),
+                "rel_threshold": es.rel_threshold,
+                "query_words": statistics.mean(_words(q) for q in es.queries.values()),
+                "passage_words": statistics.mean(_words(es.docs[d]) for d in docs),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -85,10 +109,12 @@ def example_records(study: StudyConfig, n: int = 3) -> pd.DataFrame:
 
     cfg = study.base
     groups = islice(training_groups(cfg.data.train_dataset, cfg.data.n_negatives, seed=0), n)
-    return pd.DataFrame([
-        {"qid": g.qid, "query": g.query, "positive": g.docs[0], "negative": g.docs[1]}
-        for g in groups
-    ])
+    return pd.DataFrame(
+        [
+            {"qid": g.qid, "query": g.query, "positive": g.docs[0], "negative": g.docs[1]}
+            for g in groups
+        ]
+    )
 
 
 def first_stage_table(study: StudyConfig) -> pd.DataFrame:
@@ -99,8 +125,14 @@ def first_stage_table(study: StudyConfig) -> pd.DataFrame:
     for dataset_id in study.base.data.eval_sets:
         es = _eval_set(study.base, dataset_id)
         result = first_stage_metrics(es)
-        rows.append({"eval_set": es.name, "dataset": dataset_id,
-                     "n_queries": result["n_queries"], **result["metrics"]})
+        rows.append(
+            {
+                "eval_set": es.name,
+                "dataset": dataset_id,
+                "n_queries": result["n_queries"],
+                **result["metrics"],
+            }
+        )
     return pd.DataFrame(rows)
 
 

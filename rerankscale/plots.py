@@ -34,8 +34,18 @@ from .scaling.fit import FitResult
 from .scaling.table import is_error_metric, seed_average, size_label
 
 # seaborn.color_palette("colorblind").as_hex(), fixed here so every figure agrees
-COLORBLIND = ["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
-              "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9"]
+COLORBLIND = [
+    "#0173b2",
+    "#de8f05",
+    "#029e73",
+    "#d55e00",
+    "#cc78bc",
+    "#ca9161",
+    "#fbafe4",
+    "#949494",
+    "#ece133",
+    "#56b4e9",
+]
 OBJECTIVE_COLORS = {
     "pointwise": COLORBLIND[0],
     "pairwise": COLORBLIND[1],
@@ -52,7 +62,7 @@ def objective_color(objective: str) -> str:
     name = OBJECTIVE_ALIASES.get(objective, objective)
     if name in OBJECTIVE_COLORS:
         return OBJECTIVE_COLORS[name]
-    spare = COLORBLIND[len(OBJECTIVE_COLORS):]
+    spare = COLORBLIND[len(OBJECTIVE_COLORS) :]
     return spare[sum(map(ord, str(name))) % len(spare)]
 
 
@@ -67,14 +77,18 @@ def size_shades(objective: str, n: int) -> list[tuple[float, float, float]]:
     return out
 
 
-def save_figure(fig: Figure, df: pd.DataFrame | None, figures_dir: str | Path, artifact_id: str) -> dict[str, Path]:
+def save_figure(
+    fig: Figure, df: pd.DataFrame | None, figures_dir: str | Path, artifact_id: str
+) -> dict[str, Path]:
     """Write ``<artifact_id>.png`` (150 dpi), ``.pdf`` and ``.csv`` (``df``, or the figure's
     attached ``rerankscale_data`` when ``df`` is None) into ``figures_dir``, each atomically
     (temporary file + rename). Returns the paths."""
     if df is None:
         df = getattr(fig, "rerankscale_data", None)
     if df is None:
-        raise ValueError("save_figure needs the data behind the figure (df), none given or attached")
+        raise ValueError(
+            "save_figure needs the data behind the figure (df), none given or attached"
+        )
     out = Path(figures_dir)
     paths = {}
     for fmt in ("png", "pdf"):
@@ -149,23 +163,59 @@ def plot_size_scaling(
         if forecasts is not None and len(forecasts):
             f = fc[fc["objective"] == obj] if "objective" in fc else fc
             if len(f):
-                ax.scatter(f[fx], f["actual"], marker="*", s=90, color=color,
-                           edgecolor="black", linewidth=0.5, zorder=5)
+                ax.scatter(
+                    f[fx],
+                    f["actual"],
+                    marker="*",
+                    s=90,
+                    color=color,
+                    edgecolor="black",
+                    linewidth=0.5,
+                    zorder=5,
+                )
                 err = np.vstack([f["prediction"] - f["lo"], f["hi"] - f["prediction"]])
-                valid = ((f["interval_status"] == "ok").to_numpy() if "interval_status" in f
-                         else np.ones(len(f), dtype=bool))
+                valid = (
+                    (f["interval_status"] == "ok").to_numpy()
+                    if "interval_status" in f
+                    else np.ones(len(f), dtype=bool)
+                )
                 err = np.where(valid, np.abs(err), 0.0)  # an invalid interval is not drawn
-                methods = sorted(set(f.loc[valid, "interval_method"])) if (
-                    "interval_method" in f and np.any(valid)) else []
+                methods = (
+                    sorted(set(f.loc[valid, "interval_method"]))
+                    if ("interval_method" in f and np.any(valid))
+                    else []
+                )
                 what = (f"95% {', '.join(methods)}" if methods else "95%") if np.any(valid) else ""
                 if not np.all(valid):
-                    what = f"{what}; no valid interval at some sizes" if what else "no valid interval"
-                ax.errorbar(f[fx], f["prediction"], yerr=err, fmt="x", color=color,
-                            capsize=3, zorder=4, label=f"{obj} forecast ({what})")
-                drawn.append(pd.DataFrame(dict(objective=obj, kind="heldout_actual", x=f[fx], y=f["actual"])))
-                drawn.append(pd.DataFrame(dict(objective=obj, kind="forecast", x=f[fx], y=f["prediction"],
-                                               lo=f["lo"], hi=f["hi"],
-                                               interval_method=f.get("interval_method", "-"))))
+                    what = (
+                        f"{what}; no valid interval at some sizes" if what else "no valid interval"
+                    )
+                ax.errorbar(
+                    f[fx],
+                    f["prediction"],
+                    yerr=err,
+                    fmt="x",
+                    color=color,
+                    capsize=3,
+                    zorder=4,
+                    label=f"{obj} forecast ({what})",
+                )
+                drawn.append(
+                    pd.DataFrame(dict(objective=obj, kind="heldout_actual", x=f[fx], y=f["actual"]))
+                )
+                drawn.append(
+                    pd.DataFrame(
+                        dict(
+                            objective=obj,
+                            kind="forecast",
+                            x=f[fx],
+                            y=f["prediction"],
+                            lo=f["lo"],
+                            hi=f["hi"],
+                            interval_method=f.get("interval_method", "-"),
+                        )
+                    )
+                )
     if held_x:
         ax.axvspan(min(held_x) / 1.25, max(held_x) * 1.25, color="0.92", zorder=0)
     ax.set_xscale("log")
@@ -173,8 +223,10 @@ def plot_size_scaling(
     ax.set_ylabel(metric)
     ax.legend(frameon=False, fontsize=8)
     where = f" on {eval_set}" if eval_set else ""
-    ax.set_title(f"{metric}{where} vs model size (higher is better)\n"
-                 "★ held out, × forecast ± 95%", fontsize=9)
+    ax.set_title(
+        f"{metric}{where} vs model size (higher is better)\n★ held out, × forecast ± 95%",
+        fontsize=9,
+    )
     fig.rerankscale_data = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
     return fig
 
@@ -207,7 +259,9 @@ def _log_ticks(ax, values) -> None:
 
 def _first_stage_line(ax, baseline: float | None) -> None:
     if baseline is not None and np.isfinite(baseline):
-        ax.axhline(baseline, color="0.35", ls=":", lw=1.2, label=f"first stage (BM25) {baseline:.3f}")
+        ax.axhline(
+            baseline, color="0.35", ls=":", lw=1.2, label=f"first stage (BM25) {baseline:.3f}"
+        )
 
 
 def _exposure_panels(df, fits, metric, exposure, heldout_sizes, title, baseline=None):
@@ -224,17 +278,38 @@ def _exposure_panels(df, fits, metric, exposure, heldout_sizes, title, baseline=
             c = a[a["n_params"] == n_value].sort_values(exposure)
             label = c["size"].iloc[0] if "size" in c else size_label(n_value)
             is_held = n_value in held or label in held
-            ax.scatter(c[exposure], c[metric], s=30 if is_held else 14, marker="*" if is_held else "o",
-                       facecolors="none" if is_held else [shade], edgecolors=[shade],
-                       linewidths=0.8, label=label + (" (held out)" if is_held else ""))
-            drawn.append(pd.DataFrame(dict(objective=obj, size=label, n_params=n_value, kind="heldout" if is_held else "point",
-                                           x=c[exposure], y=c[metric])))
+            ax.scatter(
+                c[exposure],
+                c[metric],
+                s=30 if is_held else 14,
+                marker="*" if is_held else "o",
+                facecolors="none" if is_held else [shade],
+                edgecolors=[shade],
+                linewidths=0.8,
+                label=label + (" (held out)" if is_held else ""),
+            )
+            drawn.append(
+                pd.DataFrame(
+                    dict(
+                        objective=obj,
+                        size=label,
+                        n_params=n_value,
+                        kind="heldout" if is_held else "point",
+                        x=c[exposure],
+                        y=c[metric],
+                    )
+                )
+            )
             curve = _curve_for(fits, obj, n_value)
             if curve is not None:
                 xs = _curve_x(c[exposure].min(), c[exposure].max())
                 ys = curve(xs)
                 ax.plot(xs, ys, color=shade, lw=1.3, ls="--" if is_held else "-")
-                drawn.append(pd.DataFrame(dict(objective=obj, size=label, n_params=n_value, kind="law", x=xs, y=ys)))
+                drawn.append(
+                    pd.DataFrame(
+                        dict(objective=obj, size=label, n_params=n_value, kind="law", x=xs, y=ys)
+                    )
+                )
         ax.set_xscale("log")
         _log_ticks(ax, a[exposure])
         ax.set_xlabel(exposure)
@@ -246,36 +321,67 @@ def _exposure_panels(df, fits, metric, exposure, heldout_sizes, title, baseline=
     return fig
 
 
-def plot_exposure_scaling(df: pd.DataFrame, fits: Mapping | None = None, *, metric: str,
-                          exposure: str = "pairs_seen", baseline: float | None = None,
-                          eval_set: str | None = None) -> Figure:
+def plot_exposure_scaling(
+    df: pd.DataFrame,
+    fits: Mapping | None = None,
+    *,
+    metric: str,
+    exposure: str = "pairs_seen",
+    baseline: float | None = None,
+    eval_set: str | None = None,
+) -> Figure:
     """F2: seed-averaged ``metric`` against training exposure, one panel per objective, one
     shade per size, with fitted curves. ``fits``: {(objective, n_params): 1-D fit in the
     exposure} or {objective: joint fit in (N, D)}; ``baseline``: the first stage (dotted)."""
     where = f" on {eval_set}" if eval_set else ""
-    return _exposure_panels(df, fits, metric, exposure, (),
-                            f"{metric}{where} vs {exposure} (higher is better)", baseline)
+    return _exposure_panels(
+        df,
+        fits,
+        metric,
+        exposure,
+        (),
+        f"{metric}{where} vs {exposure} (higher is better)",
+        baseline,
+    )
 
 
-def plot_joint_slices(df: pd.DataFrame, fits: Mapping[str, FitResult], *, metric: str,
-                      exposure: str = "pairs_seen", heldout_sizes: Sequence = (),
-                      baseline: float | None = None, eval_set: str | None = None) -> Figure:
+def plot_joint_slices(
+    df: pd.DataFrame,
+    fits: Mapping[str, FitResult],
+    *,
+    metric: str,
+    exposure: str = "pairs_seen",
+    heldout_sizes: Sequence = (),
+    baseline: float | None = None,
+    eval_set: str | None = None,
+) -> Figure:
     """F3: slices of each objective's joint law L(N, D) at every size (curves), with the
     measured points; held-out sizes (labels or N values) are hollow stars with dashed curves."""
     where = f" on {eval_set}" if eval_set else ""
     status = {o: r.status for o, r in fits.items() if r.status != "ok"}
     flags = "; fits not ok: " + ", ".join(f"{o} {s}" for o, s in status.items()) if status else ""
-    return _exposure_panels(df, fits, metric, exposure, heldout_sizes,
-                            f"joint law slices: {metric}{where} (dashed: held-out sizes){flags}",
-                            baseline)
+    return _exposure_panels(
+        df,
+        fits,
+        metric,
+        exposure,
+        heldout_sizes,
+        f"joint law slices: {metric}{where} (dashed: held-out sizes){flags}",
+        baseline,
+    )
 
 
 # --------------------------------------------------------------------------- F4
 
 
-def plot_compute_optimal(optimal: pd.DataFrame, isoflop: pd.DataFrame | None = None, *,
-                         empirical: pd.DataFrame | None = None, metric: str | None = None,
-                         trained: tuple[float, float] | None = None) -> Figure:
+def plot_compute_optimal(
+    optimal: pd.DataFrame,
+    isoflop: pd.DataFrame | None = None,
+    *,
+    empirical: pd.DataFrame | None = None,
+    metric: str | None = None,
+    trained: tuple[float, float] | None = None,
+) -> Figure:
     """F4: left, N*(C) (solid) and D*(C) (dashed) per objective on log-log axes; right, the
     iso-FLOP profiles (law's metric vs N at fixed C, optimum marked, compute budget labelled)
     and measured iso-FLOP points (``empirical_isoflop``). Frames carry an ``objective``
@@ -290,9 +396,13 @@ def plot_compute_optimal(optimal: pd.DataFrame, isoflop: pd.DataFrame | None = N
             axes[0, 1].axvspan(*trained, color="0.93", zorder=0)
         outside = optimal[(optimal["N_opt"] < trained[0]) | (optimal["N_opt"] > trained[1])]
         share = len(outside) / max(len(optimal), 1)
-        ax.set_title("N* inside the trained sizes (shaded)" if share == 0 else
-                     f"N* outside the trained sizes (shaded) at {share:.0%} of budgets: "
-                     "an extrapolation", fontsize=8)
+        ax.set_title(
+            "N* inside the trained sizes (shaded)"
+            if share == 0
+            else f"N* outside the trained sizes (shaded) at {share:.0%} of budgets: "
+            "an extrapolation",
+            fontsize=8,
+        )
     for obj in _objectives(optimal):
         o = optimal[optimal["objective"] == obj].sort_values("C")
         color = objective_color(obj)
@@ -316,14 +426,30 @@ def plot_compute_optimal(optimal: pd.DataFrame, isoflop: pd.DataFrame | None = N
                 s = iso[iso["C"] == c].sort_values("N")
                 ax2.plot(s["N"], s[col], color=shade, lw=1.2)
                 i = int(np.argmin(np.abs(np.log(s["N"].to_numpy() / s["N_opt"].iloc[0]))))
-                ax2.scatter([s["N"].iloc[i]], [s[col].iloc[i]], color=shade, marker="D", s=18, zorder=4)
-                ax2.annotate(f"C={c:.1e}", (s["N"].iloc[-1], s[col].iloc[-1]), fontsize=6,
-                             color=shade, xytext=(2, 0), textcoords="offset points")
-                drawn.append(pd.DataFrame(dict(objective=obj, kind="isoflop", C=c, x=s["N"], y=s[col])))
+                ax2.scatter(
+                    [s["N"].iloc[i]], [s[col].iloc[i]], color=shade, marker="D", s=18, zorder=4
+                )
+                ax2.annotate(
+                    f"C={c:.1e}",
+                    (s["N"].iloc[-1], s[col].iloc[-1]),
+                    fontsize=6,
+                    color=shade,
+                    xytext=(2, 0),
+                    textcoords="offset points",
+                )
+                drawn.append(
+                    pd.DataFrame(dict(objective=obj, kind="isoflop", C=c, x=s["N"], y=s[col]))
+                )
             if empirical is not None and metric is not None:
                 e = empirical[empirical["objective"] == obj]
-                ax2.scatter(e["n_params"], e[metric], color=color, marker="o", facecolor="none", s=22)
-                drawn.append(pd.DataFrame(dict(objective=obj, kind="measured", C=e["C"], x=e["n_params"], y=e[metric])))
+                ax2.scatter(
+                    e["n_params"], e[metric], color=color, marker="o", facecolor="none", s=22
+                )
+                drawn.append(
+                    pd.DataFrame(
+                        dict(objective=obj, kind="measured", C=e["C"], x=e["n_params"], y=e[metric])
+                    )
+                )
         ax2.set_xscale("log")
         ax2.set_xlabel("N at fixed compute")
         ax2.set_ylabel(metric or "law prediction")
@@ -335,7 +461,9 @@ def plot_compute_optimal(optimal: pd.DataFrame, isoflop: pd.DataFrame | None = N
 # --------------------------------------------------------------------------- F5
 
 
-def plot_equal_compute(eq: pd.DataFrame, *, metric: str | None = None, adjacent_only: bool = False) -> Figure:
+def plot_equal_compute(
+    eq: pd.DataFrame, *, metric: str | None = None, adjacent_only: bool = False
+) -> Figure:
     """F5: metric of the larger minus the smaller model at matched training FLOPs, per size
     pair (one line per pair, shade = pair), one panel per objective; above 0 the larger model
     is better (below 0 for error metrics such as CE). ``adjacent_only`` keeps the pairs of
@@ -356,9 +484,17 @@ def plot_equal_compute(eq: pd.DataFrame, *, metric: str | None = None, adjacent_
         e = eq[eq["objective"] == obj]
         pairs = e[["n_small", "n_large"]].drop_duplicates().sort_values(["n_small", "n_large"])
         for shade, (_, pr) in zip(size_shades(obj, len(pairs)), pairs.iterrows()):
-            s = e[(e["n_small"] == pr["n_small"]) & (e["n_large"] == pr["n_large"])].sort_values("train_flops")
-            ax.plot(s["train_flops"], s["difference"], color=shade, marker=".", lw=1,
-                    label=f"{s['size_large'].iloc[0]} − {s['size_small'].iloc[0]}")
+            s = e[(e["n_small"] == pr["n_small"]) & (e["n_large"] == pr["n_large"])].sort_values(
+                "train_flops"
+            )
+            ax.plot(
+                s["train_flops"],
+                s["difference"],
+                color=shade,
+                marker=".",
+                lw=1,
+                label=f"{s['size_large'].iloc[0]} − {s['size_small'].iloc[0]}",
+            )
         ax.axhline(0, color="0.4", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("training FLOPs")
@@ -373,7 +509,9 @@ def plot_equal_compute(eq: pd.DataFrame, *, metric: str | None = None, adjacent_
 # --------------------------------------------------------------------------- F6
 
 
-def plot_ce_vs_metric(df: pd.DataFrame, *, ce: str = "ce@64", metrics: Sequence[str] = ("ndcg@10",)) -> Figure:
+def plot_ce_vs_metric(
+    df: pd.DataFrame, *, ce: str = "ce@64", metrics: Sequence[str] = ("ndcg@10",)
+) -> Figure:
     """F6: contrastive entropy (x) against ranking metrics (y), one point per checkpoint,
     coloured by objective (CE depends on score scale, so objectives form separate bands)."""
     metrics = list(metrics)

@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = (
-    "torch", "transformers", "tokenizers", "accelerate", "ir_datasets", "ranx", "bm25s",
-    "numpy", "scipy", "pandas",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "accelerate",
+    "ir_datasets",
+    "ranx",
+    "bm25s",
+    "numpy",
+    "scipy",
+    "pandas",
 )
 
 
@@ -31,12 +39,17 @@ def git_commit(repo: str | Path | None = None) -> dict[str, Any]:
     repo = Path(repo) if repo else Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = bool(
             subprocess.run(
                 ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout.strip()
         )
     except (OSError, subprocess.CalledProcessError):

@@ -100,8 +100,9 @@ def load_analysis(preset: str, results_path: str | Path) -> Analysis:
 # --------------------------------------------------------------------------- saving
 
 
-def save(artifact, figures_dir: str | Path | None, artifact_id: str,
-         data: pd.DataFrame | None = None) -> dict[str, Path]:
+def save(
+    artifact, figures_dir: str | Path | None, artifact_id: str, data: pd.DataFrame | None = None
+) -> dict[str, Path]:
     """Write a table (CSV) or a figure (PNG, PDF and the CSV behind it) as ``<artifact_id>.*``;
     nothing when ``figures_dir`` is None (notebooks only display by default). A published set
     (``rerankscale.artifacts``: one with a manifest) is refused: it is only replaced whole."""
@@ -150,17 +151,23 @@ def t1_final_metrics(a: Analysis) -> pd.DataFrame:
     final = sc.final_checkpoints(a.table)
     rows = []
     for (eval_set, objective, size), g in final.groupby(["eval_set", "objective", "size"]):
-        row = {"eval_set": eval_set, "objective": objective, "size": size,
-               "n_params": int(g["n_params"].iloc[0]), "n_seeds": len(g),
-               "queries_seen": int(g["queries_seen"].median())}
+        row = {
+            "eval_set": eval_set,
+            "objective": objective,
+            "size": size,
+            "n_params": int(g["n_params"].iloc[0]),
+            "n_seeds": len(g),
+            "queries_seen": int(g["queries_seen"].median()),
+        }
         for m in a.metrics:
             row[m] = g[m].mean()
             row[f"{m} sd"] = g[m].std(ddof=1) if len(g) > 1 else np.nan
         rows.append(row)
     out = pd.DataFrame(rows)
     if a.baseline is not None:
-        base = a.baseline.assign(objective=FIRST_STAGE, size="-", n_params=0, n_seeds=1,
-                                 queries_seen=0)
+        base = a.baseline.assign(
+            objective=FIRST_STAGE, size="-", n_params=0, n_seeds=1, queries_seen=0
+        )
         out = pd.concat([base[[c for c in out.columns if c in base]], out], ignore_index=True)
     out = out.sort_values(["eval_set", "n_params", "objective"], kind="stable")
     return out.reset_index(drop=True)
@@ -175,36 +182,58 @@ def one_input_law(metric: str) -> sc.Law:
     return sc.PowerLaw() if sc.is_error_metric(metric) else sc.SaturatingLaw()
 
 
-def size_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
-              grid: str = "coarse") -> dict[str, sc.FitResult]:
+def size_fits(
+    a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None, grid: str = "coarse"
+) -> dict[str, sc.FitResult]:
     """Per objective: the size law (``one_input_law``) on the final checkpoint of each run of
     the fitted sizes."""
     final = sc.final_checkpoints(a.fitted_rows(eval_set))
-    return a.cached_fits(f"size-{grid}", metric, eval_set, lambda: {
-        obj: sc.fit_law(g, one_input_law(metric), y=metric, x="n_params", grid=grid)
-        for obj, g in final.groupby("objective")
-    })
+    return a.cached_fits(
+        f"size-{grid}",
+        metric,
+        eval_set,
+        lambda: {
+            obj: sc.fit_law(g, one_input_law(metric), y=metric, x="n_params", grid=grid)
+            for obj, g in final.groupby("objective")
+        },
+    )
 
 
-def exposure_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
-                  grid: str = "coarse") -> dict[tuple[str, float], sc.FitResult]:
+def exposure_fits(
+    a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None, grid: str = "coarse"
+) -> dict[tuple[str, float], sc.FitResult]:
     """Per (objective, size): the saturating law in training queries seen, seeds pooled."""
     rows = a.on(eval_set)
-    return a.cached_fits(f"exposure-{grid}", metric, eval_set, lambda: {
-        (obj, n): sc.fit_law(g, one_input_law(metric), y=metric, x=EXPOSURE, grid=grid)
-        for (obj, n), g in rows.groupby(["objective", "n_params"])
-    })
+    return a.cached_fits(
+        f"exposure-{grid}",
+        metric,
+        eval_set,
+        lambda: {
+            (obj, n): sc.fit_law(g, one_input_law(metric), y=metric, x=EXPOSURE, grid=grid)
+            for (obj, n), g in rows.groupby(["objective", "n_params"])
+        },
+    )
 
 
-def joint_fits(a: Analysis, metric: str = "ndcg@10", eval_set: str | None = None,
-               d: str = EXPOSURE, grid: str = "coarse") -> dict[str, sc.FitResult]:
+def joint_fits(
+    a: Analysis,
+    metric: str = "ndcg@10",
+    eval_set: str | None = None,
+    d: str = EXPOSURE,
+    grid: str = "coarse",
+) -> dict[str, sc.FitResult]:
     """Per objective: Chinchilla's law on 1 − metric (or CE) in (N, D), every checkpoint of the
     fitted sizes."""
     rows = a.fitted_rows(eval_set)
-    return a.cached_fits(f"joint-{d}-{grid}", metric, eval_set, lambda: {
-        obj: sc.fit_law(g, sc.ChinchillaLaw(), y=metric, n="n_params", d=d, grid=grid)
-        for obj, g in rows.groupby("objective")
-    })
+    return a.cached_fits(
+        f"joint-{d}-{grid}",
+        metric,
+        eval_set,
+        lambda: {
+            obj: sc.fit_law(g, sc.ChinchillaLaw(), y=metric, n="n_params", d=d, grid=grid)
+            for obj, g in rows.groupby("objective")
+        },
+    )
 
 
 def t2_laws(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -213,18 +242,28 @@ def t2_laws(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd.D
     rows = []
     for eval_set in a.eval_sets:
         for metric in metrics or a.metrics:
-            for kind, fits in (("size", size_fits(a, metric, eval_set)),
-                               ("joint", joint_fits(a, metric, eval_set))):
+            for kind, fits in (
+                ("size", size_fits(a, metric, eval_set)),
+                ("joint", joint_fits(a, metric, eval_set)),
+            ):
                 for obj, r in fits.items():
                     rows.extend(_law_rows(r, eval_set, obj, metric, kind, n_boot, seed))
     return pd.DataFrame(rows)
 
 
 def _law_rows(r: sc.FitResult, eval_set, objective, metric, kind, n_boot, seed) -> list[dict]:
-    base = {"eval_set": eval_set, "objective": objective, "metric": metric, "law": r.law.name,
-            "kind": kind, "target": r.target, "status": r.status,
-            "on_bound": ",".join(r.on_bound), "n_points": r.n_points,
-            "n_runs": int(r.data["run_id"].nunique()) if r.data is not None else 0}
+    base = {
+        "eval_set": eval_set,
+        "objective": objective,
+        "metric": metric,
+        "law": r.law.name,
+        "kind": kind,
+        "target": r.target,
+        "status": r.status,
+        "on_bound": ",".join(r.on_bound),
+        "n_points": r.n_points,
+        "n_runs": int(r.data["run_id"].nunique()) if r.data is not None else 0,
+    }
     if r.status == "degenerate":
         return [{**base, "param": "-", "estimate": np.nan, "lo": np.nan, "hi": np.nan}]
     intervals = sc.bootstrap_fit(r, n_boot=n_boot, seed=seed).param_intervals() if n_boot else None
@@ -240,16 +279,27 @@ def _law_rows(r: sc.FitResult, eval_set, objective, metric, kind, n_boot, seed) 
 
 def f2_exposure(a: Analysis, metric: str = "ndcg@10"):
     """F2: metric against training queries per size and objective, with per-size fits."""
-    return plots.plot_exposure_scaling(a.on(), exposure_fits(a, metric), metric=metric,
-                                       exposure=EXPOSURE, baseline=first_stage(a, metric),
-                                       eval_set=a.primary)
+    return plots.plot_exposure_scaling(
+        a.on(),
+        exposure_fits(a, metric),
+        metric=metric,
+        exposure=EXPOSURE,
+        baseline=first_stage(a, metric),
+        eval_set=a.primary,
+    )
 
 
 def f3_joint(a: Analysis, metric: str = "ndcg@10"):
     """F3: the joint law's slice at every size (dashed: held-out sizes, not fitted)."""
-    return plots.plot_joint_slices(a.on(), joint_fits(a, metric), metric=metric,
-                                   exposure=EXPOSURE, heldout_sizes=a.held_out,
-                                   baseline=first_stage(a, metric), eval_set=a.primary)
+    return plots.plot_joint_slices(
+        a.on(),
+        joint_fits(a, metric),
+        metric=metric,
+        exposure=EXPOSURE,
+        heldout_sizes=a.held_out,
+        baseline=first_stage(a, metric),
+        eval_set=a.primary,
+    )
 
 
 def f6_contrastive_entropy(a: Analysis):
@@ -265,62 +315,178 @@ def forecasts(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd
     by two laws: the size law at the final checkpoint and the joint law at every checkpoint
     (reported at the final one). Columns: prediction, 95% interval (lo, hi), actual, error,
     abs_error, bias (actual − predicted: positive = the law under-predicts), covered."""
-    keep = ["kind", "law", "eval_set", "objective", "metric", "size", "n_params", "fit_sizes",
-            "n_seeds", "prediction", "lo", "hi", "actual", "error", "abs_error", "bias",
-            "covered", "pi_lo", "pi_hi", "covered_pi", "fit_status", "interval_method",
-            "interval_status", "interval_note"]
+    keep = [
+        "kind",
+        "law",
+        "eval_set",
+        "objective",
+        "metric",
+        "size",
+        "n_params",
+        "fit_sizes",
+        "n_seeds",
+        "prediction",
+        "lo",
+        "hi",
+        "actual",
+        "error",
+        "abs_error",
+        "bias",
+        "covered",
+        "pi_lo",
+        "pi_hi",
+        "covered_pi",
+        "fit_status",
+        "interval_method",
+        "interval_status",
+        "interval_note",
+    ]
     if not a.held_out:
         return pd.DataFrame(columns=keep)
     metrics = list(metrics or a.metrics)
-    size_fc = pd.concat([
-        sc.forecast_holdout(a.table, one_input_law(m), y=m, holdout=a.held_out, select="final",
-                            x="n_params", n_boot=n_boot, seed=seed, grid="coarse")
-        for m in metrics
-    ], ignore_index=True)
-    joint_fc = sc.forecast_holdout(a.table, sc.ChinchillaLaw(), y=metrics, holdout=a.held_out,
-                                   d=EXPOSURE, n_boot=n_boot, seed=seed, grid="coarse")
+    size_fc = pd.concat(
+        [
+            sc.forecast_holdout(
+                a.table,
+                one_input_law(m),
+                y=m,
+                holdout=a.held_out,
+                select="final",
+                x="n_params",
+                n_boot=n_boot,
+                seed=seed,
+                grid="coarse",
+            )
+            for m in metrics
+        ],
+        ignore_index=True,
+    )
+    joint_fc = sc.forecast_holdout(
+        a.table,
+        sc.ChinchillaLaw(),
+        y=metrics,
+        holdout=a.held_out,
+        d=EXPOSURE,
+        n_boot=n_boot,
+        seed=seed,
+        grid="coarse",
+    )
     last = joint_fc.groupby(["objective", "eval_set", "metric", "size"])["step"].transform("max")
     joint_final = joint_fc[joint_fc["step"] == last]
-    out = pd.concat([size_fc.assign(kind="size law, final checkpoint"),
-                     joint_final.assign(kind="joint law, final checkpoint")], ignore_index=True)
-    return out[[c for c in keep if c in out]].sort_values(
-        ["eval_set", "metric", "objective", "kind", "n_params"]).reset_index(drop=True)
+    out = pd.concat(
+        [
+            size_fc.assign(kind="size law, final checkpoint"),
+            joint_final.assign(kind="joint law, final checkpoint"),
+        ],
+        ignore_index=True,
+    )
+    return (
+        out[[c for c in keep if c in out]]
+        .sort_values(["eval_set", "metric", "objective", "kind", "n_params"])
+        .reset_index(drop=True)
+    )
 
 
 def forecast_summary(fc: pd.DataFrame) -> pd.DataFrame:
     """MAE, RMSE, mean signed bias and interval coverage per eval set × metric × objective."""
     if fc.empty:
-        return pd.DataFrame(columns=["kind", "eval_set", "metric", "objective", "n", "mae",
-                                     "rmse", "bias", "coverage"])
+        return pd.DataFrame(
+            columns=[
+                "kind",
+                "eval_set",
+                "metric",
+                "objective",
+                "n",
+                "mae",
+                "rmse",
+                "bias",
+                "coverage",
+            ]
+        )
     return sc.summarize_forecasts(fc, by=["kind", "eval_set", "metric", "objective"])
 
 
 def backtests(a: Analysis, metric: str = "ndcg@10", n_boot: int = 100, seed: int = 0):
     """Rolling-origin backtests of the size law over all sizes: fit on the k smallest sizes,
     predict the next, for every k with enough sizes (final checkpoints)."""
-    fc = sc.rolling_backtest(a.table, one_input_law(metric), y=metric, select="final",
-                             x="n_params", n_boot=n_boot, seed=seed, grid="coarse")
+    fc = sc.rolling_backtest(
+        a.table,
+        one_input_law(metric),
+        y=metric,
+        select="final",
+        x="n_params",
+        n_boot=n_boot,
+        seed=seed,
+        grid="coarse",
+    )
     return fc
 
 
-def rollout(a: Analysis, metric: str = "ndcg@10", n_boot: int = 50, seed: int = 0,
-            exposure_n_boot: int | None = None) -> pd.DataFrame:
+def rollout(
+    a: Analysis,
+    metric: str = "ndcg@10",
+    n_boot: int = 50,
+    seed: int = 0,
+    exposure_n_boot: int | None = None,
+) -> pd.DataFrame:
     """T8: rollout validation (``scaling.rollout``). Sizes: for every k ≥ 3 the size law on the
     k smallest sizes (final checkpoints, every eval set and objective) forecasts every larger
     size. Exposure: each curve (eval set × objective × size, seeds pooled) fitted on its first
     half of checkpoints forecasts the rest, with ``exposure_n_boot`` draws (default
     ``n_boot // 2``: one bootstrap per curve, 36 curves in the CPU study)."""
     law = one_input_law(metric)
-    sizes = sc.rollout_sizes(a.table, law, y=metric, select="final", x="n_params",
-                             n_boot=n_boot, seed=seed, grid="coarse")
+    sizes = sc.rollout_sizes(
+        a.table,
+        law,
+        y=metric,
+        select="final",
+        x="n_params",
+        n_boot=n_boot,
+        seed=seed,
+        grid="coarse",
+    )
     half = max(law.min_distinct, a.table[EXPOSURE].nunique() // 2)
-    exposure = sc.rollout_exposure(a.table, law, y=metric, x=EXPOSURE, origins=(half,),
-                                   n_boot=n_boot // 2 if exposure_n_boot is None else exposure_n_boot,
-                                   seed=seed, grid="coarse")
-    keep = ["axis", "eval_set", "objective", "metric", "law", "origin", "fit_up_to", "size",
-            "n_params", EXPOSURE, "horizon", "log_distance", "n_seeds", "prediction", "lo", "hi",
-            "pi_lo", "pi_hi", "actual", "error", "abs_error", "rel_error", "bias", "covered",
-            "covered_pi", "fit_status", "interval_method", "interval_status", "interval_note"]
+    exposure = sc.rollout_exposure(
+        a.table,
+        law,
+        y=metric,
+        x=EXPOSURE,
+        origins=(half,),
+        n_boot=n_boot // 2 if exposure_n_boot is None else exposure_n_boot,
+        seed=seed,
+        grid="coarse",
+    )
+    keep = [
+        "axis",
+        "eval_set",
+        "objective",
+        "metric",
+        "law",
+        "origin",
+        "fit_up_to",
+        "size",
+        "n_params",
+        EXPOSURE,
+        "horizon",
+        "log_distance",
+        "n_seeds",
+        "prediction",
+        "lo",
+        "hi",
+        "pi_lo",
+        "pi_hi",
+        "actual",
+        "error",
+        "abs_error",
+        "rel_error",
+        "bias",
+        "covered",
+        "covered_pi",
+        "fit_status",
+        "interval_method",
+        "interval_status",
+        "interval_note",
+    ]
     out = pd.concat([sizes, exposure], ignore_index=True)
     return out[[c for c in keep if c in out]]
 
@@ -342,8 +508,14 @@ def f1_model_size(a: Analysis, fc: pd.DataFrame, metric: str = "ndcg@10"):
     forecasts with 95% intervals at the held-out sizes (primary eval set)."""
     points = sc.final_checkpoints(a.fitted_rows())
     size_rows = fc[(fc["kind"] == "size law, final checkpoint") & (fc["eval_set"] == a.primary)]
-    return plots.plot_size_scaling(points, size_fits(a, metric), size_rows, metric=metric,
-                                   baseline=first_stage(a, metric), eval_set=a.primary)
+    return plots.plot_size_scaling(
+        points,
+        size_fits(a, metric),
+        size_rows,
+        metric=metric,
+        baseline=first_stage(a, metric),
+        eval_set=a.primary,
+    )
 
 
 # --------------------------------------------------------------------------- compute (T4-T6, F4, F5)
@@ -359,11 +531,17 @@ def compute_fits(a: Analysis, metric: str = "ndcg@10") -> dict[str, sc.FitResult
     """Joint law per objective in (N, training tokens) on every size and checkpoint, so that
     C = 6·N·D is dense training compute."""
     rows = a.on()
-    return a.cached_fits("compute", metric, None, lambda: {
-        obj: sc.fit_law(g, sc.ChinchillaLaw(), y=metric, n="n_params", d="tokens_seen",
-                        grid="coarse")
-        for obj, g in rows.groupby("objective")
-    })
+    return a.cached_fits(
+        "compute",
+        metric,
+        None,
+        lambda: {
+            obj: sc.fit_law(
+                g, sc.ChinchillaLaw(), y=metric, n="n_params", d="tokens_seen", grid="coarse"
+            )
+            for obj, g in rows.groupby("objective")
+        },
+    )
 
 
 def has_interior_optimum(r: sc.FitResult) -> bool:
@@ -381,14 +559,20 @@ def compute_budgets(a: Analysis, n: int = 9) -> np.ndarray:
     return np.geomspace(flops.min(), flops.max(), n)
 
 
-def t4_allocation(a: Analysis, metric: str = "ndcg@10", n_boot: int = 200,
-                  seed: int = 0) -> pd.DataFrame:
+def t4_allocation(
+    a: Analysis, metric: str = "ndcg@10", n_boot: int = 200, seed: int = 0
+) -> pd.DataFrame:
     """T4: allocation exponents N* ∝ C^a, D* ∝ C^b per objective (a = β/(α+β), b = α/(α+β)),
     with 95% bootstrap intervals over runs."""
     rows = []
     for obj, r in compute_fits(a, metric).items():
-        row = {"objective": obj, "metric": metric, "status": r.status,
-               "on_bound": ",".join(r.on_bound), "interior_optimum": has_interior_optimum(r)}
+        row = {
+            "objective": obj,
+            "metric": metric,
+            "status": r.status,
+            "on_bound": ",".join(r.on_bound),
+            "interior_optimum": has_interior_optimum(r),
+        }
         if not row["interior_optimum"]:
             rows.append(row)  # no N*(C): exponents would be meaningless
             continue
@@ -398,9 +582,13 @@ def t4_allocation(a: Analysis, metric: str = "ndcg@10", n_boot: int = 200,
             draws = sc.bootstrap_fit(r, n_boot=n_boot, seed=seed).draws
             draws = draws[draws["status"].isin(["ok", "on_bound"])]
             share = draws["beta"] / (draws["alpha"] + draws["beta"])
-            row.update(a_lo=share.quantile(0.025), a_hi=share.quantile(0.975),
-                       b_lo=1 - share.quantile(0.975), b_hi=1 - share.quantile(0.025),
-                       n_boot=len(draws))
+            row.update(
+                a_lo=share.quantile(0.025),
+                a_hi=share.quantile(0.975),
+                b_lo=1 - share.quantile(0.975),
+                b_hi=1 - share.quantile(0.025),
+                n_boot=len(draws),
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -422,11 +610,17 @@ def f4_compute_optimal(a: Analysis, metric: str = "ndcg@10"):
         optimal = [pd.DataFrame(columns=["C", "N_opt", "D_opt", "objective"])]
         iso = [pd.DataFrame(columns=["C", "N", "prediction_metric", "N_opt", "objective"])]
     sizes = a.on()["n_params"]
-    fig = plots.plot_compute_optimal(pd.concat(optimal), pd.concat(iso), empirical=empirical,
-                                     metric=metric, trained=(sizes.min(), sizes.max()))
+    fig = plots.plot_compute_optimal(
+        pd.concat(optimal),
+        pd.concat(iso),
+        empirical=empirical,
+        metric=metric,
+        trained=(sizes.min(), sizes.max()),
+    )
     if missing:
-        fig.suptitle(f"no interior optimum (size term vanished) for: {', '.join(missing)}",
-                     fontsize=8)
+        fig.suptitle(
+            f"no interior optimum (size term vanished) for: {', '.join(missing)}", fontsize=8
+        )
     if len(fig.axes) > 1 and sc.is_ranking_metric(metric):
         fig.axes[1].set_ylim(0, 1)  # the law extrapolated far below the data leaves [0, 1]
     return fig
@@ -441,12 +635,16 @@ def t5_equal_compute(eq: pd.DataFrame) -> pd.DataFrame:
     """T5: per objective and size pair, how often the larger model wins at equal training
     FLOPs and by how much (mean difference large − small over matched checkpoints)."""
     keys = ["objective", "metric", "size_small", "size_large", "n_small", "n_large"]
-    out = eq.groupby(keys).agg(
-        matched=("difference", "size"),
-        larger_wins=("winner", lambda w: float((w == "large").mean())),
-        mean_difference=("difference", "mean"),
-        at_max_flops=("difference", "last"),
-    ).reset_index()
+    out = (
+        eq.groupby(keys)
+        .agg(
+            matched=("difference", "size"),
+            larger_wins=("winner", lambda w: float((w == "large").mean())),
+            mean_difference=("difference", "mean"),
+            at_max_flops=("difference", "last"),
+        )
+        .reset_index()
+    )
     return out.sort_values(["objective", "n_small", "n_large"]).reset_index(drop=True)
 
 
@@ -455,8 +653,12 @@ def f5_equal_compute(eq: pd.DataFrame):
     return plots.plot_equal_compute(eq, adjacent_only=True)
 
 
-def t6_inference_aware(a: Analysis, metric: str = "ndcg@10", queries: float = 1e6,
-                       budgets_per_train: tuple[float, ...] = (1.0, 3.0, 10.0)) -> pd.DataFrame:
+def t6_inference_aware(
+    a: Analysis,
+    metric: str = "ndcg@10",
+    queries: float = 1e6,
+    budgets_per_train: tuple[float, ...] = (1.0, 3.0, 10.0),
+) -> pd.DataFrame:
     """T6 (beyond the paper): the best size when serving is paid for too. Total cost =
     6·N·D_tokens (training) + 2·N·tokens_per_pair·depth·queries (reranking ``queries``
     queries at the study's candidate depth); budgets are multiples of the largest measured
@@ -471,62 +673,119 @@ def t6_inference_aware(a: Analysis, metric: str = "ndcg@10", queries: float = 1e
             continue
         serve_per_n = 2.0 * per_pair * depth * queries
         totals = [top * m + serve_per_n * parse_size(a.study.sizes[-1]) for m in budgets_per_train]
-        frames.append(sc.inference_aware_optimum(
-            r, totals, queries=queries, depth=depth, tokens_per_pair=per_pair, k=6.0,
-        ).assign(objective=obj, queries=queries, depth=depth, tokens_per_pair=per_pair))
+        frames.append(
+            sc.inference_aware_optimum(
+                r,
+                totals,
+                queries=queries,
+                depth=depth,
+                tokens_per_pair=per_pair,
+                k=6.0,
+            ).assign(objective=obj, queries=queries, depth=depth, tokens_per_pair=per_pair)
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 # --------------------------------------------------------------------------- figures/README.md
 
 ARTIFACTS = {
-    "T0_suite": ("the pretrained suite: members, held-out MLM loss, knowledge probe",
-                 "01_data"),
-    "F0_suite_scaling": ("the suite's own scaling: MLM loss vs N (fitted law) and vs tokens, "
-                         "probe vs N", "01_data"),
-    "results": ("the consolidated results table: one row per run × checkpoint × eval set "
-                "(`.csv` and `.parquet`)", "sweep (`rerankscale.results.collect`)"),
-    "T0_first_stage": ("first-stage (BM25) metrics per eval set on the evaluated queries",
-                       "01_data"),
-    "T7_regime": ("is the study in the paper's regime: above BM25, power-law curves, larger "
-                  "is better (checks and worst cases)", "04_fit"),
-    "T1_final_metrics": ("final-checkpoint metrics per eval set × objective × size "
-                         "(mean and sd over seeds) with the first-stage baseline", "04_fit"),
-    "T2_laws": ("fitted size and joint laws per eval set × objective × metric: parameters, 95% "
-                "bootstrap intervals over runs, fit status, parameters on a bound", "04_fit"),
-    "F2_exposure_scaling": ("metric vs training queries per size and objective, with per-size "
-                            "saturating fits", "04_fit"),
-    "F3_joint_law": ("slices of the joint law L(N, D) at every size; held-out sizes dashed",
-                     "04_fit"),
-    "F6_contrastive_entropy": ("contrastive entropy vs NDCG@10 and MRR@10, every checkpoint",
-                               "04_fit"),
-    "T3_forecasts": ("forecasts of the held-out sizes vs actual: prediction, 95% interval, "
-                     "error, signed bias, coverage", "05_forecast"),
-    "T3_forecast_summary": ("MAE, RMSE, bias and coverage per eval set × metric × objective",
-                            "05_forecast"),
-    "T3_backtests": ("rolling-origin backtests of the size law (fit ≤ k-th size, predict the "
-                     "next)", "05_forecast"),
-    "F1_model_size": ("metric vs model size per objective: the size law fitted without the "
-                      "held-out sizes and its forecasts with 95% intervals", "05_forecast"),
-    "T8_rollout": ("rollout validation: the size law fitted on the k smallest sizes (every "
-                   "k ≥ 3) forecasts every larger size, and each exposure curve fitted on its "
-                   "first half forecasts the rest; error, relative error, bias, coverage, "
-                   "interval method", "05_forecast"),
-    "T8_rollout_summary": ("rollout MAE, bias, relative error and coverage by axis, eval set, "
-                           "objective and horizon (extrapolation distance in log N / log D)",
-                           "05_forecast"),
-    "F7_rollout": ("rollout bias vs extrapolation distance (log N, log D) per eval set; "
-                   "hollow: the 95% prediction interval missed", "05_forecast"),
-    "T4_allocation": ("compute-allocation exponents N* ∝ C^a, D* ∝ C^b per objective with "
-                      "bootstrap intervals", "06_compute"),
-    "F4_compute_optimal": ("compute-optimal N*(C), D*(C) and iso-FLOP profiles with measured "
-                           "points", "06_compute"),
-    "T5_equal_compute": ("equal-compute checkpoint comparison per size pair: how often and by "
-                         "how much the larger model wins", "06_compute"),
-    "F5_equal_compute": ("larger − smaller model at matched training FLOPs (adjacent sizes)",
-                         "06_compute"),
-    "T6_inference_aware": ("the optimal size when serving cost is added to training cost",
-                           "06_compute"),
+    "T0_suite": ("the pretrained suite: members, held-out MLM loss, knowledge probe", "01_data"),
+    "F0_suite_scaling": (
+        "the suite's own scaling: MLM loss vs N (fitted law) and vs tokens, probe vs N",
+        "01_data",
+    ),
+    "results": (
+        "the consolidated results table: one row per run × checkpoint × eval set "
+        "(`.csv` and `.parquet`)",
+        "sweep (`rerankscale.results.collect`)",
+    ),
+    "T0_first_stage": (
+        "first-stage (BM25) metrics per eval set on the evaluated queries",
+        "01_data",
+    ),
+    "T7_regime": (
+        "is the study in the paper's regime: above BM25, power-law curves, larger "
+        "is better (checks and worst cases)",
+        "04_fit",
+    ),
+    "T1_final_metrics": (
+        "final-checkpoint metrics per eval set × objective × size "
+        "(mean and sd over seeds) with the first-stage baseline",
+        "04_fit",
+    ),
+    "T2_laws": (
+        "fitted size and joint laws per eval set × objective × metric: parameters, 95% "
+        "bootstrap intervals over runs, fit status, parameters on a bound",
+        "04_fit",
+    ),
+    "F2_exposure_scaling": (
+        "metric vs training queries per size and objective, with per-size saturating fits",
+        "04_fit",
+    ),
+    "F3_joint_law": (
+        "slices of the joint law L(N, D) at every size; held-out sizes dashed",
+        "04_fit",
+    ),
+    "F6_contrastive_entropy": (
+        "contrastive entropy vs NDCG@10 and MRR@10, every checkpoint",
+        "04_fit",
+    ),
+    "T3_forecasts": (
+        "forecasts of the held-out sizes vs actual: prediction, 95% interval, "
+        "error, signed bias, coverage",
+        "05_forecast",
+    ),
+    "T3_forecast_summary": (
+        "MAE, RMSE, bias and coverage per eval set × metric × objective",
+        "05_forecast",
+    ),
+    "T3_backtests": (
+        "rolling-origin backtests of the size law (fit ≤ k-th size, predict the next)",
+        "05_forecast",
+    ),
+    "F1_model_size": (
+        "metric vs model size per objective: the size law fitted without the "
+        "held-out sizes and its forecasts with 95% intervals",
+        "05_forecast",
+    ),
+    "T8_rollout": (
+        "rollout validation: the size law fitted on the k smallest sizes (every "
+        "k ≥ 3) forecasts every larger size, and each exposure curve fitted on its "
+        "first half forecasts the rest; error, relative error, bias, coverage, "
+        "interval method",
+        "05_forecast",
+    ),
+    "T8_rollout_summary": (
+        "rollout MAE, bias, relative error and coverage by axis, eval set, "
+        "objective and horizon (extrapolation distance in log N / log D)",
+        "05_forecast",
+    ),
+    "F7_rollout": (
+        "rollout bias vs extrapolation distance (log N, log D) per eval set; "
+        "hollow: the 95% prediction interval missed",
+        "05_forecast",
+    ),
+    "T4_allocation": (
+        "compute-allocation exponents N* ∝ C^a, D* ∝ C^b per objective with bootstrap intervals",
+        "06_compute",
+    ),
+    "F4_compute_optimal": (
+        "compute-optimal N*(C), D*(C) and iso-FLOP profiles with measured points",
+        "06_compute",
+    ),
+    "T5_equal_compute": (
+        "equal-compute checkpoint comparison per size pair: how often and by "
+        "how much the larger model wins",
+        "06_compute",
+    ),
+    "F5_equal_compute": (
+        "larger − smaller model at matched training FLOPs (adjacent sizes)",
+        "06_compute",
+    ),
+    "T6_inference_aware": (
+        "the optimal size when serving cost is added to training cost",
+        "06_compute",
+    ),
 }
 
 

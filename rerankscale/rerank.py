@@ -106,8 +106,9 @@ def cpu_batch_tokens(model: Any) -> int:
     return int(min(high, max(low, CPU_BATCH_FLOATS // width)))
 
 
-def token_budget_batches(lengths: Sequence[int], batch_size: int,
-                         max_tokens: int | None = None) -> list[list[int]]:
+def token_budget_batches(
+    lengths: Sequence[int], batch_size: int, max_tokens: int | None = None
+) -> list[list[int]]:
     """Pair indices sorted by length (longest first, ties by index) and cut into batches of at
     most ``batch_size`` pairs and at most ``max_tokens`` padded tokens (rows × the batch's
     longest pair). Deterministic; with ``max_tokens=None`` this is ``encoding.length_buckets``.
@@ -124,8 +125,11 @@ def token_budget_batches(lengths: Sequence[int], batch_size: int,
     batches: list[list[int]] = []
     for i in order:
         batch = batches[-1] if batches else None
-        if (batch is None or len(batch) >= batch_size
-                or (len(batch) + 1) * lengths[batch[0]] > max_tokens):
+        if (
+            batch is None
+            or len(batch) >= batch_size
+            or (len(batch) + 1) * lengths[batch[0]] > max_tokens
+        ):
             batches.append([i])
         else:
             batch.append(i)
@@ -167,7 +171,9 @@ def score_pairs(
     ``max_batch_tokens``: padded-token budget per batch (``token_budget_batches``); ``"auto"``
     is ``cpu_batch_tokens(model)`` on the CPU and no budget on accelerators."""
     if len(queries) != len(docs):
-        raise RerankError(f"{len(queries)} queries but {len(docs)} passages; pass one of each per pair")
+        raise RerankError(
+            f"{len(queries)} queries but {len(docs)} passages; pass one of each per pair"
+        )
     _check_head(model)
     n = len(queries)
     scores = np.empty(n, dtype=np.float32)
@@ -183,12 +189,14 @@ def score_pairs(
     model.eval()
     autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16)
     try:
-        with torch.inference_mode(), autocast, tqdm(total=n, desc=desc, unit="pair",
-                                                     disable=not progress, leave=False) as bar:
+        with (
+            torch.inference_mode(),
+            autocast,
+            tqdm(total=n, desc=desc, unit="pair", disable=not progress, leave=False) as bar,
+        ):
             for batch in batches:
                 inputs = encoder.encode([queries[i] for i in batch], [docs[i] for i in batch])
-                inputs = {k: v.to(device) for k, v in inputs.items()
-                          if keys is None or k in keys}
+                inputs = {k: v.to(device) for k, v in inputs.items() if keys is None or k in keys}
                 logits = model(**inputs).logits
                 scores[batch] = logits.reshape(len(batch), -1)[:, 0].float().cpu().numpy()
                 bar.update(len(batch))
@@ -231,8 +239,10 @@ def rerank(
     qids = judged_queries(eval_set) if qids is None else list(qids)
     unknown = [q for q in qids if q not in eval_set.queries]
     if unknown:
-        raise EvalSetError(f"{len(unknown)} requested queries are not in eval set "
-                           f"{eval_set.name!r} (e.g. {unknown[0]!r})")
+        raise EvalSetError(
+            f"{len(unknown)} requested queries are not in eval set "
+            f"{eval_set.name!r} (e.g. {unknown[0]!r})"
+        )
     encoder = encoder if encoder is not None else pair_encoder(tokenizer, max_length)
     pair_q: list[str] = []
     pair_d: list[str] = []
@@ -243,19 +253,31 @@ def rerank(
         seen: set[str] = set()
         for docid, _ in cands:
             if docid in seen:
-                raise EvalSetError(f"eval set {eval_set.name!r}: query {qid!r} lists candidate "
-                                   f"{docid!r} twice; deduplicate the first-stage run")
+                raise EvalSetError(
+                    f"eval set {eval_set.name!r}: query {qid!r} lists candidate "
+                    f"{docid!r} twice; deduplicate the first-stage run"
+                )
             seen.add(docid)
             text = eval_set.docs.get(docid) if hasattr(eval_set.docs, "get") else None
             if text is None:
-                raise EvalSetError(f"eval set {eval_set.name!r}: candidate {docid!r} of query "
-                                   f"{qid!r} has no text in its docs; rebuild the eval set")
+                raise EvalSetError(
+                    f"eval set {eval_set.name!r}: candidate {docid!r} of query "
+                    f"{qid!r} has no text in its docs; rebuild the eval set"
+                )
             pair_q.append(eval_set.queries[qid])
             pair_d.append(text)
             keys.append((qid, docid))
-    scores = score_pairs(model, encoder, pair_q, pair_d, batch_size=batch_size, bf16=bf16,
-                         progress=progress, desc=f"rerank {eval_set.name}",
-                         max_batch_tokens=max_batch_tokens)
+    scores = score_pairs(
+        model,
+        encoder,
+        pair_q,
+        pair_d,
+        batch_size=batch_size,
+        bf16=bf16,
+        progress=progress,
+        desc=f"rerank {eval_set.name}",
+        max_batch_tokens=max_batch_tokens,
+    )
     run: dict[str, dict[str, float]] = {qid: {} for qid in qids}
     for (qid, docid), score in zip(keys, scores.tolist()):
         run[qid][docid] = score

@@ -28,14 +28,36 @@ from rerankscale.io import atomic_write_bytes, atomic_write_text, read_jsonl
 
 KEY = ["run_id", "step", "eval_set"]
 RUN_COLUMNS = [
-    "run_id", "dataset", "family", "size", "objective", "seed", "n_params", "n_params_total",
+    "run_id",
+    "dataset",
+    "family",
+    "size",
+    "objective",
+    "seed",
+    "n_params",
+    "n_params_total",
 ]
 EXPOSURE_COLUMNS = [
-    "step", "queries_seen", "pairs_seen", "tokens_seen", "train_flops", "attention_flops",
+    "step",
+    "queries_seen",
+    "pairs_seen",
+    "tokens_seen",
+    "train_flops",
+    "attention_flops",
 ]
-NON_METRIC_COLUMNS = set(RUN_COLUMNS + EXPOSURE_COLUMNS + [
-    "eval_set", "subset", "n_queries", "frozen_metrics", "seconds", "n_excluded", "ce_excluded",
-])
+NON_METRIC_COLUMNS = set(
+    RUN_COLUMNS
+    + EXPOSURE_COLUMNS
+    + [
+        "eval_set",
+        "subset",
+        "n_queries",
+        "frozen_metrics",
+        "seconds",
+        "n_excluded",
+        "ce_excluded",
+    ]
+)
 
 
 class ResultsError(ValueError):
@@ -46,7 +68,9 @@ def run_summary(run_dir: Path) -> dict:
     """The run-level columns of a run directory, from its ``config.json``."""
     path = Path(run_dir) / "config.json"
     if not path.exists():
-        raise ResultsError(f"{run_dir} has no config.json: it is not a run directory (train it first)")
+        raise ResultsError(
+            f"{run_dir} has no config.json: it is not a run directory (train it first)"
+        )
     info = json.loads(path.read_text())
     cfg = info["config"]
     model = info.get("model", {})
@@ -99,7 +123,11 @@ def collect(runs_dir: Path) -> pd.DataFrame:
             "train and evaluate a run first"
         )
     table = pd.DataFrame(rows)
-    leading = [c for c in RUN_COLUMNS + EXPOSURE_COLUMNS + ["eval_set", "subset", "n_queries"] if c in table]
+    leading = [
+        c
+        for c in RUN_COLUMNS + EXPOSURE_COLUMNS + ["eval_set", "subset", "n_queries"]
+        if c in table
+    ]
     rest = sorted(c for c in table.columns if c not in leading)
     table = table[leading + rest].sort_values(["run_id", "eval_set", "step"]).reset_index(drop=True)
     validate(table)
@@ -109,7 +137,8 @@ def collect(runs_dir: Path) -> pd.DataFrame:
 def metric_columns(table: pd.DataFrame) -> list[str]:
     """Columns holding metrics (numeric, not run/exposure bookkeeping)."""
     return [
-        c for c in table.columns
+        c
+        for c in table.columns
         if c not in NON_METRIC_COLUMNS
         and (pd.api.types.is_numeric_dtype(table[c]) or table[c].isna().all())
     ]
@@ -160,7 +189,9 @@ def load(path: Path) -> pd.DataFrame:
     try:
         table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        raise ResultsError(f"the results table {path} is empty (no header, no rows); {fix}") from None
+        raise ResultsError(
+            f"the results table {path} is empty (no header, no rows); {fix}"
+        ) from None
     if table.empty:
         raise ResultsError(f"the results table {path} has a header but no rows; {fix}")
     if "subset" in table:

@@ -36,8 +36,9 @@ def format_trec_run(run: Mapping[str, Mapping[str, float]], tag: str = "reranksc
     return "".join(lines)
 
 
-def write_trec_run(path: str | Path, run: Mapping[str, Mapping[str, float]],
-                   tag: str = "rerankscale") -> Path:
+def write_trec_run(
+    path: str | Path, run: Mapping[str, Mapping[str, float]], tag: str = "rerankscale"
+) -> Path:
     """Write ``run`` to ``path`` atomically; gzip-compressed when the name ends in ``.gz``."""
     path = Path(path)
     data = format_trec_run(run, tag).encode("utf-8")
@@ -46,8 +47,9 @@ def write_trec_run(path: str | Path, run: Mapping[str, Mapping[str, float]],
     return atomic_write_bytes(path, data)
 
 
-def read_trec_run(path: str | Path, queries: Iterable[str] | None = None
-                  ) -> dict[str, dict[str, float]]:
+def read_trec_run(
+    path: str | Path, queries: Iterable[str] | None = None
+) -> dict[str, dict[str, float]]:
     """Read a TREC run (plain or ``.gz``) into ``{qid: {docid: score}}`` in rank order.
 
     Each query is ordered by score (descending), ties by the rank column. ``queries``, when
@@ -61,8 +63,9 @@ def read_trec_run(path: str | Path, queries: Iterable[str] | None = None
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
-            raise RunFileError(f"{path} is a truncated or corrupt gzip file ({err}); delete it "
-                               "and re-evaluate") from err
+            raise RunFileError(
+                f"{path} is a truncated or corrupt gzip file ({err}); delete it and re-evaluate"
+            ) from err
     rows: dict[str, list[tuple[float, int, str]]] = {}
     seen: set[tuple[str, str]] = set()
     for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
@@ -70,17 +73,22 @@ def read_trec_run(path: str | Path, queries: Iterable[str] | None = None
             continue
         parts = line.split()
         if len(parts) != 6:
-            raise RunFileError(f"{path}:{number}: expected 6 columns 'qid Q0 docid rank score tag',"
-                               f" got {len(parts)}: {line!r}")
+            raise RunFileError(
+                f"{path}:{number}: expected 6 columns 'qid Q0 docid rank score tag',"
+                f" got {len(parts)}: {line!r}"
+            )
         qid, _, docid, rank, score, _ = parts
         try:
             rank_value, score_value = int(rank), float(score)
         except ValueError as err:
-            raise RunFileError(f"{path}:{number}: rank must be an integer and score a number: "
-                               f"{line!r}") from err
+            raise RunFileError(
+                f"{path}:{number}: rank must be an integer and score a number: {line!r}"
+            ) from err
         if (qid, docid) in seen:
-            raise RunFileError(f"{path}:{number}: document {docid!r} is listed twice for query "
-                               f"{qid!r}; a run ranks each document once")
+            raise RunFileError(
+                f"{path}:{number}: document {docid!r} is listed twice for query "
+                f"{qid!r}; a run ranks each document once"
+            )
         seen.add((qid, docid))
         rows.setdefault(qid, []).append((score_value, rank_value, docid))
     if queries is not None:

@@ -50,8 +50,13 @@ def metrics_vs_exposure(run_dir: str | Path, metrics=("ndcg@10", "mrr@10"), base
     subset points hollow); ``baseline`` maps eval set → {metric: first-stage value}."""
     table = run_metrics(run_dir)
     metrics = [m for m in metrics if not table.empty and m in table]
-    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(5 * max(1, len(metrics)), 3.4),
-                             constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        max(1, len(metrics)),
+        figsize=(5 * max(1, len(metrics)), 3.4),
+        constrained_layout=True,
+        squeeze=False,
+    )
     for ax, metric in zip(axes[0], metrics):
         for i, (eval_set, rows) in enumerate(table.groupby("eval_set")):
             color = f"C{i}"

@@ -32,13 +32,25 @@ from .runfile import read_trec_run
 
 STAT_TESTS = ("student", "fisher")
 COLUMNS = [
-    "metric", "control", "treatment", "n_queries", "control_mean", "treatment_mean", "delta",
-    "test", "p_value", "significant", "wins", "ties", "losses",
+    "metric",
+    "control",
+    "treatment",
+    "n_queries",
+    "control_mean",
+    "treatment_mean",
+    "delta",
+    "test",
+    "p_value",
+    "significant",
+    "wins",
+    "ties",
+    "losses",
 ]
 
 
-def fisher_randomization_test(control: np.ndarray, treatment: np.ndarray,
-                              n_permutations: int = 10_000, seed: int = 42) -> float:
+def fisher_randomization_test(
+    control: np.ndarray, treatment: np.ndarray, n_permutations: int = 10_000, seed: int = 42
+) -> float:
     """Two-sided paired randomization test p-value (see the module docstring); deterministic."""
     diff = np.asarray(treatment, dtype=np.float64) - np.asarray(control, dtype=np.float64)
     n = diff.size
@@ -108,14 +120,23 @@ def paired_tests(
                 p_value = student_t_test(a, b)
             else:
                 p_value = fisher_randomization_test(a, b, n_permutations, seed)
-            rows.append({
-                "metric": metric, "control": names[0], "treatment": names[1],
-                "n_queries": len(qids), "control_mean": float(a.mean()),
-                "treatment_mean": float(b.mean()), "delta": float(b.mean() - a.mean()),
-                "test": test, "p_value": p_value, "significant": bool(p_value <= max_p),
-                "wins": int(np.sum(b > a)), "ties": int(np.sum(b == a)),
-                "losses": int(np.sum(b < a)),
-            })
+            rows.append(
+                {
+                    "metric": metric,
+                    "control": names[0],
+                    "treatment": names[1],
+                    "n_queries": len(qids),
+                    "control_mean": float(a.mean()),
+                    "treatment_mean": float(b.mean()),
+                    "delta": float(b.mean() - a.mean()),
+                    "test": test,
+                    "p_value": p_value,
+                    "significant": bool(p_value <= max_p),
+                    "wins": int(np.sum(b > a)),
+                    "ties": int(np.sum(b == a)),
+                    "losses": int(np.sum(b < a)),
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -141,12 +162,23 @@ def compare_runs(
     baseline = names[0] if baseline is None else baseline
     if baseline not in runs:
         raise EvalError(f"baseline {baseline!r} is not one of the runs {names}")
-    per_query = {name: compute_metrics(qrels, run, depth, rel_threshold, list(metrics))[1]
-                 for name, run in runs.items()}
+    per_query = {
+        name: compute_metrics(qrels, run, depth, rel_threshold, list(metrics))[1]
+        for name, run in runs.items()
+    }
     tables = [
-        paired_tests(per_query[baseline], per_query[name], (baseline, name), list(metrics),
-                     stat_tests, n_permutations, seed, max_p)
-        for name in names if name != baseline
+        paired_tests(
+            per_query[baseline],
+            per_query[name],
+            (baseline, name),
+            list(metrics),
+            stat_tests,
+            n_permutations,
+            seed,
+            max_p,
+        )
+        for name in names
+        if name != baseline
     ]
     return pd.concat(tables, ignore_index=True)
 
@@ -171,17 +203,28 @@ def compare_run_files(
         name_a, name_b = str(control), str(treatment)
     qids = sorted(set(run_a) & set(run_b))
     if not qids:
-        raise QueryMismatchError(f"{control} and {treatment} share no query; compare runs of the "
-                                 "same eval set")
+        raise QueryMismatchError(
+            f"{control} and {treatment} share no query; compare runs of the same eval set"
+        )
     qrels = {q: eval_set.qrels[q] for q in qids if q in eval_set.qrels}
     threshold = rel_threshold_of(eval_set, rel_threshold)
     depth = depth or eval_set.depth
     return compare_runs(
         qrels,
         {name_a: {q: run_a[q] for q in qrels}, name_b: {q: run_b[q] for q in qrels}},
-        depth, threshold, metrics, **kwargs,
+        depth,
+        threshold,
+        metrics,
+        **kwargs,
     )
 
 
-__all__ = ["METRICS", "STAT_TESTS", "compare_run_files", "compare_runs",
-           "fisher_randomization_test", "paired_tests", "student_t_test"]
+__all__ = [
+    "METRICS",
+    "STAT_TESTS",
+    "compare_run_files",
+    "compare_runs",
+    "fisher_randomization_test",
+    "paired_tests",
+    "student_t_test",
+]

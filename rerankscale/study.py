@@ -37,7 +37,7 @@ def cell_config(
 
 OVERRIDES_HINT = (
     "pass a mapping over the run config: in Python {'train': {'max_queries': 4096}}; with "
-    "papermill as JSON, -p overrides '{\"train\": {\"max_queries\": 4096}}', or as YAML, "
+    'papermill as JSON, -p overrides \'{"train": {"max_queries": 4096}}\', or as YAML, '
     "-y 'overrides: {train: {max_queries: 4096}}'"
 )
 
@@ -54,13 +54,16 @@ def parse_overrides(overrides: Any) -> dict[str, Any] | None:
             parsed = yaml.safe_load(overrides) if overrides.strip() else {}
         except yaml.YAMLError as error:
             problem = getattr(error, "problem", None) or "not valid JSON or YAML"
-            raise ConfigError(f"overrides {overrides!r} cannot be parsed ({problem}); "
-                              f"{OVERRIDES_HINT}") from None
+            raise ConfigError(
+                f"overrides {overrides!r} cannot be parsed ({problem}); {OVERRIDES_HINT}"
+            ) from None
         if isinstance(parsed, dict):
             return parsed or None
         overrides = parsed
-    raise ConfigError(f"overrides must be a mapping, got {type(overrides).__name__} "
-                      f"{overrides!r}; {OVERRIDES_HINT}")
+    raise ConfigError(
+        f"overrides must be a mapping, got {type(overrides).__name__} "
+        f"{overrides!r}; {OVERRIDES_HINT}"
+    )
 
 
 def preset_path(preset: str | Path) -> str | Path:

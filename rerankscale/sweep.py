@@ -68,10 +68,16 @@ def expand(preset: str, study: StudyConfig, runs_dir: Path) -> list[Cell]:
     cells = []
     for size, objective, seed in study.grid():
         why = bad.get((size, objective, seed))
-        run_id = (f"invalid-{size}-{objective}-s{seed}" if why
-                  else study.cell(size, objective, seed).run_id)
-        cells.append(Cell(preset, str(size), objective, seed, run_id, str(runs_dir),
-                          str(NOTEBOOKS), home, why))
+        run_id = (
+            f"invalid-{size}-{objective}-s{seed}"
+            if why
+            else study.cell(size, objective, seed).run_id
+        )
+        cells.append(
+            Cell(
+                preset, str(size), objective, seed, run_id, str(runs_dir), str(NOTEBOOKS), home, why
+            )
+        )
     return cells
 
 
@@ -91,15 +97,24 @@ def run_cell(cell: Cell) -> dict:
     start = time.time()
     cell.run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        common = {"preset": cell.preset, "size": cell.size, "objective": cell.objective,
-                  "seed": cell.seed, "out_dir": cell.runs_dir}
+        common = {
+            "preset": cell.preset,
+            "size": cell.size,
+            "objective": cell.objective,
+            "seed": cell.seed,
+            "out_dir": cell.runs_dir,
+        }
         for name in CELL_NOTEBOOKS:
-            execute_notebook(Path(cell.notebooks) / name, cell.run_dir / name, common,
-                             cwd=cell.home or None)
+            execute_notebook(
+                Path(cell.notebooks) / name, cell.run_dir / name, common, cwd=cell.home or None
+            )
         status = {"status": "done", "seconds": round(time.time() - start, 1)}
     except Exception as error:  # noqa: BLE001 - a failed cell is reported, the sweep goes on
-        status = {"status": "failed", "error": _error_text(error),
-                  "seconds": round(time.time() - start, 1)}
+        status = {
+            "status": "failed",
+            "error": _error_text(error),
+            "seconds": round(time.time() - start, 1),
+        }
     atomic_write_json(cell.run_dir / "cell.json", status)
     return status
 
@@ -130,8 +145,11 @@ def sweep(
     runs = resolve(runs_dir) if runs_dir else resolve(study.runs_path)
     cells = expand(preset, study, runs)
     todo = [c for c in cells if cell_status(c)["status"] != "done"]
-    print(f"{study.name}: {len(cells)} cells, {len(cells) - len(todo)} done, {len(todo)} to run "
-          f"({executor}, {workers} worker(s)); runs in {runs}", flush=True)
+    print(
+        f"{study.name}: {len(cells)} cells, {len(cells) - len(todo)} done, {len(todo)} to run "
+        f"({executor}, {workers} worker(s)); runs in {runs}",
+        flush=True,
+    )
     started = time.time()
     if executor == "local":
         outcomes = _run_local(todo, workers, total=len(cells))
@@ -140,8 +158,13 @@ def sweep(
     failed = {c.run_id: s["error"] for c, s in outcomes if s["status"] == "failed"}
     for run_id, error in failed.items():
         print(f"FAILED {run_id}: {error}", file=sys.stderr, flush=True)
-    summary = {"preset": study.name, "cells": len(cells), "ran": len(todo),
-               "failed": failed, "seconds": round(time.time() - started, 1)}
+    summary = {
+        "preset": study.name,
+        "cells": len(cells),
+        "ran": len(todo),
+        "failed": failed,
+        "seconds": round(time.time() - started, 1),
+    }
     if analysis and len(failed) < len(cells):
         summary["figures"] = str(run_analysis(preset, runs, figures_dir or study.figures_path))
     return summary
@@ -204,9 +227,15 @@ def run_analysis(preset: str, runs: Path, figures_dir: str | Path = "figures") -
         results.save(table, stage / "results")
         for name in ANALYSIS_NOTEBOOKS:
             print(f"analysis: {name}", flush=True)
-            execute_notebook(NOTEBOOKS / name, out / name, {
-                "preset": preset, "results_path": str(stage / artifacts.RESULTS),
-                "figures_dir": str(stage)})
+            execute_notebook(
+                NOTEBOOKS / name,
+                out / name,
+                {
+                    "preset": preset,
+                    "results_path": str(stage / artifacts.RESULTS),
+                    "figures_dir": str(stage),
+                },
+            )
         write_figures_readme(stage, preset)
     return target
 
@@ -233,11 +262,16 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, cwd: str | 
 
     from rerankscale.kernels import QuietKernelManager
 
-    return pm.execute_notebook(str(notebook), str(output), parameters=parameters,
-                               kernel_name="python3", progress_bar=False,
-                               cwd=cwd or str(project_home()),
-                               start_timeout=KERNEL_START_TIMEOUT,
-                               kernel_manager_class=QuietKernelManager)
+    return pm.execute_notebook(
+        str(notebook),
+        str(output),
+        parameters=parameters,
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=cwd or str(project_home()),
+        start_timeout=KERNEL_START_TIMEOUT,
+        kernel_manager_class=QuietKernelManager,
+    )
 
 
 def status(preset: str = "cpu", runs_dir: str | Path | None = None) -> list[dict]:

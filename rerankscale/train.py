@@ -82,8 +82,14 @@ from rerankscale.schedule import (
 )
 
 __all__ = [
-    "train", "list_checkpoints", "main", "TrainingDivergedError", "RunDirMismatchError",
-    "CheckpointError", "TrainingDataError", "ConfigError",
+    "train",
+    "list_checkpoints",
+    "main",
+    "TrainingDivergedError",
+    "RunDirMismatchError",
+    "CheckpointError",
+    "TrainingDataError",
+    "ConfigError",
 ]
 
 LOG_FLUSH_SECONDS = 30.0  # the log is also flushed at every checkpoint
@@ -136,7 +142,11 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     from rerankscale.losses import make_loss
     from rerankscale.models import build_model, model_shape, parameter_counts
 
-    main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
+    main, rank, world = (
+        accelerator.is_main_process,
+        accelerator.process_index,
+        accelerator.num_processes,
+    )
     existing = check_run_dir(run_dir, cfg.run_id, cfg.to_dict())
     if existing and read_status(run_dir).get("finished"):
         return {**read_status(run_dir), "skipped": True}
@@ -156,15 +166,25 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     lr = resolve_lr(cfg.train, shape["d_model"])
     if main and not existing:
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_config(run_dir, {
-            "run_id": cfg.run_id, "config": cfg.to_dict(),
-            "model": {"n_params": counts["non_embedding"], "n_params_total": counts["total"],
-                      "shape": shape},
-            "resolved": {"lr": lr, "total_steps": n_steps,
-                         "groups_per_micro_batch": groups_per_micro_batch(cfg),
-                         "checkpoint_steps": {str(k): v for k, v in due.items()}},
-            "environment": environment_info(),
-        })
+        write_config(
+            run_dir,
+            {
+                "run_id": cfg.run_id,
+                "config": cfg.to_dict(),
+                "model": {
+                    "n_params": counts["non_embedding"],
+                    "n_params_total": counts["total"],
+                    "shape": shape,
+                },
+                "resolved": {
+                    "lr": lr,
+                    "total_steps": n_steps,
+                    "groups_per_micro_batch": groups_per_micro_batch(cfg),
+                    "checkpoint_steps": {str(k): v for k, v in due.items()},
+                },
+                "environment": environment_info(),
+            },
+        )
     accelerator.wait_for_everyone()
 
     # ---- optimizer: AdamW, weight decay on matrices only; lr schedule per optimizer step
@@ -194,16 +214,25 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     model, optimizer = accelerator.prepare(model, optimizer)
     encoder = PairEncoder(tokenizer, cfg.model.max_length)
     stream = GroupStream(
-        training_groups, dataset_id=cfg.data.train_dataset, n_negatives=cfg.data.n_negatives,
-        seed=cfg.train.seed, max_train_queries=cfg.data.max_train_queries,
-        bm25_k1=cfg.data.bm25_k1, bm25_b=cfg.data.bm25_b, cursor=cursor,
+        training_groups,
+        dataset_id=cfg.data.train_dataset,
+        n_negatives=cfg.data.n_negatives,
+        seed=cfg.train.seed,
+        max_train_queries=cfg.data.max_train_queries,
+        bm25_k1=cfg.data.bm25_k1,
+        bm25_b=cfg.data.bm25_b,
+        cursor=cursor,
     )
     flops = _FlopCounter(shape, counts["non_embedding"])
     log: list[dict[str, Any]] = []
     saved = [p.name for p, _ in list_checkpoints(run_dir)] if main else []
     bar = tqdm(
-        total=cfg.train.max_queries, initial=exposure.queries_seen, unit="q",
-        desc=cfg.run_id, disable=not (progress and main), dynamic_ncols=True,
+        total=cfg.train.max_queries,
+        initial=exposure.queries_seen,
+        unit="q",
+        desc=cfg.run_id,
+        disable=not (progress and main),
+        dynamic_ncols=True,
     )
     model.train()
     start, seconds_before, last_flush = time.perf_counter(), exposure.seconds, time.perf_counter()
@@ -217,8 +246,14 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
             encoder.clear_cache()
         groups = stream.take(step_queries(cfg, step))
         shards, step_units = plan_step(
-            groups, pointwise=pointwise, n_micro=cfg.train.grad_accum, world_size=world,
-            rank=rank, seed=cfg.train.seed, step=step, lengths=encoder.lengths,
+            groups,
+            pointwise=pointwise,
+            n_micro=cfg.train.grad_accum,
+            world_size=world,
+            rank=rank,
+            seed=cfg.train.seed,
+            step=step,
+            lengths=encoder.lengths,
         )
         inputs = [encoder.encode(shard.queries, shard.docs) for shard in shards]
         return PreparedStep(step, len(groups), shards, inputs, step_units, stream.cursor)
@@ -245,16 +280,28 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
         exposure.dense_flops += totals[3]
         exposure.attention_flops += totals[4]
         exposure.seconds = seconds_before + time.perf_counter() - start
-        log.append({**exposure.to_dict(), "loss": loss_value, "lr": step_lr,
-                    "grad_norm": grad_norm})
+        log.append(
+            {**exposure.to_dict(), "loss": loss_value, "lr": step_lr, "grad_norm": grad_norm}
+        )
         steps_run += 1
         bar.update(prepared.n_groups)
         bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{step_lr:.2e}", refresh=False)
 
         # ---- checkpoint on the exposure schedule (+ resume state), or flush the log
         if exposure.step in due:
-            _checkpoint(accelerator, run_dir, model, tokenizer, optimizer, scheduler,
-                        exposure, prepared.cursor, log, cfg.run_id, due[exposure.step])
+            _checkpoint(
+                accelerator,
+                run_dir,
+                model,
+                tokenizer,
+                optimizer,
+                scheduler,
+                exposure,
+                prepared.cursor,
+                log,
+                cfg.run_id,
+                due[exposure.step],
+            )
             saved.append(checkpoint_name(exposure.queries_seen))
             last_flush = time.perf_counter()
         elif main and time.perf_counter() - last_flush > LOG_FLUSH_SECONDS:
@@ -263,10 +310,17 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     bar.close()
 
     summary = {
-        "run_id": cfg.run_id, "run_dir": str(run_dir), "finished": True,
-        **exposure.to_dict(), "final_loss": loss_value if steps_run else None, "lr": lr,
-        "n_params": counts["non_embedding"], "n_params_total": counts["total"],
-        "checkpoints": saved, "resumed_from": resumed_from, "steps_run": steps_run,
+        "run_id": cfg.run_id,
+        "run_dir": str(run_dir),
+        "finished": True,
+        **exposure.to_dict(),
+        "final_loss": loss_value if steps_run else None,
+        "lr": lr,
+        "n_params": counts["non_embedding"],
+        "n_params_total": counts["total"],
+        "checkpoints": saved,
+        "resumed_from": resumed_from,
+        "steps_run": steps_run,
     }
     if main:
         write_status(run_dir, summary)
@@ -277,8 +331,9 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _forward_backward(prepared, model, loss_fn, accelerator, flops, pointwise: bool,
-                      grad_clip: float | None) -> tuple[list[float], float]:
+def _forward_backward(
+    prepared, model, loss_fn, accelerator, flops, pointwise: bool, grad_clip: float | None
+) -> tuple[list[float], float]:
     """Forward and backward over this process's shards of one step (gradients synchronised
     on the last one), then clip. Returns ``([loss, pairs, tokens, dense, attention], norm)``
     summed over processes, and the global gradient norm before clipping."""
@@ -288,8 +343,9 @@ def _forward_backward(prepared, model, loss_fn, accelerator, flops, pointwise: b
     for i, (shard, encoded) in enumerate(zip(prepared.shards, prepared.inputs)):
         if not shard.dummy:  # exposure from the non-padding tokens actually scored
             lengths = encoded["attention_mask"].sum(-1).tolist()
-            counts += torch.tensor([len(lengths), sum(lengths), *flops.pairs(lengths)],
-                                   dtype=torch.float64)
+            counts += torch.tensor(
+                [len(lengths), sum(lengths), *flops.pairs(lengths)], dtype=torch.float64
+            )
         last = i == len(prepared.shards) - 1
         with nullcontext() if last else accelerator.no_sync(model):
             batch = {k: v.to(accelerator.device) for k, v in encoded.items()}
@@ -333,25 +389,49 @@ def _flush(run_dir: Path, log: list[dict]) -> None:
         log.clear()
 
 
-def _checkpoint(accelerator, run_dir, model, tokenizer, optimizer, scheduler, exposure, cursor,
-                log, run_id, point) -> None:
+def _checkpoint(
+    accelerator,
+    run_dir,
+    model,
+    tokenizer,
+    optimizer,
+    scheduler,
+    exposure,
+    cursor,
+    log,
+    run_id,
+    point,
+) -> None:
     """Save the model checkpoint, flush the log, then commit the resume state (in this order,
     so the committed state never points past what is on disk)."""
     name = checkpoint_name(exposure.queries_seen)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        save_checkpoint(run_dir, accelerator.unwrap_model(model), tokenizer, exposure,
-                        {"run_id": run_id, "scheduled_queries": point})
+        save_checkpoint(
+            run_dir,
+            accelerator.unwrap_model(model),
+            tokenizer,
+            exposure,
+            {"run_id": run_id, "scheduled_queries": point},
+        )
         _flush(run_dir, log)
         begin_state(run_dir, name)
     accelerator.wait_for_everyone()
     save_rng(state_tmp_dir(run_dir, name), accelerator.process_index)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        commit_state(run_dir, name, optimizer, scheduler, {
-            "exposure": exposure.to_dict(), "cursor": cursor, "checkpoint": name,
-            "world_size": accelerator.num_processes,
-        })
+        commit_state(
+            run_dir,
+            name,
+            optimizer,
+            scheduler,
+            {
+                "exposure": exposure.to_dict(),
+                "cursor": cursor,
+                "checkpoint": name,
+                "world_size": accelerator.num_processes,
+            },
+        )
     accelerator.wait_for_everyone()
 
 
@@ -360,11 +440,14 @@ def _diverged(run_dir, main, log, step, exposure, loss_value, grad_norm, saved) 
     what = "loss" if not math.isfinite(loss_value) else "gradient norm"
     if main:
         _flush(run_dir, log)
-        write_status(run_dir, {
-            "finished": False, "diverged": {"step": step, "loss": repr(loss_value),
-                                            "grad_norm": repr(grad_norm)},
-            "last_checkpoint": last,
-        })
+        write_status(
+            run_dir,
+            {
+                "finished": False,
+                "diverged": {"step": step, "loss": repr(loss_value), "grad_norm": repr(grad_norm)},
+                "last_checkpoint": last,
+            },
+        )
     raise TrainingDivergedError(
         f"non-finite {what} at step {step} (queries_seen {exposure.queries_seen} before it; "
         f"loss={loss_value}, grad_norm={grad_norm}). The last good checkpoint is "
@@ -396,8 +479,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m rerankscale.train",
         description="Train one run (works under `accelerate launch` and `torchrun`).",
     )
-    parser.add_argument("--config", required=True, type=Path,
-                        help="RunConfig as JSON/YAML, or a run directory's config.json")
+    parser.add_argument(
+        "--config",
+        required=True,
+        type=Path,
+        help="RunConfig as JSON/YAML, or a run directory's config.json",
+    )
     parser.add_argument("--run-dir", required=True, type=Path)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)

@@ -15,15 +15,31 @@ from rerankscale.config import (
 
 @pytest.mark.parametrize(
     "text,count",
-    [("250k", 250_000), ("1.6m", 1_600_000), ("50m", 50_000_000), ("1b", 10**9),
-     ("17M", 17_000_000), ("900", 900), (" 2.5k ", 2_500)],
+    [
+        ("250k", 250_000),
+        ("1.6m", 1_600_000),
+        ("50m", 50_000_000),
+        ("1b", 10**9),
+        ("17M", 17_000_000),
+        ("900", 900),
+        (" 2.5k ", 2_500),
+    ],
 )
 def test_parse_size(text, count):
     assert parse_size(text) == count
 
 
-@pytest.mark.parametrize("count,text", [(250_000, "250k"), (1_600_000, "1.6m"), (10**9, "1b"),
-                                        (17_000_000, "17m"), (123_456, "123k"), (999, "999")])
+@pytest.mark.parametrize(
+    "count,text",
+    [
+        (250_000, "250k"),
+        (1_600_000, "1.6m"),
+        (10**9, "1b"),
+        (17_000_000, "17m"),
+        (123_456, "123k"),
+        (999, "999"),
+    ],
+)
 def test_format_size(count, text):
     assert format_size(count) == text
     assert abs(parse_size(format_size(count)) - count) / count < 0.005
@@ -37,12 +53,14 @@ def test_malformed_size_is_a_clear_error(bad):
 
 def test_presets_load_and_expand():
     smoke = load_study("smoke")
-    assert smoke.grid() == [(s, o, 0) for s in ("20k", "60k")
-                            for o in ("pointwise", "pairwise", "listwise")]
+    assert smoke.grid() == [
+        (s, o, 0) for s in ("20k", "60k") for o in ("pointwise", "pairwise", "listwise")
+    ]
     cpu = load_study("cpu")  # the suite study: three seeds at every size, held-out included
     assert cpu.base.model.family == "suite" and len(cpu.seeds) >= 3
     assert sorted(cpu.grid()) == sorted(
-        (s, o, seed) for s in cpu.sizes for o in cpu.objectives for seed in cpu.seeds)
+        (s, o, seed) for s in cpu.sizes for o in cpu.objectives for seed in cpu.seeds
+    )
     assert parse_size(cpu.sizes[-1]) / parse_size(cpu.sizes[0]) >= 64
     assert set(cpu.held_out) == set(cpu.sizes[-2:]) and str(cpu.figures_path) == "figures"
     scratch = load_study("cpu-scratch")
@@ -84,8 +102,10 @@ def test_unknown_keys_and_values_are_errors(tmp_path):
 
 def test_user_yaml_inherits_a_preset(tmp_path):
     path = tmp_path / "mine.yaml"
-    path.write_text("inherit: smoke\nname: mine\nsizes: ['30k']\nheld_out: []\n"
-                    "base:\n  train:\n    max_queries: 2048\n")
+    path.write_text(
+        "inherit: smoke\nname: mine\nsizes: ['30k']\nheld_out: []\n"
+        "base:\n  train:\n    max_queries: 2048\n"
+    )
     study = load_study(path)
     assert study.name == "mine" and study.sizes == ["30k"]
     assert study.base.train.max_queries == 2048

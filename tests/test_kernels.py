@@ -12,11 +12,11 @@ from nbformat.v4 import new_code_cell, new_notebook
 from rerankscale.kernels import QuietKernelManager
 
 NOISE = ("without encryption", "KeyboardInterrupt")
-BARS = '''from tqdm.auto import tqdm
+BARS = """from tqdm.auto import tqdm
 for i in tqdm(range(n), desc="outer"):
     for j in tqdm(range(20), desc="inner", leave=False):
         pass
-print("done")'''
+print("done")"""
 
 
 def test_manager_encrypts_when_pyzmq_can():
@@ -33,14 +33,16 @@ def test_papermill_run_is_quiet(tmp_path):
     params = new_code_cell("n = 1")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, new_code_cell(BARS)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
     nbformat.write(nb, tmp_path / "bars.ipynb")
-    script = ("from pathlib import Path\nfrom rerankscale import sweep\n"
-              f"sweep.execute_notebook(Path({str(tmp_path / 'bars.ipynb')!r}), "
-              f"Path({str(tmp_path / 'out.ipynb')!r}), {{'n': 2}}, cwd={str(tmp_path)!r})\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=600)
+    script = (
+        "from pathlib import Path\nfrom rerankscale import sweep\n"
+        f"sweep.execute_notebook(Path({str(tmp_path / 'bars.ipynb')!r}), "
+        f"Path({str(tmp_path / 'out.ipynb')!r}), {{'n': 2}}, cwd={str(tmp_path)!r})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     terminal = done.stdout + done.stderr
     assert not [n for n in NOISE if n in terminal], terminal

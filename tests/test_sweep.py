@@ -10,14 +10,14 @@ from nbformat.v4 import new_code_cell, new_notebook
 from rerankscale import sweep
 
 PARAMS = 'preset = "x"\nsize = "1k"\nobjective = "listwise"\nseed = 0\nout_dir = "runs"'
-BODY = '''import json, pathlib
+BODY = """import json, pathlib
 from rerankscale.config import parse_size
 parse_size(size)  # an invalid size fails here, as in the real notebook
 d = pathlib.Path(out_dir) / f"scratch-{size}-{objective}-s{seed}"
 d.mkdir(parents=True, exist_ok=True)
 log = d / "{stage}.log"
 log.write_text(log.read_text() + "x" if log.exists() else "x")
-(d / "config.json").write_text("{}")'''
+(d / "config.json").write_text("{}")"""
 
 
 def notebook(stage):
@@ -37,8 +37,10 @@ def fake_study(tmp_path, monkeypatch):
     nbformat.write(notebook("eval"), books / "03_evaluate.ipynb")
     monkeypatch.setattr(sweep, "NOTEBOOKS", books)
     preset = tmp_path / "tiny.yaml"
-    preset.write_text(f"inherit: smoke\nname: tiny\nsizes: ['1k', '2k']\nobjectives: [listwise]\n"
-                      f"held_out: []\nruns_dir: {tmp_path / 'runs'}\n")
+    preset.write_text(
+        f"inherit: smoke\nname: tiny\nsizes: ['1k', '2k']\nobjectives: [listwise]\n"
+        f"held_out: []\nruns_dir: {tmp_path / 'runs'}\n"
+    )
     return preset, tmp_path / "runs"
 
 
@@ -78,11 +80,13 @@ def test_rerun_skips_done_and_resumes_interrupted(fake_study):
     # simulate a kill after training started: no cell.json, config.json present
     (runs / "scratch-1k-listwise-s0" / "cell.json").unlink()
     assert {r["run_id"]: r["status"] for r in sweep.status(str(preset))}[
-        "scratch-1k-listwise-s0"] == "interrupted"
+        "scratch-1k-listwise-s0"
+    ] == "interrupted"
     sweep.sweep(str(preset), analysis=False)
     assert runs_of(runs, "scratch-1k-listwise-s0", "train") == 2
-    assert json.loads((runs / "scratch-1k-listwise-s0" / "cell.json").read_text())[
-        "status"] == "done"
+    assert (
+        json.loads((runs / "scratch-1k-listwise-s0" / "cell.json").read_text())["status"] == "done"
+    )
 
 
 def test_submitit_local_executor_runs_cells(fake_study):
@@ -126,11 +130,22 @@ def test_smoke_study_end_to_end(tmp_path):
     figures = tmp_path / "figures"
     summary = sweep.sweep("smoke", workers=2, runs_dir=tmp_path / "runs", figures_dir=figures)
     assert summary["failed"] == {} and summary["ran"] == 6
-    for artifact in ("results.csv", "T0_first_stage.csv", "T1_final_metrics.csv", "T2_laws.csv",
-                     "T3_forecasts.csv", "T4_allocation.csv", "T5_equal_compute.csv",
-                     "F1_model_size.png", "F2_exposure_scaling.pdf", "F3_joint_law.csv",
-                     "F4_compute_optimal.png", "F5_equal_compute.png",
-                     "F6_contrastive_entropy.png", "README.md"):
+    for artifact in (
+        "results.csv",
+        "T0_first_stage.csv",
+        "T1_final_metrics.csv",
+        "T2_laws.csv",
+        "T3_forecasts.csv",
+        "T4_allocation.csv",
+        "T5_equal_compute.csv",
+        "F1_model_size.png",
+        "F2_exposure_scaling.pdf",
+        "F3_joint_law.csv",
+        "F4_compute_optimal.png",
+        "F5_equal_compute.png",
+        "F6_contrastive_entropy.png",
+        "README.md",
+    ):
         assert (figures / artifact).exists(), artifact
     again = sweep.sweep("smoke", runs_dir=tmp_path / "runs", analysis=False)
     assert again["ran"] == 0

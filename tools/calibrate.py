@@ -43,13 +43,16 @@ def main():
         key, value = item.split("=", 1)
         block, name = key.split(".", 1)
         overrides.setdefault(block, {})[name] = json.loads(value)
-    jobs = [(s, o, seed, a.out, overrides) for s in a.sizes for o in a.objective for seed in a.seeds]
+    jobs = [
+        (s, o, seed, a.out, overrides) for s in a.sizes for o in a.objective for seed in a.seeds
+    ]
     with ProcessPoolExecutor(a.workers) as pool:
         frames = list(pool.map(run, jobs))
     table = pd.concat(frames)
     for metric in ("ndcg@10",):
-        pivot = table.pivot_table(index=["eval_set", "objective", "size", "seed"],
-                                  columns="queries_seen", values=metric)
+        pivot = table.pivot_table(
+            index=["eval_set", "objective", "size", "seed"], columns="queries_seen", values=metric
+        )
         print(metric)
         print(pivot.round(3).to_string())
     print(table.groupby(["size", "objective", "seed"])[["train_s", "total_s"]].first().round(0))

@@ -27,8 +27,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="cpu", help="the preset the results come from")
     parser.add_argument("--results", default="figures/results.csv", help="the results table")
-    parser.add_argument("--out", default=None,
-                        help="folder for the executed notebooks (default: notebooks/, in place)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="folder for the executed notebooks (default: notebooks/, in place)",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out).resolve() if args.out else sweep.NOTEBOOKS
     out.mkdir(parents=True, exist_ok=True)

@@ -13,16 +13,16 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 OUT = Path(__file__).resolve().parent.parent / "notebooks"
 
-CELL_PARAMS = '''# Parameters (papermill): one grid cell. Defaults are the cheap smoke settings.
+CELL_PARAMS = """# Parameters (papermill): one grid cell. Defaults are the cheap smoke settings.
 preset = "smoke"         # smoke | cpu | paper | path/to/preset.yaml
 size = "20k"             # size string: "250k", "1.6m", "50m", "1b"
 objective = "listwise"   # pointwise | pairwise | listwise | lambdaloss | listmle
 seed = 0
 dataset = None           # training dataset id (None: the preset default)
 out_dir = "runs/notebook"
-overrides = {}           # e.g. {"train": {"max_queries": 4096}}'''
+overrides = {}           # e.g. {"train": {"max_queries": 4096}}"""
 
-ANALYSIS_PARAMS = '''# Parameters (papermill). Defaults: the committed results of the CPU study; figures are only
+ANALYSIS_PARAMS = """# Parameters (papermill). Defaults: the committed results of the CPU study; figures are only
 # displayed unless figures_dir is set. `rerankscale figures` / the sweep run 01 and 04-06 with
 # figures_dir set to a staging folder that replaces the whole set (figures/ or
 # runs/<name>/figures) when the last notebook ends. By hand, point figures_dir at a folder of
@@ -33,17 +33,17 @@ figures_dir = None
 n_boot = 200             # bootstrap resamples over runs (size x seed)
 seed = 0
 # Slow tables (bootstrap intervals, T7's 36 curve fits) come through memo.cached: computed once per results table,
-# settings and package source, then read from .cache/analysis/ (rerankscale/memo.py).'''
+# settings and package source, then read from .cache/analysis/ (rerankscale/memo.py)."""
 
 NOTEBOOKS = {
     "01_data.ipynb": [
         "# 01 · Data: the dataset and its first-stage baseline\n\n"
         "Statistics of the training and eval sets of a preset, and the first-stage (BM25) "
         "ranking scored with the same metrics as every reranker (the baseline of T1).",
-        '''# Parameters (papermill). Defaults: the smoke preset (synthetic task, small eval subset).
+        """# Parameters (papermill). Defaults: the smoke preset (synthetic task, small eval subset).
 preset = "smoke"
 results_path = None      # unused here; accepted so the sweep can pass the same parameters
-figures_dir = None       # the sweep writes T0_first_stage.csv here''',
+figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         "%matplotlib inline\nfrom rerankscale import overview\n\nstudy = overview.load_preset(preset)\n"
         "stats = overview.dataset_statistics(study)\nstats",
         "examples = overview.example_records(study, n=3)\nexamples",
@@ -58,10 +58,10 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "from rerankscale import report, suite_report\n\n"
         "members = suite_report.suite_table()\nmembers",
         "suite_law = suite_report.size_law(members)\n"
-        "{\"status\": suite_law.status, **suite_law.params}",
+        '{"status": suite_law.status, **suite_law.params}',
         "fig = suite_report.f0_suite_scaling(members, suite_report.suite_curves(), suite_law)\n"
-        "report.save(members, figures_dir, \"T0_suite\")\n"
-        "report.save(fig, figures_dir, \"F0_suite_scaling\")\nfig",
+        'report.save(members, figures_dir, "T0_suite")\n'
+        'report.save(fig, figures_dir, "F0_suite_scaling")\nfig',
     ],
     "02_train.ipynb": [
         "# 02 · Train one grid cell\n\n"
@@ -100,21 +100,21 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         ANALYSIS_PARAMS,
         "%matplotlib inline\nfrom rerankscale import memo, report\n\n"
         "a = report.load_analysis(preset, results_path)\n"
-        "print(f\"{len(a.table)} rows, {a.table.run_id.nunique()} runs, eval sets {a.eval_sets}, "
-        "held out {a.held_out}\")",
-        "t1 = report.t1_final_metrics(a)\nreport.save(t1, figures_dir, \"T1_final_metrics\")\nt1",
+        'print(f"{len(a.table)} rows, {a.table.run_id.nunique()} runs, eval sets {a.eval_sets}, '
+        'held out {a.held_out}")',
+        't1 = report.t1_final_metrics(a)\nreport.save(t1, figures_dir, "T1_final_metrics")\nt1',
         "## Is the study in the paper's regime?\n\nEvery seed-mean learning curve above the first "
         "stage from its second checkpoint on; every curve a power law in exposure (R² ≥ 0.9, "
         "not convex in log exposure, ≥ 16× span); the seed mean strictly increasing in N at "
         "every checkpoint from mid-training on (held-out sizes included).",
-        "t7 = memo.cached(report.t7_regime, a)\nreport.save(t7, figures_dir, \"T7_regime\")\nt7",
+        't7 = memo.cached(report.t7_regime, a)\nreport.save(t7, figures_dir, "T7_regime")\nt7',
         "t2 = memo.cached(report.t2_laws, a, n_boot=n_boot, seed=seed)\n"
-        "report.save(t2, figures_dir, \"T2_laws\")\n"
-        "t2[t2.param.isin([\"c\", \"alpha\", \"beta\"])]",
-        "fig = report.f2_exposure(a)\nreport.save(fig, figures_dir, \"F2_exposure_scaling\")\nfig",
-        "fig = report.f3_joint(a)\nreport.save(fig, figures_dir, \"F3_joint_law\")\nfig",
+        'report.save(t2, figures_dir, "T2_laws")\n'
+        't2[t2.param.isin(["c", "alpha", "beta"])]',
+        'fig = report.f2_exposure(a)\nreport.save(fig, figures_dir, "F2_exposure_scaling")\nfig',
+        'fig = report.f3_joint(a)\nreport.save(fig, figures_dir, "F3_joint_law")\nfig',
         "fig = report.f6_contrastive_entropy(a)\n"
-        "report.save(fig, figures_dir, \"F6_contrastive_entropy\")\nfig",
+        'report.save(fig, figures_dir, "F6_contrastive_entropy")\nfig',
     ],
     "05_forecast.ipynb": [
         "# 05 · Forecast the largest models from the smaller ones\n\n"
@@ -129,23 +129,23 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "%matplotlib inline\nfrom rerankscale import memo, report\n\n"
         "a = report.load_analysis(preset, results_path)",
         "t3 = memo.cached(report.forecasts, a, n_boot=n_boot, seed=seed)\n"
-        "report.save(t3, figures_dir, \"T3_forecasts\")\n"
-        "t3[t3.metric == \"ndcg@10\"]",
+        'report.save(t3, figures_dir, "T3_forecasts")\n'
+        't3[t3.metric == "ndcg@10"]',
         "summary = report.forecast_summary(t3)\n"
-        "report.save(summary, figures_dir, \"T3_forecast_summary\")\nsummary",
+        'report.save(summary, figures_dir, "T3_forecast_summary")\nsummary',
         "bt = memo.cached(report.backtests, a, n_boot=n_boot // 2, seed=seed)\n"
-        "report.save(bt, figures_dir, \"T3_backtests\")\n"
-        "report.forecast_summary(bt.assign(kind=\"backtest\"))",
-        "fig = report.f1_model_size(a, t3)\nreport.save(fig, figures_dir, \"F1_model_size\")\nfig",
+        'report.save(bt, figures_dir, "T3_backtests")\n'
+        'report.forecast_summary(bt.assign(kind="backtest"))',
+        'fig = report.f1_model_size(a, t3)\nreport.save(fig, figures_dir, "F1_model_size")\nfig',
         "## Rollout: every origin, every horizon\n\nThe size law fitted on the k smallest sizes "
         "(every k ≥ 3) forecasts every larger size; each exposure curve fitted on its first half "
         "forecasts the rest. Error, relative error, signed bias and coverage by extrapolation "
         "distance (ln N or ln D beyond the largest fitted value); fewer bootstrap draws here "
         "(`n_boot // 4`) keep the notebook fast.",
         "ro = memo.cached(report.rollout, a, n_boot=n_boot // 4, seed=seed)\n"
-        "report.save(ro, figures_dir, \"T8_rollout\")\n"
-        "t8 = report.rollout_summary(ro)\nreport.save(t8, figures_dir, \"T8_rollout_summary\")\nt8",
-        "fig = report.f7_rollout(ro)\nreport.save(fig, figures_dir, \"F7_rollout\")\nfig",
+        'report.save(ro, figures_dir, "T8_rollout")\n'
+        't8 = report.rollout_summary(ro)\nreport.save(t8, figures_dir, "T8_rollout_summary")\nt8',
+        'fig = report.f7_rollout(ro)\nreport.save(fig, figures_dir, "F7_rollout")\nfig',
     ],
     "06_compute.ipynb": [
         "# 06 · Compute: allocation rules, iso-FLOP profiles, equal-compute checkpoints\n\n"
@@ -156,21 +156,23 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here''',
         "%matplotlib inline\nfrom rerankscale import memo, report\n\n"
         "a = report.load_analysis(preset, results_path)",
         "t4 = memo.cached(report.t4_allocation, a, n_boot=n_boot, seed=seed)\n"
-        "report.save(t4, figures_dir, \"T4_allocation\")\nt4",
-        "fig = report.f4_compute_optimal(a)\nreport.save(fig, figures_dir, \"F4_compute_optimal\")\nfig",
+        'report.save(t4, figures_dir, "T4_allocation")\nt4',
+        'fig = report.f4_compute_optimal(a)\nreport.save(fig, figures_dir, "F4_compute_optimal")\nfig',
         "eq = report.equal_compute(a)\nt5 = report.t5_equal_compute(eq)\n"
-        "report.save(t5, figures_dir, \"T5_equal_compute\")\nt5",
-        "fig = report.f5_equal_compute(eq)\nreport.save(fig, figures_dir, \"F5_equal_compute\")\nfig",
-        "t6 = report.t6_inference_aware(a)\n"
-        "report.save(t6, figures_dir, \"T6_inference_aware\")\nt6",
+        'report.save(t5, figures_dir, "T5_equal_compute")\nt5',
+        'fig = report.f5_equal_compute(eq)\nreport.save(fig, figures_dir, "F5_equal_compute")\nfig',
+        't6 = report.t6_inference_aware(a)\nreport.save(t6, figures_dir, "T6_inference_aware")\nt6',
     ],
 }
 
 
 def build(name: str, cells: list[str]) -> nbformat.NotebookNode:
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "rerankscale (.venv)",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "rerankscale (.venv)",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     for i, source in enumerate(cells):
         if i == 0 or source.startswith("## "):  # the title, and section headings with prose

@@ -51,8 +51,9 @@ def english_analyzer(texts: Sequence[str]) -> list[list[str]]:
     """bm25s' default analyzer: lowercase, ``\\b\\w\\w+\\b`` tokens, English stopwords removed."""
     import bm25s
 
-    return bm25s.tokenize(list(texts), lower=True, stopwords="en", return_ids=False,
-                          show_progress=False)
+    return bm25s.tokenize(
+        list(texts), lower=True, stopwords="en", return_ids=False, show_progress=False
+    )
 
 
 # dataset-id prefix -> (analyzer name, factory(dataset_id) -> analyzer)
@@ -89,7 +90,9 @@ def tie_keys(indices: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     Fibonacci hashing of ``index ^ seed`` (Knuth, TAOCP vol. 3 §6.4); deterministic."""
     idx = np.asarray(indices, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        return ((idx[None, :] ^ np.asarray(seeds, dtype=np.uint64)[:, None]) * _GOLDEN) >> np.uint64(32)
+        return (
+            (idx[None, :] ^ np.asarray(seeds, dtype=np.uint64)[:, None]) * _GOLDEN
+        ) >> np.uint64(32)
 
 
 def topk_matrix(scores: np.ndarray, k: int, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,8 +108,11 @@ def topk_matrix(scores: np.ndarray, k: int, seeds: np.ndarray) -> tuple[np.ndarr
     if k <= 0 or nq == 0:
         return np.empty((nq, 0), dtype=np.int64), np.empty((nq, 0), dtype=np.float32)
     key = (_sortable(scores) << np.uint64(32)) | (_LOW32 - tie_keys(np.arange(n), seeds))
-    part = np.argpartition(key, n - k, axis=1)[:, n - k:] if k < n else \
-        np.broadcast_to(np.arange(n), (nq, n)).copy()
+    part = (
+        np.argpartition(key, n - k, axis=1)[:, n - k :]
+        if k < n
+        else np.broadcast_to(np.arange(n), (nq, n)).copy()
+    )
     sel = np.take_along_axis(key, part, axis=1)
     order = np.lexsort((part, ~sel), axis=1)
     top = np.take_along_axis(part, order, axis=1)
@@ -127,8 +133,14 @@ class BM25Index:
     doc_ids: list[str]
 
     @classmethod
-    def build(cls, doc_ids: list[str], doc_terms: list[list[str]], k1: float, b: float,
-              progress: bool = False) -> BM25Index:
+    def build(
+        cls,
+        doc_ids: list[str],
+        doc_terms: list[list[str]],
+        k1: float,
+        b: float,
+        progress: bool = False,
+    ) -> BM25Index:
         """Index pre-analyzed docs (``doc_terms[i]`` are the terms of ``doc_ids[i]``)."""
         import bm25s
 
@@ -146,8 +158,9 @@ class BM25Index:
         if getattr(self, "_w", None) is None:
             s = self.retriever.scores
             n_terms = len(s["indptr"]) - 1
-            self._w = csr_matrix((s["data"], s["indices"], s["indptr"]),
-                                 shape=(n_terms, s["num_docs"]))
+            self._w = csr_matrix(
+                (s["data"], s["indices"], s["indptr"]), shape=(n_terms, s["num_docs"])
+            )
         return self._w
 
     def score(self, query_terms: Sequence[list[str]]) -> np.ndarray:
@@ -163,12 +176,19 @@ class BM25Index:
                 if j is not None and t != "":
                     rows.append(i)
                     cols.append(j)
-        q = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                       shape=(len(query_terms), w.shape[0]))
+        q = csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+            shape=(len(query_terms), w.shape[0]),
+        )
         return np.asarray((q @ w).todense(), dtype=np.float32)
 
-    def search(self, qids: Sequence[str], query_terms: Sequence[list[str]], depth: int,
-               progress: bool = False) -> dict[str, list[tuple[str, float]]]:
+    def search(
+        self,
+        qids: Sequence[str],
+        query_terms: Sequence[list[str]],
+        depth: int,
+        progress: bool = False,
+    ) -> dict[str, list[tuple[str, float]]]:
         """qid -> [(doc_id, score)] top ``depth`` in rank order."""
         from tqdm.auto import tqdm
 
@@ -179,8 +199,8 @@ class BM25Index:
         out: dict[str, list[tuple[str, float]]] = {}
         bar = tqdm(total=len(qids), desc="BM25 retrieval", unit="q", disable=not progress)
         for start in range(0, len(qids), batch):
-            part = qids[start:start + batch]
-            scores = self.score(query_terms[start:start + batch])
+            part = qids[start : start + batch]
+            scores = self.score(query_terms[start : start + batch])
             seeds = np.array([stable_seed("bm25-ties", q) for q in part], dtype=np.uint64)
             idx, sc = topk_matrix(scores, depth, seeds)
             for row, qid in enumerate(part):
@@ -225,13 +245,20 @@ def index_key(dataset_id: str, ds, k1: float, b: float) -> tuple[str, dict]:
     name, _ = analyzer_for(dataset_id)
     import bm25s
 
-    meta = {"corpus": corpus_key(dataset_id, ds), "analyzer": name, "k1": float(k1),
-            "b": float(b), "method": METHOD, "bm25s": bm25s.__version__}
+    meta = {
+        "corpus": corpus_key(dataset_id, ds),
+        "analyzer": name,
+        "k1": float(k1),
+        "b": float(b),
+        "method": METHOD,
+        "bm25s": bm25s.__version__,
+    }
     return digest(meta, 16), meta
 
 
-def dataset_index(dataset_id: str, k1: float = 0.9, b: float = 0.4,
-                  progress: bool = True) -> tuple[BM25Index, str]:
+def dataset_index(
+    dataset_id: str, k1: float = 0.9, b: float = 0.4, progress: bool = True
+) -> tuple[BM25Index, str]:
     """The BM25 index of a dataset's collection (built once, then loaded from the cache)."""
     from tqdm.auto import tqdm
 
@@ -248,8 +275,13 @@ def dataset_index(dataset_id: str, k1: float = 0.9, b: float = 0.4,
     terms: list[list[str]] = []
     ids_batch: list[str] = []
     texts_batch: list[str] = []
-    for did, text in tqdm(iter_docs(dataset_id, ds), desc=f"BM25 index {meta['corpus']['docs']}",
-                          unit="doc", disable=not progress, mininterval=2.0):
+    for did, text in tqdm(
+        iter_docs(dataset_id, ds),
+        desc=f"BM25 index {meta['corpus']['docs']}",
+        unit="doc",
+        disable=not progress,
+        mininterval=2.0,
+    ):
         ids_batch.append(did)
         texts_batch.append(text)
         if len(texts_batch) >= 50_000:
@@ -265,8 +297,14 @@ def dataset_index(dataset_id: str, k1: float = 0.9, b: float = 0.4,
     return index, key
 
 
-def bm25_candidates(dataset_id: str, queries: dict[str, str], depth: int, k1: float = 0.9,
-                    b: float = 0.4, progress: bool = True) -> dict[str, list[tuple[str, float]]]:
+def bm25_candidates(
+    dataset_id: str,
+    queries: dict[str, str],
+    depth: int,
+    k1: float = 0.9,
+    b: float = 0.4,
+    progress: bool = True,
+) -> dict[str, list[tuple[str, float]]]:
     """BM25 top-``depth`` (doc_id, score) per query over the dataset's docs, cached on disk."""
     if depth <= 0:
         raise DataValueError(f"candidate depth must be positive, got {depth}")
@@ -280,8 +318,10 @@ def bm25_candidates(dataset_id: str, queries: dict[str, str], depth: int, k1: fl
     run = index.search(qids, analyzer([queries[q] for q in qids]), depth, progress=progress)
     lines = [f"{qid}\t{did}\t{score!r}" for qid in qids for did, score in run[qid]]
     atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
-    atomic_write_json(path.with_suffix(".json"), {"dataset": dataset_id, "depth": depth,
-                                                  "n_queries": len(qids), "index": key})
+    atomic_write_json(
+        path.with_suffix(".json"),
+        {"dataset": dataset_id, "depth": depth, "n_queries": len(qids), "index": key},
+    )
     return run
 
 

@@ -52,9 +52,16 @@ def first_stage_source(dataset_id: str, ds, first_stage: str) -> str:
     return "scoreddocs"
 
 
-def candidates(dataset_id: str, ds, queries: dict[str, str], depth: int, k1: float, b: float,
-               first_stage: str = "auto", progress: bool = True
-               ) -> tuple[dict[str, list[tuple[str, float]]], str]:
+def candidates(
+    dataset_id: str,
+    ds,
+    queries: dict[str, str],
+    depth: int,
+    k1: float,
+    b: float,
+    first_stage: str = "auto",
+    progress: bool = True,
+) -> tuple[dict[str, list[tuple[str, float]]], str]:
     """qid -> [(doc_id, score)] in rank order (len ≤ depth), and a label of how they were made:
     ``"scoreddocs"``, ``"scoreddocs+bm25-order"`` or ``"bm25"``."""
     from .bm25 import bm25_candidates
@@ -74,17 +81,36 @@ def candidates(dataset_id: str, ds, queries: dict[str, str], depth: int, k1: flo
         out[qid] = sorted(lst, key=lambda x: -x[1])[:depth]
     label = "scoreddocs"
     if tied:
-        out.update(_bm25_order(dataset_id, {q: queries[q] for q in tied},
-                               {q: lists[q] for q in tied}, depth, k1, b, progress))
+        out.update(
+            _bm25_order(
+                dataset_id,
+                {q: queries[q] for q in tied},
+                {q: lists[q] for q in tied},
+                depth,
+                k1,
+                b,
+                progress,
+            )
+        )
         label = "scoreddocs+bm25-order"
-        _log.info("%s: %d queries have unscored scoreddocs; ordered them by BM25 before the "
-                  "depth-%d cut", dataset_id, len(tied), depth)
+        _log.info(
+            "%s: %d queries have unscored scoreddocs; ordered them by BM25 before the depth-%d cut",
+            dataset_id,
+            len(tied),
+            depth,
+        )
     return out, label
 
 
-def _bm25_order(dataset_id: str, queries: dict[str, str], lists: dict[str, list[tuple[str, float]]],
-                depth: int, k1: float, b: float, progress: bool
-                ) -> dict[str, list[tuple[str, float]]]:
+def _bm25_order(
+    dataset_id: str,
+    queries: dict[str, str],
+    lists: dict[str, list[tuple[str, float]]],
+    depth: int,
+    k1: float,
+    b: float,
+    progress: bool,
+) -> dict[str, list[tuple[str, float]]]:
     """Order each query's candidate set by BM25 score over the whole collection, ties broken as
     BM25 retrieval breaks them; the scores returned are the BM25 scores."""
     index, _ = dataset_index(dataset_id, k1, b, progress=progress)
@@ -95,8 +121,8 @@ def _bm25_order(dataset_id: str, queries: dict[str, str], lists: dict[str, list[
     out = {}
     batch = max(1, SCORE_BATCH_CELLS // max(1, len(index.doc_ids)))
     for start in range(0, len(qids), batch):
-        scores = index.score(terms[start:start + batch])
-        for row, qid in enumerate(qids[start:start + batch]):
+        scores = index.score(terms[start : start + batch])
+        for row, qid in enumerate(qids[start : start + batch]):
             idx, file_pos = [], []
             for pos, (did, _) in enumerate(lists[qid]):
                 i = position.get(did)

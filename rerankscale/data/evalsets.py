@@ -89,9 +89,18 @@ def _synthetic_scope(synthetic):
     return synthetic_config(synthetic)
 
 
-def load_eval_set(dataset_id: str, depth: int, max_queries: int | None = None, seed: int = 0,
-                  bm25_k1: float = 0.9, bm25_b: float = 0.4, *, first_stage: str = "auto",
-                  synthetic: dict | None = None, progress: bool = True) -> EvalSet:
+def load_eval_set(
+    dataset_id: str,
+    depth: int,
+    max_queries: int | None = None,
+    seed: int = 0,
+    bm25_k1: float = 0.9,
+    bm25_b: float = 0.4,
+    *,
+    first_stage: str = "auto",
+    synthetic: dict | None = None,
+    progress: bool = True,
+) -> EvalSet:
     """Load an evaluation set: judged queries, qrels, first-stage candidates and their texts.
 
     Args:
@@ -115,8 +124,9 @@ def load_eval_set(dataset_id: str, depth: int, max_queries: int | None = None, s
         es.candidates[next(iter(es.queries))][:3]
     """
     depth = check_depth(depth)
-    if max_queries is not None and (isinstance(max_queries, bool) or not isinstance(max_queries, int)
-                                    or max_queries <= 0):
+    if max_queries is not None and (
+        isinstance(max_queries, bool) or not isinstance(max_queries, int) or max_queries <= 0
+    ):
         raise DataValueError(f"max_queries must be a positive integer or None, got {max_queries!r}")
     with _synthetic_scope(synthetic):
         ds = load_dataset(dataset_id)
@@ -126,8 +136,7 @@ def load_eval_set(dataset_id: str, depth: int, max_queries: int | None = None, s
         threshold = default_rel_threshold(dataset_id)
         all_queries = dict(iter_queries(dataset_id, ds))
         qrels = load_qrels(dataset_id, ds)
-        judged = [q for q in all_queries
-                  if any(r >= threshold for r in qrels.get(q, {}).values())]
+        judged = [q for q in all_queries if any(r >= threshold for r in qrels.get(q, {}).values())]
         if not judged:
             raise MissingDataError(
                 f"no query of {dataset_id!r} has a passage judged relevant (rel ≥ {threshold}); "
@@ -135,20 +144,46 @@ def load_eval_set(dataset_id: str, depth: int, max_queries: int | None = None, s
             )
         chosen = subset_qids(judged, max_queries, dataset_id, seed)
         queries = {q: all_queries[q] for q in chosen}
-        cands, label = first_stage_candidates(dataset_id, ds, queries, depth, bm25_k1, bm25_b,
-                                              first_stage=first_stage, progress=progress)
+        cands, label = first_stage_candidates(
+            dataset_id,
+            ds,
+            queries,
+            depth,
+            bm25_k1,
+            bm25_b,
+            first_stage=first_stage,
+            progress=progress,
+        )
         docs = lookup_docs(dataset_id, ds, (d for q in chosen for d, _ in cands[q]))
     longest = max((len(v) for v in cands.values()), default=0)
-    info = {"bm25_k1": bm25_k1, "bm25_b": bm25_b, "seed": seed, "max_queries": max_queries,
-            "longest_candidate_list": longest}
+    info = {
+        "bm25_k1": bm25_k1,
+        "bm25_b": bm25_b,
+        "seed": seed,
+        "max_queries": max_queries,
+        "longest_candidate_list": longest,
+    }
     if longest < depth:
-        _log.warning("%s: the first stage returns at most %d candidates per query, fewer than "
-                     "depth=%d (%s); metrics at cut-offs beyond %d cannot change by reranking",
-                     dataset_id, longest, depth, label, longest)
+        _log.warning(
+            "%s: the first stage returns at most %d candidates per query, fewer than "
+            "depth=%d (%s); metrics at cut-offs beyond %d cannot change by reranking",
+            dataset_id,
+            longest,
+            depth,
+            label,
+            longest,
+        )
     return EvalSet(
-        dataset_id=dataset_id, name=short_name(dataset_id), queries=queries,
-        qrels={q: dict(qrels[q]) for q in chosen}, candidates=cands, docs=docs,
-        rel_threshold=threshold, depth=depth, first_stage=label,
-        n_queries_total=len(judged), n_unjudged=len(all_queries) - len(judged),
+        dataset_id=dataset_id,
+        name=short_name(dataset_id),
+        queries=queries,
+        qrels={q: dict(qrels[q]) for q in chosen},
+        candidates=cands,
+        docs=docs,
+        rel_threshold=threshold,
+        depth=depth,
+        first_stage=label,
+        n_queries_total=len(judged),
+        n_unjudged=len(all_queries) - len(judged),
         info=info,
     )

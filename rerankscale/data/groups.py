@@ -74,11 +74,23 @@ def _positive_int(name: str, value, allow_none: bool = False, minimum: int = 1) 
         raise DataValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
 
 
-def training_groups(dataset_id: str, n_negatives: int, seed: int = 0, start: int = 0,
-                    max_queries: int | None = None, bm25_k1: float = 0.9, bm25_b: float = 0.4,
-                    *, epochs: int | None = None, depth: int = 100, first_stage: str = "auto",
-                    synthetic: dict | None = None, max_pending: int = 200_000,
-                    shuffle_buffer: int = 10_000, progress: bool = False) -> Iterator[TrainingGroup]:
+def training_groups(
+    dataset_id: str,
+    n_negatives: int,
+    seed: int = 0,
+    start: int = 0,
+    max_queries: int | None = None,
+    bm25_k1: float = 0.9,
+    bm25_b: float = 0.4,
+    *,
+    epochs: int | None = None,
+    depth: int = 100,
+    first_stage: str = "auto",
+    synthetic: dict | None = None,
+    max_pending: int = 200_000,
+    shuffle_buffer: int = 10_000,
+    progress: bool = False,
+) -> Iterator[TrainingGroup]:
     """A deterministic stream of training groups (positive first); see the module docstring.
 
     Args:
@@ -111,16 +123,38 @@ def training_groups(dataset_id: str, n_negatives: int, seed: int = 0, start: int
     if ds.has("docpairs"):
         _positive_int("max_pending", max_pending)
         _positive_int("shuffle_buffer", shuffle_buffer)
-        return _docpairs_groups(dataset_id, ds, n_negatives, seed, start, max_queries, epochs,
-                                max_pending, shuffle_buffer, progress)
+        return _docpairs_groups(
+            dataset_id,
+            ds,
+            n_negatives,
+            seed,
+            start,
+            max_queries,
+            epochs,
+            max_pending,
+            shuffle_buffer,
+            progress,
+        )
     if not ds.has("qrels"):
         raise MissingDataError(
             f"dataset {dataset_id!r} has neither docpairs nor qrels, so it has no positives to "
             "train on: use a training split with relevance judgments (e.g. 'beir/scifact/train', "
             "'msmarco-passage/train/triples-small')"
         )
-    return _qrels_groups(dataset_id, ds, n_negatives, seed, start, max_queries, epochs, depth,
-                         first_stage, bm25_k1, bm25_b, progress)
+    return _qrels_groups(
+        dataset_id,
+        ds,
+        n_negatives,
+        seed,
+        start,
+        max_queries,
+        epochs,
+        depth,
+        first_stage,
+        bm25_k1,
+        bm25_b,
+        progress,
+    )
 
 
 # --------------------------------------------------------------------------- synthetic
@@ -156,8 +190,13 @@ def _synthetic_groups(n_negatives, seed, start, max_queries, epochs, synthetic):
             negs = [pool[k] for k in r.choice(len(pool), size=n_negatives, replace=False)]
             q = chunk.queries[j]
             ids = [pos, *negs]
-            yield TrainingGroup(q.qid, q.text, [chunk.doc_ids[d] for d in ids],
-                                [chunk.texts[d] for d in ids], [1] + [0] * n_negatives)
+            yield TrainingGroup(
+                q.qid,
+                q.text,
+                [chunk.doc_ids[d] for d in ids],
+                [chunk.texts[d] for d in ids],
+                [1] + [0] * n_negatives,
+            )
             g += 1
 
     return stream()
@@ -166,12 +205,28 @@ def _synthetic_groups(n_negatives, seed, start, max_queries, epochs, synthetic):
 # --------------------------------------------------------------------------- qrels + candidates
 
 
-def _qrels_groups(dataset_id, ds, n_negatives, seed, start, max_queries, epochs, depth,
-                  first_stage, k1, b, progress):
+def _qrels_groups(
+    dataset_id,
+    ds,
+    n_negatives,
+    seed,
+    start,
+    max_queries,
+    epochs,
+    depth,
+    first_stage,
+    k1,
+    b,
+    progress,
+):
     qrels = load_qrels(dataset_id, ds)
     queries = dict(iter_queries(dataset_id, ds))
-    positives = {q: sorted(((r, d) for d, r in qrels.get(q, {}).items() if r >= 1),
-                           key=lambda x: (-x[0], x[1])) for q in queries}
+    positives = {
+        q: sorted(
+            ((r, d) for d, r in qrels.get(q, {}).items() if r >= 1), key=lambda x: (-x[0], x[1])
+        )
+        for q in queries
+    }
     missing = sorted(q for q, p in positives.items() if not p)
     if missing:
         raise MissingDataError(
@@ -181,8 +236,16 @@ def _qrels_groups(dataset_id, ds, n_negatives, seed, start, max_queries, epochs,
             "(e.g. 'msmarco-passage/train/judged') or filter the queries"
         )
     selected = subset_qids(list(queries), max_queries, f"train:{dataset_id}", seed)
-    cands, _ = first_stage_candidates(dataset_id, ds, {q: queries[q] for q in selected}, depth,
-                                      k1, b, first_stage=first_stage, progress=progress)
+    cands, _ = first_stage_candidates(
+        dataset_id,
+        ds,
+        {q: queries[q] for q in selected},
+        depth,
+        k1,
+        b,
+        first_stage=first_stage,
+        progress=progress,
+    )
     pools = {q: [d for d, _ in cands[q] if qrels.get(q, {}).get(d, 0) < 1] for q in selected}
     short = sorted((len(p), q) for q, p in pools.items() if len(p) < n_negatives)
     if short:
@@ -210,8 +273,9 @@ def _qrels_groups(dataset_id, ds, n_negatives, seed, start, max_queries, epochs,
             negs = [pool[k] for k in r.choice(len(pool), size=n_negatives, replace=False)]
             ids = [pos, *negs]
             texts = lookup_docs(dataset_id, ds, ids)
-            yield TrainingGroup(qid, queries[qid], ids, [texts[d] for d in ids],
-                                [rel] + [0] * n_negatives)
+            yield TrainingGroup(
+                qid, queries[qid], ids, [texts[d] for d in ids], [rel] + [0] * n_negatives
+            )
             g += 1
 
     return stream()
@@ -227,8 +291,13 @@ def _complete_groups(dataset_id, ds, n_negatives, judged, max_queries, max_pendi
     done: set[str] = set()
     pending: dict[str, tuple[str, list[str], set[str]]] = {}
     emitted = 0
-    pairs = tqdm(iter_docpairs(dataset_id, ds), desc=f"docpairs {dataset_id}", unit="pair",
-                 disable=not progress, mininterval=5.0)
+    pairs = tqdm(
+        iter_docpairs(dataset_id, ds),
+        desc=f"docpairs {dataset_id}",
+        unit="pair",
+        disable=not progress,
+        mininterval=5.0,
+    )
     for qid, pos_id, neg_id in pairs:
         if qid in done:
             continue
@@ -250,8 +319,12 @@ def _complete_groups(dataset_id, ds, n_negatives, judged, max_queries, max_pendi
             if max_queries is not None and emitted >= max_queries:
                 return
     if pending:
-        _log.info("%s: %d queries had fewer than %d distinct negatives in the docpairs; dropped",
-                  dataset_id, len(pending), n_negatives)
+        _log.info(
+            "%s: %d queries had fewer than %d distinct negatives in the docpairs; dropped",
+            dataset_id,
+            len(pending),
+            n_negatives,
+        )
 
 
 def _shuffled(items, size: int, r: np.random.Generator):
@@ -268,8 +341,18 @@ def _shuffled(items, size: int, r: np.random.Generator):
         yield buf[k]
 
 
-def _docpairs_groups(dataset_id, ds, n_negatives, seed, start, max_queries, epochs, max_pending,
-                     shuffle_buffer, progress):
+def _docpairs_groups(
+    dataset_id,
+    ds,
+    n_negatives,
+    seed,
+    start,
+    max_queries,
+    epochs,
+    max_pending,
+    shuffle_buffer,
+    progress,
+):
     queries = dict(iter_queries(dataset_id, ds))
     judged = load_qrels(dataset_id, ds) if ds.has("qrels") else {}
 
@@ -279,9 +362,12 @@ def _docpairs_groups(dataset_id, ds, n_negatives, seed, start, max_queries, epoc
             r = rng("docpairs-shuffle", dataset_id, seed, epoch)
             n_epoch = 0
             for qid, pos, negs in _shuffled(
-                    _complete_groups(dataset_id, ds, n_negatives, judged, max_queries, max_pending,
-                                     progress),
-                    shuffle_buffer, r):
+                _complete_groups(
+                    dataset_id, ds, n_negatives, judged, max_queries, max_pending, progress
+                ),
+                shuffle_buffer,
+                r,
+            ):
                 n_epoch += 1
                 g += 1
                 if g <= start:
@@ -293,8 +379,13 @@ def _docpairs_groups(dataset_id, ds, n_negatives, seed, start, max_queries, epoc
                     )
                 ids = [pos, *negs]
                 texts = lookup_docs(dataset_id, ds, ids)
-                yield TrainingGroup(qid, queries[qid], ids, [texts[d] for d in ids],
-                                    [judged.get(qid, {}).get(pos, 1) or 1] + [0] * n_negatives)
+                yield TrainingGroup(
+                    qid,
+                    queries[qid],
+                    ids,
+                    [texts[d] for d in ids],
+                    [judged.get(qid, {}).get(pos, 1) or 1] + [0] * n_negatives,
+                )
             if n_epoch == 0:
                 raise MissingDataError(
                     f"no query of {dataset_id!r} has {n_negatives} distinct negatives in its "

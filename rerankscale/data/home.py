@@ -58,7 +58,10 @@ def ensure_home() -> Path:
         _log.warning(
             "ir_datasets was imported before rerankscale.data without %s set, so it uses %s. "
             "Import rerankscale.data first (or set %s) to use the project cache %s.",
-            ENV_VAR, fallback, ENV_VAR, default_home(),
+            ENV_VAR,
+            fallback,
+            ENV_VAR,
+            default_home(),
         )
         return fallback
     home = default_home()

@@ -215,7 +215,9 @@ def seed_beir_cache(dataset_name: str, beir_folder: str | Path, overwrite: bool 
         )
     folder = Path(beir_folder)
     if not folder.is_dir():
-        raise DataError(f"BEIR folder {folder} does not exist; pass the folder holding corpus.jsonl")
+        raise DataError(
+            f"BEIR folder {folder} does not exist; pass the folder holding corpus.jsonl"
+        )
     data = _beir_zip(dataset_name, folder)
     target = dataset_home() / "beir" / dataset_name / "source.zip"
     if target.exists():

@@ -13,8 +13,9 @@ def _is_synthetic(dataset_id: str) -> bool:
     return dataset_id == SYNTHETIC_PREFIX or dataset_id.startswith(SYNTHETIC_PREFIX + "/")
 
 
-def corpus_texts(dataset_id: str, limit: int | None = None, *,
-                 synthetic: dict | None = None) -> Iterator[str]:
+def corpus_texts(
+    dataset_id: str, limit: int | None = None, *, synthetic: dict | None = None
+) -> Iterator[str]:
     """Doc texts of a dataset's collection in collection order (the first ``limit``).
 
     For ``rerankscale/synthetic/train`` these are the training chunks' passages (chunk 0 first),

@@ -87,8 +87,10 @@ class BootstrapResult:
         """One row per replicate: reported parameters, ``status``, ``loss`` (pairplot-ready:
         ``sns.pairplot(b.draws[b.usable], vars=b.fit.law.param_names)``)."""
         law = self.fit.law
-        rows = [law.params(t) if np.all(np.isfinite(t)) else dict.fromkeys(law.param_names, np.nan)
-                for t in self.thetas]
+        rows = [
+            law.params(t) if np.all(np.isfinite(t)) else dict.fromkeys(law.param_names, np.nan)
+            for t in self.thetas
+        ]
         out = pd.DataFrame(rows, columns=list(law.param_names))
         out.insert(0, "replicate", np.arange(self.n_boot))
         out["status"] = self.statuses
@@ -106,10 +108,17 @@ class BootstrapResult:
         rows = []
         for name in self.fit.law.param_names:
             v = d[name].to_numpy(dtype=float)
-            rows.append(dict(
-                param=name, estimate=self.fit.params[name], mean=v.mean(), se=v.std(ddof=1),
-                lo=np.quantile(v, qlo), hi=np.quantile(v, qhi), n_boot=len(v),
-            ))
+            rows.append(
+                dict(
+                    param=name,
+                    estimate=self.fit.params[name],
+                    mean=v.mean(),
+                    se=v.std(ddof=1),
+                    lo=np.quantile(v, qlo),
+                    hi=np.quantile(v, qhi),
+                    n_boot=len(v),
+                )
+            )
         return pd.DataFrame(rows)
 
     def cov(self) -> pd.DataFrame:
@@ -122,7 +131,9 @@ class BootstrapResult:
         logX = self.fit._log_inputs(inputs)
         return self.fit.law.predict_many(self.thetas[self.usable], logX)
 
-    def predict_interval(self, *inputs, ci: float | None = None, metric: bool = False) -> pd.DataFrame:
+    def predict_interval(
+        self, *inputs, ci: float | None = None, metric: bool = False
+    ) -> pd.DataFrame:
         """Point prediction (full fit) and percentile interval at ``inputs``. ``metric=True``
         maps to the metric's scale (undoing 1 − metric; the bounds swap accordingly)."""
         qlo, qhi = self._q(ci)
@@ -167,7 +178,9 @@ def bootstrap_fit(
         for g in range(G):
             vals = np.unique(s_codes[codes == g])
             if len(vals) != 1:
-                raise ValueError(f"unit {uniq[g]!r} spans several strata; strata must be constant per unit")
+                raise ValueError(
+                    f"unit {uniq[g]!r} spans several strata; strata must be constant per unit"
+                )
             unit_strata[g] = vals[0]
     members = [np.flatnonzero(unit_strata == k) for k in np.unique(unit_strata)]
     rng = np.random.default_rng(seed)

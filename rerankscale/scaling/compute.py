@@ -115,7 +115,9 @@ def _closed_form(result: FitResult, C: np.ndarray, k: float):
         return None
     A, al, B, be = terms
     if min(al, be) <= 0 or min(A, B) <= 0:
-        raise ValueError(f"no interior optimum: exponents/coefficients must be positive, got {result.params}")
+        raise ValueError(
+            f"no interior optimum: exponents/coefficients must be positive, got {result.params}"
+        )
     G = (al * A / (be * B)) ** (1.0 / (al + be))
     N = G * Ck ** (be / (al + be))
     return N, Ck / N
@@ -134,8 +136,12 @@ def _argmin_log(fun, lo: float, hi: float, n_grid: int = 801) -> float:
     a, b = t[max(i - 1, 0)], t[min(i + 1, n_grid - 1)]
     if b <= a:
         return float(t[i])
-    res = minimize_scalar(lambda s: float(fun(np.array([s]))[0]), bounds=(a, b), method="bounded",
-                          options=dict(xatol=1e-10))
+    res = minimize_scalar(
+        lambda s: float(fun(np.array([s]))[0]),
+        bounds=(a, b),
+        method="bounded",
+        options=dict(xatol=1e-10),
+    )
     return float(res.x) if res.fun <= v[i] else float(t[i])
 
 
@@ -170,10 +176,16 @@ def compute_optimal(result: FitResult, C, *, k: float = 6.0, method: str = "auto
         raise ValueError(f"no closed form for {result.law.name}; use method='numeric'")
     used = "closed" if sol is not None else "numeric"
     N, D = sol if sol is not None else _numeric(result, C, k)
-    return pd.DataFrame(dict(
-        C=C, N_opt=N, D_opt=D, prediction=result.predict(N, D),
-        prediction_metric=result.predict_metric(N, D), method=used,
-    ))
+    return pd.DataFrame(
+        dict(
+            C=C,
+            N_opt=N,
+            D_opt=D,
+            prediction=result.predict(N, D),
+            prediction_metric=result.predict_metric(N, D),
+            method=used,
+        )
+    )
 
 
 def fitted_allocation_exponents(opt: pd.DataFrame) -> dict[str, float]:
@@ -184,8 +196,9 @@ def fitted_allocation_exponents(opt: pd.DataFrame) -> dict[str, float]:
     return dict(a=float(a), b=float(b))
 
 
-def isoflop_profiles(result: FitResult, C, *, k: float = 6.0, n_points: int = 41,
-                     span: float = 30.0) -> pd.DataFrame:
+def isoflop_profiles(
+    result: FitResult, C, *, k: float = 6.0, n_points: int = 41, span: float = 30.0
+) -> pd.DataFrame:
     """The law along iso-FLOP lines: for each budget C, N from N*/span to N*·span (log grid),
     D = C/(k·N). Columns: C, N, D, prediction, prediction_metric, N_opt."""
     opt = compute_optimal(result, C, k=k)
@@ -193,10 +206,18 @@ def isoflop_profiles(result: FitResult, C, *, k: float = 6.0, n_points: int = 41
     for c, n_opt in zip(opt["C"], opt["N_opt"]):
         N = np.geomspace(n_opt / span, n_opt * span, n_points)
         D = c / (k * N)
-        frames.append(pd.DataFrame(dict(
-            C=c, N=N, D=D, prediction=result.predict(N, D),
-            prediction_metric=result.predict_metric(N, D), N_opt=n_opt,
-        )))
+        frames.append(
+            pd.DataFrame(
+                dict(
+                    C=c,
+                    N=N,
+                    D=D,
+                    prediction=result.predict(N, D),
+                    prediction_metric=result.predict_metric(N, D),
+                    N_opt=n_opt,
+                )
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -208,8 +229,15 @@ def _curves(df, metrics, by, n, flops_col):
     return avg.sort_values([*by, n, flops_col])
 
 
-def empirical_isoflop(df: pd.DataFrame, metric: str, budgets, *, by: Sequence[str] = ("objective", "eval_set"),
-                      n: str = "n_params", flops_col: str = "train_flops") -> pd.DataFrame:
+def empirical_isoflop(
+    df: pd.DataFrame,
+    metric: str,
+    budgets,
+    *,
+    by: Sequence[str] = ("objective", "eval_set"),
+    n: str = "n_params",
+    flops_col: str = "train_flops",
+) -> pd.DataFrame:
     """Measured iso-FLOP profiles: each size's seed-averaged curve interpolated linearly in log
     FLOPs at each budget, only inside the FLOP range the size's checkpoints cover. Columns:
     by..., size, n_params, C, metric value."""
@@ -222,7 +250,9 @@ def empirical_isoflop(df: pd.DataFrame, metric: str, budgets, *, by: Sequence[st
         for c in np.atleast_1d(budgets):
             if lf[0] <= np.log(c) <= lf[-1]:
                 rec = dict(zip([*by, n], key))
-                rec.update(size=g["size"].iloc[0] if "size" in g else size_label(key[-1]), C=float(c))
+                rec.update(
+                    size=g["size"].iloc[0] if "size" in g else size_label(key[-1]), C=float(c)
+                )
                 rec[metric] = float(np.interp(np.log(c), lf, m))
                 rows.append(rec)
     return pd.DataFrame(rows)
@@ -259,28 +289,42 @@ def equal_compute_comparison(
         for metric in metrics:
             lower = is_error_metric(metric)
             for i, s_small in enumerate(sizes):
-                for s_large in sizes[i + 1:]:
+                for s_large in sizes[i + 1 :]:
                     cs, cl = curves[s_small], curves[s_large]
                     lfs, lfl = np.log(cs[flops_col].to_numpy()), np.log(cl[flops_col].to_numpy())
                     ms, ml = cs[metric].to_numpy(), cl[metric].to_numpy()
                     lo, hi = max(lfs[0], lfl[0]), min(lfs[-1], lfl[-1])
                     for anchor, c_a, lf_a, lf_o, m_a, m_o in (
-                        ("small", cs, lfs, lfl, ms, ml), ("large", cl, lfl, lfs, ml, ms),
+                        ("small", cs, lfs, lfl, ms, ml),
+                        ("large", cl, lfl, lfs, ml, ms),
                     ):
                         inside = (lf_a >= lo) & (lf_a <= hi)
                         for j in np.flatnonzero(inside):
                             other = float(np.interp(lf_a[j], lf_o, m_o))
-                            m_small, m_large = (m_a[j], other) if anchor == "small" else (other, m_a[j])
+                            m_small, m_large = (
+                                (m_a[j], other) if anchor == "small" else (other, m_a[j])
+                            )
                             diff = m_large - m_small
                             gain = -diff if lower else diff
-                            winner = "tie" if abs(diff) <= tie_tol else ("large" if gain > 0 else "small")
+                            winner = (
+                                "tie"
+                                if abs(diff) <= tie_tol
+                                else ("large" if gain > 0 else "small")
+                            )
                             rec = dict(zip(by, key))
                             rec.update(
-                                metric=metric, size_small=_label(cs, s_small), size_large=_label(cl, s_large),
-                                n_small=s_small, n_large=s_large, anchor=anchor,
-                                step=int(c_a["step"].iloc[j]), train_flops=float(np.exp(lf_a[j])),
-                                metric_small=float(m_small), metric_large=float(m_large),
-                                difference=float(diff), winner=winner,
+                                metric=metric,
+                                size_small=_label(cs, s_small),
+                                size_large=_label(cl, s_large),
+                                n_small=s_small,
+                                n_large=s_large,
+                                anchor=anchor,
+                                step=int(c_a["step"].iloc[j]),
+                                train_flops=float(np.exp(lf_a[j])),
+                                metric_small=float(m_small),
+                                metric_large=float(m_large),
+                                difference=float(diff),
+                                winner=winner,
                             )
                             rows.append(rec)
     return pd.DataFrame(rows)
@@ -328,9 +372,16 @@ def inference_aware_optimum(
         N = float(np.exp(t))
         D = (c - per_n * N) / (k * N)
         train_only = compute_optimal(result, [c], k=k)["N_opt"].iloc[0]
-        rows.append(dict(
-            total_flops=c, N_opt=N, D_opt=D, train_flops=k * N * D, serve_flops=per_n * N,
-            prediction=float(result.predict([N], [D])[0]),
-            prediction_metric=float(result.predict_metric([N], [D])[0]), N_train_only=train_only,
-        ))
+        rows.append(
+            dict(
+                total_flops=c,
+                N_opt=N,
+                D_opt=D,
+                train_flops=k * N * D,
+                serve_flops=per_n * N,
+                prediction=float(result.predict([N], [D])[0]),
+                prediction_metric=float(result.predict_metric([N], [D])[0]),
+                N_train_only=train_only,
+            )
+        )
     return pd.DataFrame(rows)

@@ -60,7 +60,10 @@ def single_threaded_blas():
             warnings.warn(
                 "threadpoolctl is not installed: L-BFGS-B fits may run 10-30x slower with a "
                 "multi-threaded BLAS on a busy machine; pip install threadpoolctl or set "
-                "OPENBLAS_NUM_THREADS=1", RuntimeWarning, stacklevel=3)
+                "OPENBLAS_NUM_THREADS=1",
+                RuntimeWarning,
+                stacklevel=3,
+            )
     if _BLAS is False:
         yield
         return
@@ -111,18 +114,36 @@ class FitResult:
     data: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
-    def from_params(cls, law: Law | str, params: Mapping[str, float], *,
-                    input_names: Sequence[str] = (), transform: ErrorTransform | None = None) -> FitResult:
+    def from_params(
+        cls,
+        law: Law | str,
+        params: Mapping[str, float],
+        *,
+        input_names: Sequence[str] = (),
+        transform: ErrorTransform | None = None,
+    ) -> FitResult:
         """A result holding given parameters (status ``"fixed"``: not fitted, no data), e.g. a
         published law to compare against or to feed ``compute_optimal``."""
         law = get_law(law)
         theta = law.theta_from_params(params)
         k = len(law.inputs)
         return cls(
-            law=law, params=law.params(theta), theta=theta, loss=float("nan"), converged=True,
-            status="fixed", message="parameters given, not fitted", on_bound=(), n_starts=0,
-            n_at_best=0, X=np.empty((0, k)), y=np.empty(0), log_x0=np.zeros(k),
-            theta_centered=theta, input_names=tuple(input_names), transform=transform,
+            law=law,
+            params=law.params(theta),
+            theta=theta,
+            loss=float("nan"),
+            converged=True,
+            status="fixed",
+            message="parameters given, not fitted",
+            on_bound=(),
+            n_starts=0,
+            n_at_best=0,
+            X=np.empty((0, k)),
+            y=np.empty(0),
+            log_x0=np.zeros(k),
+            theta_centered=theta,
+            input_names=tuple(input_names),
+            transform=transform,
         )
 
     @property
@@ -162,9 +183,16 @@ class FitResult:
     def summary(self) -> dict:
         """One flat record: law, target, status, diagnostics and parameters."""
         out = dict(
-            law=self.law.name, target=self.target, status=self.status, converged=self.converged,
-            on_bound=",".join(self.on_bound), loss=self.loss, n_points=self.n_points,
-            n_starts=self.n_starts, n_at_best=self.n_at_best, grad_norm=self.grad_norm,
+            law=self.law.name,
+            target=self.target,
+            status=self.status,
+            converged=self.converged,
+            on_bound=",".join(self.on_bound),
+            loss=self.loss,
+            n_points=self.n_points,
+            n_starts=self.n_starts,
+            n_at_best=self.n_at_best,
+            grad_norm=self.grad_norm,
         )
         out.update(self.params)
         return out
@@ -212,7 +240,11 @@ def minimize_from(obj: HuberLogObjective, theta0, bounds, maxiter: int = 2000):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = minimize(
-            obj, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+            obj,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
             options=dict(maxiter=maxiter, ftol=1e-15, gtol=GTOL, maxcor=20),
         )
     theta = np.asarray(res.x, dtype=float)
@@ -234,8 +266,10 @@ def degeneracy(law: Law, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = No
     for j, name in enumerate(law.inputs):
         nd = len(np.unique(X[:, j]))
         if nd < law.min_distinct:
-            return (f"too few distinct values of input {name!r}: {nd} "
-                    f"(need {law.min_distinct} to identify its exponent and coefficient)")
+            return (
+                f"too few distinct values of input {name!r}: {nd} "
+                f"(need {law.min_distinct} to identify its exponent and coefficient)"
+            )
     ly = np.log(y)
     if np.ptp(ly) <= 1e-9 * max(1.0, float(np.max(np.abs(ly)))):
         return "flat data: all targets are equal, so no exponent is identified"
@@ -267,7 +301,9 @@ def _check_arrays(law: Law, inputs, y, weights):
 def _on_bound(law: Law, theta_c: np.ndarray, U: np.ndarray) -> tuple[str, ...]:
     names = []
     for i, (t, (lo, hi)) in enumerate(zip(theta_c, law.bounds())):
-        if abs(t - lo) <= BOUND_TOL * max(1.0, abs(lo)) or abs(t - hi) <= BOUND_TOL * max(1.0, abs(hi)):
+        if abs(t - lo) <= BOUND_TOL * max(1.0, abs(lo)) or abs(t - hi) <= BOUND_TOL * max(
+            1.0, abs(hi)
+        ):
             names.append(law.param_names[i])
     for name in law.vanishing(theta_c, U):
         if name not in names:
@@ -309,8 +345,16 @@ def fit(
         log_x0 = 0.5 * (logX.min(axis=0) + logX.max(axis=0))
     U = logX - log_x0
     common = dict(
-        law=law, X=X, y=y, weights=w, delta=delta, log_x0=log_x0, input_names=tuple(input_names),
-        target=target, transform=transform, data=data,
+        law=law,
+        X=X,
+        y=y,
+        weights=w,
+        delta=delta,
+        log_x0=log_x0,
+        input_names=tuple(input_names),
+        target=target,
+        transform=transform,
+        data=data,
     )
     why = degeneracy(law, X, y, w)
     if why is not None:
@@ -336,9 +380,17 @@ def _degenerate(law: Law, why: str, common: dict) -> FitResult:
     """The explicit failure result of a fit that cannot identify its parameters."""
     nan = np.full(law.n_params, np.nan)
     return FitResult(
-        params={k: float("nan") for k in law.param_names}, theta=nan, loss=float("nan"),
-        converged=False, status="degenerate", message=why, on_bound=(), n_starts=0,
-        n_at_best=0, theta_centered=nan, **common,
+        params={k: float("nan") for k in law.param_names},
+        theta=nan,
+        loss=float("nan"),
+        converged=False,
+        status="degenerate",
+        message=why,
+        on_bound=(),
+        n_starts=0,
+        n_at_best=0,
+        theta_centered=nan,
+        **common,
     )
 
 
@@ -355,14 +407,29 @@ def _result(law, theta_c, f, pg, nit, msg, U, n_starts, n_at_best, common) -> Fi
         status, message = "ok", "converged"
     theta = law.uncenter(theta_c, common["log_x0"])
     return FitResult(
-        params=law.params(theta), theta=theta, loss=float(f), converged=converged, status=status,
-        message=message, on_bound=on_bound, n_starts=n_starts, n_at_best=n_at_best,
-        theta_centered=theta_c, grad_norm=pg, nit=nit, **common,
+        params=law.params(theta),
+        theta=theta,
+        loss=float(f),
+        converged=converged,
+        status=status,
+        message=message,
+        on_bound=on_bound,
+        n_starts=n_starts,
+        n_at_best=n_at_best,
+        theta_centered=theta_c,
+        grad_norm=pg,
+        nit=nit,
+        **common,
     )
 
 
-def refit(result: FitResult, weights: np.ndarray, start: np.ndarray | None = None,
-          maxiter: int = 2000, objective: HuberLogObjective | None = None) -> FitResult:
+def refit(
+    result: FitResult,
+    weights: np.ndarray,
+    start: np.ndarray | None = None,
+    maxiter: int = 2000,
+    objective: HuberLogObjective | None = None,
+) -> FitResult:
     """Refit ``result``'s law on its own data with new point ``weights`` (e.g. bootstrap
     multiplicities), from one start (default: the full fit's optimum — a warm start).
     Same centring, bounds and status rules as ``fit``."""
@@ -371,8 +438,15 @@ def refit(result: FitResult, weights: np.ndarray, start: np.ndarray | None = Non
     base = result.weights if result.weights is not None else 1.0
     w = w * base
     common = dict(
-        law=law, X=result.X, y=result.y, weights=w, delta=result.delta, log_x0=result.log_x0,
-        input_names=result.input_names, target=result.target, transform=result.transform,
+        law=law,
+        X=result.X,
+        y=result.y,
+        weights=w,
+        delta=result.delta,
+        log_x0=result.log_x0,
+        input_names=result.input_names,
+        target=result.target,
+        transform=result.transform,
         data=None,
     )
     why = degeneracy(law, result.X, result.y, w)
@@ -428,7 +502,9 @@ def fit_law(
     if missing:
         raise ResultsTableError(f"columns {missing} are not in the table; have {list(df.columns)}")
     if "frozen_metrics" in df.columns:
-        frozen = df["frozen_metrics"].map(lambda v: y in (v or ()) if not isinstance(v, float) else False)
+        frozen = df["frozen_metrics"].map(
+            lambda v: y in (v or ()) if not isinstance(v, float) else False
+        )
         if frozen.any():
             raise ResultsTableError(
                 f"{y!r} is frozen for {int(frozen.sum())} rows: its cutoff reaches the candidate "
@@ -458,9 +534,15 @@ def fit_law(
     if isinstance(weights, str):
         weights = df[weights].to_numpy(dtype=float)
     return fit(
-        law, tuple(values[:, i] for i in range(len(cols))), target, weights=weights,
-        input_names=cols, target=transform.name if transform else y, transform=transform,
-        data=df.copy(), **fit_kwargs,
+        law,
+        tuple(values[:, i] for i in range(len(cols))),
+        target,
+        weights=weights,
+        input_names=cols,
+        target=transform.name if transform else y,
+        transform=transform,
+        data=df.copy(),
+        **fit_kwargs,
     )
 
 

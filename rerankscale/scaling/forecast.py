@@ -57,7 +57,9 @@ def select_rows(df: pd.DataFrame, select: Select = "all") -> pd.DataFrame:
     raise ValueError(f"select must be 'all', 'final', a positive int or a callable, got {select!r}")
 
 
-def _aggregate_test(test: pd.DataFrame, cols: Sequence[str], y: str, average_seeds: bool) -> pd.DataFrame:
+def _aggregate_test(
+    test: pd.DataFrame, cols: Sequence[str], y: str, average_seeds: bool
+) -> pd.DataFrame:
     keys = [c for c in ("n_params", "step") if c in test.columns]
     if not average_seeds or not keys:
         out = test[[*dict.fromkeys([*keys, *cols, y])]].copy()
@@ -95,17 +97,26 @@ def run_bootstrap_unsupported(result: FitResult, groups: str, size: str) -> str 
         return f"no {groups!r}/{size!r} columns to resample runs by size"
     per_size = data.groupby(size)[groups].nunique()
     if per_size.min() < MIN_RUNS_PER_SIZE:
-        return (f"{int(per_size.min())} run(s) at some fitted size; the run bootstrap needs "
-                f"{MIN_RUNS_PER_SIZE}")
+        return (
+            f"{int(per_size.min())} run(s) at some fitted size; the run bootstrap needs "
+            f"{MIN_RUNS_PER_SIZE}"
+        )
     if per_size.sum() < MIN_RUNS:
         return f"{int(per_size.sum())} runs; the run bootstrap needs {MIN_RUNS}"
     return None
 
 
-def choose_interval(result: FitResult, interval: str = "auto", *, groups: str = "run_id",
-                    size: str = "n_params", n_boot: int = 200, seed: int = 0,
-                    ci: float = 0.95, same_runs: bool = False,
-                    ) -> tuple[BootstrapResult | None, str, str]:
+def choose_interval(
+    result: FitResult,
+    interval: str = "auto",
+    *,
+    groups: str = "run_id",
+    size: str = "n_params",
+    n_boot: int = 200,
+    seed: int = 0,
+    ci: float = 0.95,
+    same_runs: bool = False,
+) -> tuple[BootstrapResult | None, str, str]:
     """The bootstrap behind a forecast's intervals: (bootstrap or None, method, note).
 
     ``interval="run"``: the run bootstrap; ``"parametric"``: the parametric bootstrap;
@@ -127,8 +138,9 @@ def choose_interval(result: FitResult, interval: str = "auto", *, groups: str = 
             why = f"run bootstrap: {usable} of {boot.n_boot} resamples usable"
         note = why
     try:
-        boot = parametric_bootstrap(result, groups=groups, size=size, n_boot=n_boot, seed=seed,
-                                    ci=ci, same_runs=same_runs)
+        boot = parametric_bootstrap(
+            result, groups=groups, size=size, n_boot=n_boot, seed=seed, ci=ci, same_runs=same_runs
+        )
     except NoiseNotEstimable as e:
         return None, PARAMETRIC_BOOTSTRAP, "; ".join(filter(None, [note, str(e)]))
     return boot, PARAMETRIC_BOOTSTRAP, note
@@ -170,9 +182,16 @@ def forecast_split(
     if result.status != "degenerate":
         pred = result.predict_metric(*X)
         if n_boot > 0:
-            boot, method, note = choose_interval(result, interval, groups=groups, size=n,
-                                                 n_boot=n_boot, seed=seed, ci=ci,
-                                                 same_runs=same_runs)
+            boot, method, note = choose_interval(
+                result,
+                interval,
+                groups=groups,
+                size=n,
+                n_boot=n_boot,
+                seed=seed,
+                ci=ci,
+                same_runs=same_runs,
+            )
         if boot is not None and boot.usable.any():
             draws = boot.predict(*X)  # (B, m) on the fitted scale
             qlo, qhi = (1 - ci) / 2, (1 + ci) / 2
@@ -180,7 +199,8 @@ def forecast_split(
             # add run-to-run noise: a seed mean of m new runs lands at law·exp(v)
             try:
                 noise = getattr(boot, "noise", None) or estimate_noise(
-                    result, groups=groups, size=n, same_runs=same_runs)
+                    result, groups=groups, size=n, same_runs=same_runs
+                )
             except NoiseNotEstimable:
                 noise = None
             if noise is not None:
@@ -190,8 +210,14 @@ def forecast_split(
     status = interval_status(boot, pred, lo, hi, why=note if boot is None and note else None)
     valid = status == "ok"
     rows = rows.assign(
-        prediction=pred, lo=lo, hi=hi, pi_lo=pi_lo, pi_hi=pi_hi,
-        error=pred - actual, abs_error=np.abs(pred - actual), bias=actual - pred,
+        prediction=pred,
+        lo=lo,
+        hi=hi,
+        pi_lo=pi_lo,
+        pi_hi=pi_hi,
+        error=pred - actual,
+        abs_error=np.abs(pred - actual),
+        bias=actual - pred,
         covered=np.where(valid, (lo <= actual) & (actual <= hi), np.nan),
         covered_pi=np.where(valid, (pi_lo <= actual) & (actual <= pi_hi), np.nan),
         fit_status=result.status,
@@ -199,14 +225,18 @@ def forecast_split(
         interval_status=status,
         interval_note=note,
         n_boot_ok=0 if boot is None else int(boot.usable.sum()),
-        metric=y, law=law.name, target=result.target,
+        metric=y,
+        law=law.name,
+        target=result.target,
     )
     lead = ["metric", "law", "size", "n_params", "step"]
     lead = [c for c in lead if c in rows.columns]
     return rows[lead + [c for c in rows.columns if c not in lead]], result, boot
 
 
-def interval_status(boot: BootstrapResult | None, pred, lo, hi, why: str | None = None) -> np.ndarray:
+def interval_status(
+    boot: BootstrapResult | None, pred, lo, hi, why: str | None = None
+) -> np.ndarray:
     """Per forecast: ``"ok"`` when the bootstrap supports an interval, else why not.
 
     Resampling runs needs several runs per size: with one seed at each of 4 sizes most
@@ -241,7 +271,9 @@ def _resolve_sizes(df: pd.DataFrame, n: str, which) -> list[float]:
     sizes = _sizes(df, n)
     if isinstance(which, int):
         if not 0 < which < len(sizes):
-            raise ValueError(f"holdout={which} with {len(sizes)} sizes: must be between 1 and {len(sizes) - 1}")
+            raise ValueError(
+                f"holdout={which} with {len(sizes)} sizes: must be between 1 and {len(sizes) - 1}"
+            )
         return list(sizes[-which:])
     out = []
     for w in which:
@@ -309,16 +341,26 @@ def forecast_holdout(
     return (out, fits) if return_fits else out
 
 
-def size_windows(df: pd.DataFrame, law: Law | str, y: str | Sequence[str], select: Select,
-                 n: str, min_fit_sizes: int | None, x, what: str):
+def size_windows(
+    df: pd.DataFrame,
+    law: Law | str,
+    y: str | Sequence[str],
+    select: Select,
+    n: str,
+    min_fit_sizes: int | None,
+    x,
+    what: str,
+):
     """What every forecast over sizes starts from: the law (checked to depend on ``n``), the
     metrics, the selected rows, their sorted distinct sizes and the first window ``k0``
     (``min_fit_sizes``, default the law's ``min_distinct``)."""
     law = get_law(law)
     x_cols = (x,) if isinstance(x, str) else tuple(x or ())
     if len(law.inputs) == 1 and n not in x_cols:
-        raise ValueError(f"{law.name} with x={x!r} does not depend on {n!r}: "
-                         f"{what} over sizes needs a law in N (x=n or a joint law)")
+        raise ValueError(
+            f"{law.name} with x={x!r} does not depend on {n!r}: "
+            f"{what} over sizes needs a law in N (x=n or a joint law)"
+        )
     metrics = [y] if isinstance(y, str) else list(y)
     df = select_rows(df, select)
     k0 = law.min_distinct if min_fit_sizes is None else int(min_fit_sizes)
@@ -341,15 +383,18 @@ def rolling_backtest(
     sizes and forecast the (k+1)-th. ``min_fit_sizes`` defaults to the law's ``min_distinct``
     (3: fewer sizes cannot identify an exponent, a coefficient and a floor). Columns as in
     ``forecast_holdout`` plus ``origin`` (k) and ``fit_up_to`` (the largest fitted size)."""
-    law, metrics, df, sizes, k0 = size_windows(df, law, y, select, n, min_fit_sizes,
-                                               kwargs.get("x"), "a backtest")
+    law, metrics, df, sizes, k0 = size_windows(
+        df, law, y, select, n, min_fit_sizes, kwargs.get("x"), "a backtest"
+    )
     frames = []
     for k in range(k0, len(sizes)):
         sub = df[df[n].isin(sizes[: k + 1])]
 
         def one(part, metric, i, k=k):
             train, test = part[part[n].isin(sizes[:k])], part[part[n] == sizes[k]]
-            rows, res, boot = forecast_split(train, test, law, y=metric, n=n, seed=seed + 1000 * k + i, **kwargs)
+            rows, res, boot = forecast_split(
+                train, test, law, y=metric, n=n, seed=seed + 1000 * k + i, **kwargs
+            )
             rows.insert(0, "fit_up_to", size_label(sizes[k - 1]))
             rows.insert(0, "origin", k)
             return rows, res, boot
@@ -362,22 +407,31 @@ def summarize_forecasts(fc: pd.DataFrame, by: Sequence[str] | None = None) -> pd
     """MAE, RMSE, mean signed bias (actual − predicted), interval coverage and counts per
     ``by`` (default: the grouping columns present plus metric, law and held-out size)."""
     if by is None:
-        by = [c for c in ("origin", "objective", "eval_set", "metric", "law", "size") if c in fc.columns]
+        by = [
+            c
+            for c in ("origin", "objective", "eval_set", "metric", "law", "size")
+            if c in fc.columns
+        ]
     by = list(by)
 
     def agg(g):
         ok = g["prediction"].notna()
         e = g.loc[ok, "error"]
-        return pd.Series(dict(
-            n=int(ok.sum()), n_failed=int((~ok).sum()),
-            mae=e.abs().mean(), rmse=float(np.sqrt((e ** 2).mean())) if ok.any() else np.nan,
-            bias=g.loc[ok, "bias"].mean(),
-            coverage=g.loc[ok, "covered"].astype(float).mean(),
-            coverage_pi=g.loc[ok, "covered_pi"].astype(float).mean(),
-            n_valid_intervals=int((g.get("interval_status", pd.Series("ok", g.index))[ok]
-                                   == "ok").sum()),
-            interval_method=", ".join(sorted(set(g.get("interval_method", pd.Series(["-"]))))),
-        ))
+        return pd.Series(
+            dict(
+                n=int(ok.sum()),
+                n_failed=int((~ok).sum()),
+                mae=e.abs().mean(),
+                rmse=float(np.sqrt((e**2).mean())) if ok.any() else np.nan,
+                bias=g.loc[ok, "bias"].mean(),
+                coverage=g.loc[ok, "covered"].astype(float).mean(),
+                coverage_pi=g.loc[ok, "covered_pi"].astype(float).mean(),
+                n_valid_intervals=int(
+                    (g.get("interval_status", pd.Series("ok", g.index))[ok] == "ok").sum()
+                ),
+                interval_method=", ".join(sorted(set(g.get("interval_method", pd.Series(["-"]))))),
+            )
+        )
 
     keys = fc[by].drop_duplicates().reset_index(drop=True)
     rows = [agg(fc.loc[(fc[by] == keys.loc[i]).all(axis=1)]) for i in range(len(keys))]
@@ -385,7 +439,9 @@ def summarize_forecasts(fc: pd.DataFrame, by: Sequence[str] | None = None) -> pd
     return out.sort_values(by).reset_index(drop=True)
 
 
-def compare_laws(fc: pd.DataFrame, by: Sequence[str] = ("objective", "eval_set", "metric")) -> pd.DataFrame:
+def compare_laws(
+    fc: pd.DataFrame, by: Sequence[str] = ("objective", "eval_set", "metric")
+) -> pd.DataFrame:
     """Compare functional forms by held-out error: per ``by`` group and law, MAE, RMSE, bias and
     coverage over all held-out points (concatenate the forecast frames of several laws first),
     with ``rank`` by MAE within each group (1 = best). Laws whose fits failed on some points

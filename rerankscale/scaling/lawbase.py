@@ -36,9 +36,13 @@ def _as_log_inputs(law: Law, inputs: Sequence) -> np.ndarray:
             )
         X = np.column_stack([np.atleast_1d(np.asarray(v, dtype=float)) for v in inputs])
     if X.shape[1] != len(law.inputs):
-        raise ValueError(f"{law.name} takes inputs {law.inputs}; got an array with {X.shape[1]} columns")
+        raise ValueError(
+            f"{law.name} takes inputs {law.inputs}; got an array with {X.shape[1]} columns"
+        )
     if not np.all(X > 0):
-        raise ValueError(f"{law.name}: inputs {law.inputs} must be positive (the law uses their logs)")
+        raise ValueError(
+            f"{law.name}: inputs {law.inputs} must be positive (the law uses their logs)"
+        )
     return np.log(X)
 
 

@@ -29,7 +29,6 @@ Besiroglu et al. 2024, "Chinchilla Scaling: A replication attempt" (arXiv 2404.1
 Seetharaman et al. 2026, "Scaling Laws for Cross-Encoder Reranking" (arXiv 2603.04816).
 """
 
-
 from __future__ import annotations
 
 import numpy as np
@@ -220,7 +219,12 @@ class KaplanLaw(Law):
         self._off = 1 if irreducible else 0
         core = ("N_c", "alpha", "D_c", "beta")
         self.param_names = (("E",) if irreducible else ()) + core
-        self.theta_names = (("log_E",) if irreducible else ()) + ("log_N_c", "alpha", "log_D_c", "beta")
+        self.theta_names = (("log_E",) if irreducible else ()) + (
+            "log_N_c",
+            "alpha",
+            "log_D_c",
+            "beta",
+        )
         self.formula = "L(N, D) = [(N_c/N)^(α/β) + D_c/D]^β" + (" + E" if irreducible else "")
 
     def bounds(self):
@@ -268,8 +272,12 @@ class KaplanLaw(Law):
     def params(self, theta):
         o = self._off
         out = {"E": float(np.exp(theta[0]))} if self.irreducible else {}
-        out.update(N_c=float(np.exp(theta[o])), alpha=float(theta[o + 1]),
-                   D_c=float(np.exp(theta[o + 2])), beta=float(theta[o + 3]))
+        out.update(
+            N_c=float(np.exp(theta[o])),
+            alpha=float(theta[o + 1]),
+            D_c=float(np.exp(theta[o + 2])),
+            beta=float(theta[o + 3]),
+        )
         return out
 
     def theta_from_params(self, params):

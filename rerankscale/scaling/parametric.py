@@ -225,8 +225,16 @@ def parametric_bootstrap(
             )
             if r.status == "not_converged":  # a far-off simulation: retry from the start grid
                 try:
-                    r = fit(result.law, result.X, r.y, weights=result.weights, delta=result.delta,
-                            grid="coarse", maxiter=maxiter, log_x0=result.log_x0)
+                    r = fit(
+                        result.law,
+                        result.X,
+                        r.y,
+                        weights=result.weights,
+                        delta=result.delta,
+                        grid="coarse",
+                        maxiter=maxiter,
+                        log_x0=result.log_x0,
+                    )
                 except ValueError:  # the simulated data leave the law's range (e.g. > ceiling)
                     pass
             statuses[b], losses[b], thetas[b] = r.status, r.loss, r.theta

@@ -117,7 +117,9 @@ class _SaturatingPowerSum(Law):
     def vanishing(self, theta, U):
         P = self._penalties(theta[None, :], U)[0]
         scale = np.maximum(np.abs(theta[0] - P.sum(axis=1)), 1e-12)
-        return [c for j, c in enumerate(self.coef_names) if (P[:, j] / scale).max() < VANISHING_SHARE]
+        return [
+            c for j, c in enumerate(self.coef_names) if (P[:, j] / scale).max() < VANISHING_SHARE
+        ]
 
 
 class SaturatingLaw(_SaturatingPowerSum):

@@ -64,7 +64,9 @@ def is_error_metric(name: str) -> bool:
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
     """Columns of ``df`` whose names are ranking metrics or error metrics, in table order."""
-    return [c for c in df.columns if isinstance(c, str) and (is_ranking_metric(c) or is_error_metric(c))]
+    return [
+        c for c in df.columns if isinstance(c, str) and (is_ranking_metric(c) or is_error_metric(c))
+    ]
 
 
 @dataclass(frozen=True)
@@ -296,11 +298,20 @@ def synthetic_results_table(
                     tokens = pairs * tokens_per_pair
                     for ev in eval_sets:
                         row = dict(
-                            run_id=run_id, objective=objective, seed=s, step=step * 100,
-                            eval_set=ev, size=size_label(n), family="synthetic",
-                            dataset="synthetic", n_params=float(n), n_params_total=float(n) * 1.3,
-                            queries_seen=float(qs), pairs_seen=float(pairs),
-                            tokens_seen=float(tokens), train_flops=6.0 * n * tokens,
+                            run_id=run_id,
+                            objective=objective,
+                            seed=s,
+                            step=step * 100,
+                            eval_set=ev,
+                            size=size_label(n),
+                            family="synthetic",
+                            dataset="synthetic",
+                            n_params=float(n),
+                            n_params_total=float(n) * 1.3,
+                            queries_seen=float(qs),
+                            pairs_seen=float(pairs),
+                            tokens_seen=float(tokens),
+                            train_flops=6.0 * n * tokens,
                         )
                         for m, p in laws.items():
                             err = p["E"] + p["A"] * (n / 1e6) ** -p["alpha"]

@@ -36,8 +36,9 @@ def test_second_call_reads_the_memo(analysis, tmp_path):
 def test_changed_inputs_recompute(analysis, monkeypatch):
     memo.cached(slow_table, analysis, n_boot=5)
     memo.cached(slow_table, analysis, n_boot=6)  # another setting
-    changed = SimpleNamespace(**{**vars(analysis),
-                                 "table": analysis.table.assign(**{"ndcg@10": [0.3, 0.5]})})
+    changed = SimpleNamespace(
+        **{**vars(analysis), "table": analysis.table.assign(**{"ndcg@10": [0.3, 0.5]})}
+    )
     out = memo.cached(slow_table, changed, n_boot=5)  # another results table
     assert out["ndcg@10"].tolist() == [0.3, 0.5]
     monkeypatch.setattr(memo, "source_digest", lambda: "edited code")

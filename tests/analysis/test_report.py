@@ -14,18 +14,29 @@ SIZES = (10e3, 20e3, 40e3, 80e3, 160e3, 320e3)
 def analysis(tmp_path_factory):
     folder = tmp_path_factory.mktemp("figures")
     table = sc.synthetic_results_table(
-        sizes=SIZES, seeds=2, n_checkpoints=6, objectives=("pointwise", "listwise"),
-        eval_sets=("synthetic-dev", "synthetic-trec"), queries=(500, 16000), seed=3,
-        laws={"ndcg@10": dict(E=0.2, A=0.02, alpha=0.4, B=0.4, beta=0.35),
-              "ce@32": dict(E=1.0, A=0.1, alpha=0.3, B=1.5, beta=0.3)},
+        sizes=SIZES,
+        seeds=2,
+        n_checkpoints=6,
+        objectives=("pointwise", "listwise"),
+        eval_sets=("synthetic-dev", "synthetic-trec"),
+        queries=(500, 16000),
+        seed=3,
+        laws={
+            "ndcg@10": dict(E=0.2, A=0.02, alpha=0.4, B=0.4, beta=0.35),
+            "ce@32": dict(E=1.0, A=0.1, alpha=0.3, B=1.5, beta=0.3),
+        },
     )
     labels = {n: f"{int(n // 1000)}k" for n in SIZES}
-    table = table.assign(size=table["n_params"].map(labels), attention_flops=0.05 * table[
-        "train_flops"])
+    table = table.assign(
+        size=table["n_params"].map(labels), attention_flops=0.05 * table["train_flops"]
+    )
     results.save(table, folder / "results")
-    pd.DataFrame([{"eval_set": e, "ndcg@10": 0.38, "ce@32": 3.0} for e in
-                  ("synthetic-dev", "synthetic-trec")]).to_csv(folder / "T0_first_stage.csv",
-                                                               index=False)
+    pd.DataFrame(
+        [
+            {"eval_set": e, "ndcg@10": 0.38, "ce@32": 3.0}
+            for e in ("synthetic-dev", "synthetic-trec")
+        ]
+    ).to_csv(folder / "T0_first_stage.csv", index=False)
     a = report.load_analysis("cpu", folder / "results.csv")
     a.held_out = ["160k", "320k"]
     return a, folder
@@ -43,10 +54,15 @@ def test_t1_has_baseline_and_seed_means(analysis):
     t1 = report.t1_final_metrics(a)
     base = t1[t1["objective"] == report.FIRST_STAGE]
     assert len(base) == 2 and (base["ndcg@10"] == 0.38).all()
-    row = t1[(t1.objective == "listwise") & (t1["size"] == "80k") & (t1.eval_set == "synthetic-dev")]
+    row = t1[
+        (t1.objective == "listwise") & (t1["size"] == "80k") & (t1.eval_set == "synthetic-dev")
+    ]
     final = sc.final_checkpoints(a.table)
-    expect = final[(final.objective == "listwise") & (final["size"] == "80k")
-                   & (final.eval_set == "synthetic-dev")]["ndcg@10"].mean()
+    expect = final[
+        (final.objective == "listwise")
+        & (final["size"] == "80k")
+        & (final.eval_set == "synthetic-dev")
+    ]["ndcg@10"].mean()
     assert row["ndcg@10"].item() == pytest.approx(expect) and row["n_seeds"].item() == 2
 
 
@@ -103,6 +119,7 @@ def test_rollout_table_and_figure(analysis):
     assert (ro["log_distance"] > 0).all() and ro["interval_method"].notna().all()
     summary = report.rollout_summary(ro)
     assert {"mae", "bias", "mare", "coverage_pi", "mean_log_distance", "interval_method"} <= set(
-        summary.columns)
+        summary.columns
+    )
     paths = report.save(report.f7_rollout(ro), folder, "F7_rollout")
     assert {p.suffix for p in paths.values()} == {".png", ".pdf", ".csv"}

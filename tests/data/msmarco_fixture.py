@@ -97,8 +97,14 @@ def build(folder: Path) -> dict[str, dict]:
     trec_run = [(qid[f], fact_doc[(f[0], a)]) for f in trec for a in ATTRIBUTES]
     (folder / "dl19.ms.run").write_text("".join(f"{q}\t{d}\n" for q, d in sorted(trec_run)))
     (folder / "queries.eval.small.tsv").write_text(queries(facts[44:]))
-    return {"fact_doc": fact_doc, "qid": qid, "train": train, "dev": dev, "trec": trec,
-            "qtext": qtext}
+    return {
+        "fact_doc": fact_doc,
+        "qid": qid,
+        "train": train,
+        "dev": dev,
+        "trec": trec,
+        "qtext": qtext,
+    }
 
 
 def register(folder: Path) -> dict:
@@ -118,19 +124,29 @@ def register(folder: Path) -> dict:
     datasets = {
         PREFIX: Dataset(docs),
         f"{PREFIX}/train/triples-small": Dataset(
-            docs, train_q, train_qrels, TsvDocPairs(LocalDownload(f / "triples.small.tsv"))),
+            docs, train_q, train_qrels, TsvDocPairs(LocalDownload(f / "triples.small.tsv"))
+        ),
         f"{PREFIX}/train/judged": Dataset(docs, train_q, train_qrels),
         f"{PREFIX}/dev/small": Dataset(
-            docs, TsvQueries(LocalDownload(f / "queries.dev.small.tsv")),
+            docs,
+            TsvQueries(LocalDownload(f / "queries.dev.small.tsv")),
             TrecQrels(LocalDownload(f / "qrels.dev.small"), {1: "relevant"}),
-            TrecScoredDocs(LocalDownload(f / "dev.ms.run")), _Doc(["RR@10"])),
+            TrecScoredDocs(LocalDownload(f / "dev.ms.run")),
+            _Doc(["RR@10"]),
+        ),
         f"{PREFIX}/trec-dl-2019/judged": Dataset(
-            docs, TsvQueries(LocalDownload(f / "queries.dl19.tsv")),
-            TrecQrels(LocalDownload(f / "qrels.dl19"), {3: "perfect", 2: "high", 1: "related",
-                                                         0: "irrelevant"}),
+            docs,
+            TsvQueries(LocalDownload(f / "queries.dl19.tsv")),
+            TrecQrels(
+                LocalDownload(f / "qrels.dl19"),
+                {3: "perfect", 2: "high", 1: "related", 0: "irrelevant"},
+            ),
             TrecScoredDocs(LocalDownload(f / "dl19.ms.run")),
-            _Doc(["nDCG@10", "RR(rel=2)", "AP(rel=2)"])),
-        f"{PREFIX}/eval/small": Dataset(docs, TsvQueries(LocalDownload(f / "queries.eval.small.tsv"))),
+            _Doc(["nDCG@10", "RR(rel=2)", "AP(rel=2)"]),
+        ),
+        f"{PREFIX}/eval/small": Dataset(
+            docs, TsvQueries(LocalDownload(f / "queries.eval.small.tsv"))
+        ),
     }
     for name, ds in datasets.items():
         ir_datasets.registry.register(name, ds)

@@ -41,8 +41,10 @@ def test_topk_orders_by_score_then_seeded_ties():
     # the zero-score tail is a seed-dependent but reproducible choice
     tails = {tuple(topk(scores, 6, tie_seed=s)[0][4:]) for s in range(20)}
     assert len(tails) > 3
-    assert all(tuple(topk(scores, 6, tie_seed=s)[0]) == tuple(topk(scores, 6, tie_seed=s)[0])
-               for s in range(5))
+    assert all(
+        tuple(topk(scores, 6, tie_seed=s)[0]) == tuple(topk(scores, 6, tie_seed=s)[0])
+        for s in range(5)
+    )
     # negative scores keep their order (IEEE sign trick)
     idx, sc = topk(np.array([-1.5, 0.5, -0.2, 3.0], dtype=np.float32), 4, 0)
     assert list(idx) == [3, 1, 2, 0]

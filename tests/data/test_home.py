@@ -27,7 +27,14 @@ def test_default_home_is_project_local_and_set_before_ir_datasets(monkeypatch):
 
 
 def test_env_var_overrides(tmp_path):
-    out = json.loads(run_python(CODE.replace("{import_irds}", "True"),
-                                env={"IR_DATASETS_HOME": str(tmp_path)}).strip())
-    assert out == {"home": str(tmp_path), "env": str(tmp_path), "irds_imported": False,
-                   "irds": str(tmp_path)}
+    out = json.loads(
+        run_python(
+            CODE.replace("{import_irds}", "True"), env={"IR_DATASETS_HOME": str(tmp_path)}
+        ).strip()
+    )
+    assert out == {
+        "home": str(tmp_path),
+        "env": str(tmp_path),
+        "irds_imported": False,
+        "irds": str(tmp_path),
+    }

@@ -85,12 +85,15 @@ def test_triples_small_groups_stream_ungrouped_docpairs(facts):
     resumed = list(training_groups(f"{PREFIX}/train/triples-small", 5, seed=0, start=7, epochs=1))
     assert [g.doc_ids for g in resumed] == [g.doc_ids for g in groups[7:]]
     capped = list(training_groups(f"{PREFIX}/train/triples-small", 5, max_queries=4, epochs=2))
-    assert len(capped) == 8 and sorted(g.qid for g in capped[:4]) == sorted(g.qid for g in capped[4:])
+    assert len(capped) == 8 and sorted(g.qid for g in capped[:4]) == sorted(
+        g.qid for g in capped[4:]
+    )
 
 
 def test_judged_training_split_takes_negatives_from_bm25(facts):
-    groups = list(itertools.islice(training_groups(f"{PREFIX}/train/judged", 4, seed=3, depth=10),
-                                   48))
+    groups = list(
+        itertools.islice(training_groups(f"{PREFIX}/train/judged", 4, seed=3, depth=10), 48)
+    )
     first_epoch = groups[:24]
     assert sorted(g.qid for g in first_epoch) == sorted(facts["qid"][f] for f in facts["train"])
     assert sorted(g.qid for g in groups[24:]) == sorted(g.qid for g in first_epoch)
@@ -109,15 +112,22 @@ def test_judged_training_split_takes_negatives_from_bm25(facts):
             assert kind == "subject" or attribute in doc
             kinds[kind] += 1
     assert min(kinds.values()) > 40
-    same = list(itertools.islice(training_groups(f"{PREFIX}/train/judged", 4, seed=3, depth=10,
-                                                 start=30), 5))
+    same = list(
+        itertools.islice(
+            training_groups(f"{PREFIX}/train/judged", 4, seed=3, depth=10, start=30), 5
+        )
+    )
     assert [g.doc_ids for g in same] == [g.doc_ids for g in groups[30:35]]
 
 
 def test_paper_preset_ids_are_wired_without_download():
-    for dataset_id in ("msmarco-passage/train/triples-small", "msmarco-passage/train/judged",
-                       "msmarco-passage/dev/small", "msmarco-passage/trec-dl-2019/judged",
-                       "msmarco-passage/trec-dl-2020/judged"):
+    for dataset_id in (
+        "msmarco-passage/train/triples-small",
+        "msmarco-passage/train/judged",
+        "msmarco-passage/dev/small",
+        "msmarco-passage/trec-dl-2019/judged",
+        "msmarco-passage/trec-dl-2020/judged",
+    ):
         load_dataset(dataset_id)
     assert load_dataset("msmarco-passage/train/triples-small").has("docpairs")
     assert load_dataset("msmarco-passage/dev/small").has("scoreddocs")
@@ -160,9 +170,14 @@ def test_training_query_without_positive_is_a_clear_error(tmp_path, facts):
         base = load_dataset(f"{PREFIX}/train/judged")
         queries = tmp_path / "queries.tsv"
         queries.write_text(open(base.queries_path()).read() + "999\twhat is the shape of a comet\n")
-        ir_datasets.registry.register(name, Dataset(
-            TsvDocs(LocalDownload(base.docs_path())), TsvQueries(LocalDownload(queries)),
-            TrecQrels(LocalDownload(base.qrels_path()), {})))
+        ir_datasets.registry.register(
+            name,
+            Dataset(
+                TsvDocs(LocalDownload(base.docs_path())),
+                TsvQueries(LocalDownload(queries)),
+                TrecQrels(LocalDownload(base.qrels_path()), {}),
+            ),
+        )
     with pytest.raises(MissingDataError, match=r"1 training query .* has no positive .*'999'"):
         training_groups(name, 3)
 

@@ -71,10 +71,17 @@ try:
 except DatasetNotAvailableError as e:
     print(json.dumps({"type": type(e).__name__, "msg": str(e), "wanted": e.wanted}))
 """
-    env = {"IR_DATASETS_HOME": str(tmp_path / "irds"), "HTTPS_PROXY": "http://127.0.0.1:9",
-           "HTTP_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
-           "http_proxy": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": "",
-           "IR_DATASETS_DL_TRIES": "1", "IR_DATASETS_DL_TIMEOUT": "5"}
+    env = {
+        "IR_DATASETS_HOME": str(tmp_path / "irds"),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+        "http_proxy": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+        "no_proxy": "",
+        "IR_DATASETS_DL_TRIES": "1",
+        "IR_DATASETS_DL_TIMEOUT": "5",
+    }
     out = json.loads(run_python(code, env=env, timeout=120).strip().splitlines()[-1])
     assert out["type"] == "DatasetNotAvailableError"
     assert "msmarco-passage/trec-dl-2019/judged" in out["msg"]
@@ -87,8 +94,11 @@ def test_seed_beir_cache_rejects_bad_input(tmp_path):
         seed_beir_cache("scifact", tmp_path / "missing")
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "corpus.jsonl").write_text("{}\n")
-    with pytest.raises(DataError, match=r"not a BEIR dataset folder: missing \['queries.jsonl', "
-                                        r"'qrels/<split>.tsv'\]"):
+    with pytest.raises(
+        DataError,
+        match=r"not a BEIR dataset folder: missing \['queries.jsonl', "
+        r"'qrels/<split>.tsv'\]",
+    ):
         seed_beir_cache("scifact", tmp_path / "half")
     with pytest.raises(DataError, match="top-level BEIR name"):
         seed_beir_cache("beir/scifact", tmp_path / "half")

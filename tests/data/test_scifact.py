@@ -11,8 +11,9 @@ import json
 import pytest
 from conftest import SHARED_SCIFACT, run_python
 
-pytestmark = pytest.mark.skipif(not (SHARED_SCIFACT / "corpus.jsonl").is_file(),
-                                reason="../shared/data/scifact not available")
+pytestmark = pytest.mark.skipif(
+    not (SHARED_SCIFACT / "corpus.jsonl").is_file(), reason="../shared/data/scifact not available"
+)
 
 CODE = """
 import itertools, json, math
@@ -62,8 +63,11 @@ print(json.dumps(out))
 
 
 def test_scifact_counts_bm25_and_groups(tmp_path):
-    out = json.loads(run_python(CODE, env={"IR_DATASETS_HOME": str(tmp_path / "irds")},
-                                timeout=300).strip().splitlines()[-1])
+    out = json.loads(
+        run_python(CODE, env={"IR_DATASETS_HOME": str(tmp_path / "irds")}, timeout=300)
+        .strip()
+        .splitlines()[-1]
+    )
     assert out["zip"] == str(tmp_path / "irds" / "beir" / "scifact" / "source.zip") and out["same"]
     assert out["docs"] == 5183
     assert out["train"] == [809, 919] and out["test"] == [300, 339]
@@ -74,6 +78,10 @@ def test_scifact_counts_bm25_and_groups(tmp_path):
     assert 0.85 <= out["recall100"] <= 0.90, out["recall100"]
     # one index per (corpus, parameters): the second parameter set adds a second one
     assert out["cache_dirs"] == [1, 2] and out["params_matter"]
-    assert out["groups"] == {"n_distinct": 809, "positive_judged": True,
-                             "negatives_unjudged": True, "sizes": [11],
-                             "first": out["groups"]["first"]}
+    assert out["groups"] == {
+        "n_distinct": 809,
+        "positive_judged": True,
+        "negatives_unjudged": True,
+        "sizes": [11],
+        "first": out["groups"]["first"],
+    }

@@ -52,18 +52,31 @@ def test_counts_and_first_records_are_pinned():
     corpus = load_dataset("rerankscale/synthetic")
     docs = list(corpus.docs_iter())
     assert len(docs) == 4293
-    assert docs[0] == ("D00000", "nim_ vab tuz_ div li_ gak ovo aze nim_ vab kog_ mel ifo evu bus_ bug aze")
-    assert corpus.docs_store().get("D04292").text == \
-        "bof_ gak ofi ata ovu bof_ gak abi ore zaz_ fok guv_ geg di_ muv som_ sum"
+    assert docs[0] == (
+        "D00000",
+        "nim_ vab tuz_ div li_ gak ovo aze nim_ vab kog_ mel ifo evu bus_ bug aze",
+    )
+    assert (
+        corpus.docs_store().get("D04292").text
+        == "bof_ gak ofi ata ovu bof_ gak abi ore zaz_ fok guv_ geg di_ muv som_ sum"
+    )
     dev = load_dataset(DEV)
-    queries, qrels, run = list(dev.queries_iter()), list(dev.qrels_iter()), list(dev.scoreddocs_iter())
+    queries, qrels, run = (
+        list(dev.queries_iter()),
+        list(dev.qrels_iter()),
+        list(dev.scoreddocs_iter()),
+    )
     assert (len(queries), len(qrels), len(run)) == (1000, 1000, 100_000)
     assert queries[0] == ("dev-00000", "vum_ nud ovo ese geg_ fap uzo")
     assert queries[-1] == ("dev-00999", "ore dog_ lad far_ mi ore olo")
     assert tuple(qrels[0]) == ("dev-00000", "D03274", 1, "0")
     assert tuple(run[0]) == ("dev-00000", "D04248", pytest.approx(4.264283))
     trec = load_dataset(TREC)
-    queries, qrels, run = list(trec.queries_iter()), list(trec.qrels_iter()), list(trec.scoreddocs_iter())
+    queries, qrels, run = (
+        list(trec.queries_iter()),
+        list(trec.qrels_iter()),
+        list(trec.scoreddocs_iter()),
+    )
     assert (len(queries), len(qrels), len(run)) == (200, 4986, 20_000)
     assert queries[0] == ("trec-0000", "ubu uvi kob_ sum raf_ vuz")
     assert collections.Counter(r.relevance for r in qrels) == {0: 4573, 1: 213, 2: 200}
@@ -71,8 +84,10 @@ def test_counts_and_first_records_are_pinned():
     assert train.docs_count() == 4293 * 64
     assert next(iter(train.queries_iter())) == ("c000000-q0000", "ovu mug_ sez nos_ kub")
     assert tuple(next(iter(train.qrels_iter()))) == ("c000000-q0000", "c000000-D02788", 1, "0")
-    assert train.docs_store().get("c000001-D00007").text == \
-        "sog_ zon iti gav_ bun ura top_ kab sog_ zon adi age ba_ giz"
+    assert (
+        train.docs_store().get("c000001-D00007").text
+        == "sog_ zon iti gav_ bun ura top_ kab sog_ zon adi age ba_ giz"
+    )
     assert ir_datasets.docs_parent_id(TREC) == "rerankscale/synthetic"
 
 
@@ -81,8 +96,12 @@ def test_identical_across_processes(tmp_path):
     with contextlib.redirect_stdout(out):
         exec(FINGERPRINT, {})
     here = json.loads(out.getvalue())
-    there = json.loads(run_python(FINGERPRINT, env={"IR_DATASETS_HOME": str(tmp_path / "other"),
-                                                     "PYTHONHASHSEED": "12345"}))
+    there = json.loads(
+        run_python(
+            FINGERPRINT,
+            env={"IR_DATASETS_HOME": str(tmp_path / "other"), "PYTHONHASHSEED": "12345"},
+        )
+    )
     assert here == there
     assert here["groups"][8][0] == "c000001-q0000"  # chunk 1 starts at group 2048
 
@@ -95,8 +114,12 @@ def test_whitespace_tokens_are_exactly_vocabulary_items():
     assert dataset_vocabulary(TRAIN) == vocab
     items = set(vocab)
     texts = list(corpus_texts(DEV)) + list(corpus_texts(TRAIN, limit=4293))
-    texts += [q.text for q in itertools.chain(load_dataset(DEV).queries_iter(),
-                                              load_dataset(TREC).queries_iter())]
+    texts += [
+        q.text
+        for q in itertools.chain(
+            load_dataset(DEV).queries_iter(), load_dataset(TREC).queries_iter()
+        )
+    ]
     assert all(tok in items for text in texts for tok in text.split())
     for pre in (Whitespace(), WhitespaceSplit()):
         for text in texts[:50]:
@@ -127,8 +150,9 @@ def test_structure_of_the_task():
     for q, grades in zip(data.trec, data.trec_grades):
         assert list(grades.values()).count(2) == 1
         for d, g in grades.items():
-            same_family = any(world.family[f] == world.family[q.relation]
-                              for f in corpus.doc_facts[d])
+            same_family = any(
+                world.family[f] == world.family[q.relation] for f in corpus.doc_facts[d]
+            )
             if g == 1:
                 assert corpus.doc_entity[d] == q.entity and same_family
     # popularity: relation 0 is the head of the query distribution
@@ -144,7 +168,9 @@ def _figures(es):
         dcg = sum(rels.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ids[:10]))
         ideal = sorted(rels.values(), reverse=True)[:10]
         ndcg.append(dcg / sum(g / math.log2(i + 2) for i, g in enumerate(ideal)))
-        first = next((i for i, d in enumerate(ids[:10]) if rels.get(d, 0) >= es.rel_threshold), None)
+        first = next(
+            (i for i, d in enumerate(ids[:10]) if rels.get(d, 0) >= es.rel_threshold), None
+        )
         rr.append(0.0 if first is None else 1 / (first + 1))
         relevant = {d for d, g in rels.items() if g >= es.rel_threshold}
         recall.append(len(relevant & set(ids)) / len(relevant))
@@ -154,8 +180,11 @@ def _figures(es):
 def test_bm25_first_stage_is_meaningful_but_beatable():
     dev = load_eval_set(DEV, depth=50, progress=False)
     trec = load_eval_set(TREC, depth=50, progress=False)
-    assert (dev.rel_threshold, trec.rel_threshold) == (1, 2) == (default_rel_threshold(DEV),
-                                                                 default_rel_threshold(TREC))
+    assert (
+        (dev.rel_threshold, trec.rel_threshold)
+        == (1, 2)
+        == (default_rel_threshold(DEV), default_rel_threshold(TREC))
+    )
     assert dev.first_stage == trec.first_stage == "scoreddocs" and dev.name == "synthetic-dev"
     # NDCG@10, MRR@10, recall@50 (pinned; measured once, identical in every process)
     assert _figures(dev) == [0.3838, 0.2924, 1.0]
@@ -184,8 +213,9 @@ def test_config_override_serves_same_ids_from_its_own_cache():
         assert cfg.hash != SyntheticConfig().hash and cfg.overrides() == small
         ds = load_dataset(DEV)
         assert sum(1 for _ in ds.queries_iter()) == 200
-        assert sum(1 for _ in ds.docs_iter()) == int(sum(2 + math.floor(30 * r ** -0.7)
-                                                         for r in range(1, 301)))
+        assert sum(1 for _ in ds.docs_iter()) == int(
+            sum(2 + math.floor(30 * r**-0.7) for r in range(1, 301))
+        )
         folder = ensure_eval_files(cfg)
         assert folder != default_folder and folder.name == cfg.hash
         es = load_eval_set(DEV, depth=10, max_queries=20, progress=False)

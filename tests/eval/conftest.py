@@ -29,8 +29,14 @@ except ImportError:  # pragma: no cover - stand-in with the documented fields
         depth: int
 
 
-def make_eval_set(n_queries: int = 12, n_cands: int = 20, graded: bool = False, seed: int = 0,
-                  name: str = "toy", depth: int | None = None) -> EvalSet:
+def make_eval_set(
+    n_queries: int = 12,
+    n_cands: int = 20,
+    graded: bool = False,
+    seed: int = 0,
+    name: str = "toy",
+    depth: int | None = None,
+) -> EvalSet:
     """A deterministic toy eval set: word queries and passages, BM25-like scores with ties,
     binary (0/1) or graded (0/1/2, threshold 2) judgments, one query without a relevant
     candidate."""
@@ -59,8 +65,13 @@ def make_eval_set(n_queries: int = 12, n_cands: int = 20, graded: bool = False, 
             grades[judged[0]] = 2  # ensure at least one grade-2 positive
         qrels[qid] = grades
     return EvalSet(
-        dataset_id=f"test/{name}", name=name, queries=queries, qrels=qrels,
-        candidates=candidates, docs=docs, rel_threshold=2 if graded else 1,
+        dataset_id=f"test/{name}",
+        name=name,
+        queries=queries,
+        qrels=qrels,
+        candidates=candidates,
+        docs=docs,
+        rel_threshold=2 if graded else 1,
         depth=depth or n_cands,
     )
 
@@ -85,8 +96,13 @@ def build_tiny_model(seed: int = 0):
 
     torch.set_num_threads(1)
     tokenizer = wordlevel_tokenizer(WORDS + ["not", "retrieved"])
-    model, tokenizer = build_model(ModelConfig(family="scratch", size="20k", max_length=64),
-                                   None, seed=seed, tokenizer=tokenizer, progress=False)
+    model, tokenizer = build_model(
+        ModelConfig(family="scratch", size="20k", max_length=64),
+        None,
+        seed=seed,
+        tokenizer=tokenizer,
+        progress=False,
+    )
     with torch.no_grad():  # spread the scores: random init logits are nearly constant
         model.classifier.weight.mul_(50.0)
     return model.eval(), tokenizer
@@ -100,8 +116,14 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return save_model(model, tokenizer, tmp_path_factory.mktemp("model") / "tiny")
 
 
-def make_run_dir(root: Path, checkpoints: list[int], max_queries: int, eval_overrides=None,
-                 finished: bool = True, seed: int = 0) -> Path:
+def make_run_dir(
+    root: Path,
+    checkpoints: list[int],
+    max_queries: int,
+    eval_overrides=None,
+    finished: bool = True,
+    seed: int = 0,
+) -> Path:
     """A run directory in the documented layout with one tiny model per checkpoint."""
     from rerankscale.config import RunConfig
     from rerankscale.models import save_model
@@ -114,15 +136,26 @@ def make_run_dir(root: Path, checkpoints: list[int], max_queries: int, eval_over
         setattr(cfg.eval, key, value)
     run_dir = root / cfg.run_id
     run_dir.mkdir(parents=True)
-    (run_dir / "config.json").write_text(json.dumps({"run_id": cfg.run_id,
-                                                      "config": cfg.to_dict()}))
+    (run_dir / "config.json").write_text(
+        json.dumps({"run_id": cfg.run_id, "config": cfg.to_dict()})
+    )
     for i, queries_seen in enumerate(checkpoints):
         model, tokenizer = build_tiny_model(seed=seed + i)
-        exposure = {"step": (i + 1) * 10, "queries_seen": queries_seen,
-                    "pairs_seen": queries_seen * 8, "tokens_seen": queries_seen * 400,
-                    "train_flops": 1e9 * (i + 1), "attention_flops": 1e7 * (i + 1),
-                    "dense_flops": 1e9 * (i + 1) - 1e7 * (i + 1), "seconds": 1.0}
-        save_model(model, tokenizer, run_dir / "checkpoints" / f"q{queries_seen:09d}",
-                   extra_json={"exposure.json": exposure})
+        exposure = {
+            "step": (i + 1) * 10,
+            "queries_seen": queries_seen,
+            "pairs_seen": queries_seen * 8,
+            "tokens_seen": queries_seen * 400,
+            "train_flops": 1e9 * (i + 1),
+            "attention_flops": 1e7 * (i + 1),
+            "dense_flops": 1e9 * (i + 1) - 1e7 * (i + 1),
+            "seconds": 1.0,
+        }
+        save_model(
+            model,
+            tokenizer,
+            run_dir / "checkpoints" / f"q{queries_seen:09d}",
+            extra_json={"exposure.json": exposure},
+        )
     (run_dir / "status.json").write_text(json.dumps({"finished": finished}))
     return run_dir

@@ -14,15 +14,20 @@ import pytest
 from rerankscale.contrastive import contrastive_entropy, sample_negatives, stable_hash
 from rerankscale.metrics import EvalError, QueryMismatchError
 
-CANDS = {"q": [("n1", 9.0), ("p1", 8.0), ("p3", 7.0), ("x1", 6.0), ("p2", 5.0), ("x2", 4.0),
-               ("x3", 3.0)]}
+CANDS = {
+    "q": [("n1", 9.0), ("p1", 8.0), ("p3", 7.0), ("x1", 6.0), ("p2", 5.0), ("x2", 4.0), ("x3", 3.0)]
+}
 QRELS = {"q": {"p1": 1, "p2": 2, "p3": 2, "n1": 0}}
 SCORES = {"q": {"n1": 0.3, "p1": 2.0, "p3": 1.5, "x1": -0.4, "p2": 3.0, "x2": 0.9, "x3": -2.2}}
 
 
 def hand_sample(negatives, k, seed, qid):
-    key = {d: int.from_bytes(hashlib.blake2b(f"{seed}\x1f{qid}\x1f{d}".encode(),
-                                             digest_size=8).digest(), "big") for d in negatives}
+    key = {
+        d: int.from_bytes(
+            hashlib.blake2b(f"{seed}\x1f{qid}\x1f{d}".encode(), digest_size=8).digest(), "big"
+        )
+        for d in negatives
+    }
     return sorted(negatives, key=lambda d: key[d])[:k]
 
 
@@ -37,7 +42,11 @@ def test_ce_matches_a_hand_computation():
     assert out["ce@2"] == pytest.approx(expected, rel=1e-12)
     assert out["per_query"] == {"q": pytest.approx(expected, rel=1e-12)}
     assert (out["n_queries"], out["n_no_positive"], out["n_no_negative"], out["n_short"]) == (
-        1, 0, 0, 0)
+        1,
+        0,
+        0,
+        0,
+    )
 
 
 def test_ce_takes_every_negative_when_fewer_than_k_and_binary_threshold():
@@ -51,8 +60,11 @@ def test_ce_takes_every_negative_when_fewer_than_k_and_binary_threshold():
 
 
 def test_ce_exclusions_are_counted_and_constant_scores_give_log_1_plus_m():
-    cands = {"a": [("d1", 1.0), ("d2", 0.5), ("d3", 0.1)], "b": [("e1", 1.0)],
-             "c": [("f1", 1.0), ("f2", 0.0)]}
+    cands = {
+        "a": [("d1", 1.0), ("d2", 0.5), ("d3", 0.1)],
+        "b": [("e1", 1.0)],
+        "c": [("f1", 1.0), ("f2", 0.0)],
+    }
     qrels = {"a": {"d2": 1}, "b": {"e1": 1}, "c": {"zz": 1}}
     run = {q: {d: 0.25 for d, _ in c} for q, c in cands.items()}
     out = contrastive_entropy(run, qrels, cands, k=8, seed=0, rel_threshold=1)
@@ -75,8 +87,14 @@ def test_negative_sampling_is_deterministic_order_free_and_uniform():
 def test_stable_hash_is_the_same_in_another_process():
     code = "from rerankscale.contrastive import stable_hash; print(stable_hash(0, 'q1', 'd7'))"
     repo = str(Path(__file__).resolve().parents[2])
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={"PYTHONHASHSEED": "123", "PYTHONPATH": repo}, cwd=repo)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123", "PYTHONPATH": repo},
+        cwd=repo,
+    )
     assert int(out.stdout) == stable_hash(0, "q1", "d7")
 
 

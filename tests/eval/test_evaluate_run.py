@@ -63,8 +63,10 @@ def test_rows_files_and_subsets(run_dir):
         assert row["eval"]["pairs"] == 10 * row["n_queries"]
         run = read_trec_run(run_dir / row["eval"]["run_file"])
         assert len(run) == row["n_queries"] and all(len(d) == 10 for d in run.values())
-    subset = {q: set(read_trec_run(run_dir / "eval" / "toy" / f"q{q:09d}.run.gz"))
-              for q in (64, 256, 1024)}
+    subset = {
+        q: set(read_trec_run(run_dir / "eval" / "toy" / f"q{q:09d}.run.gz"))
+        for q in (64, 256, 1024)
+    }
     assert subset[64] == subset[256] < subset[1024]  # one fixed seeded subset
     assert (run_dir / "eval" / "toy" / "first_stage.run.gz").is_file()
 
@@ -79,8 +81,13 @@ def test_rows_files_and_subsets(run_dir):
 
     # paired tests of the stored runs: final checkpoint against the first stage
     folder = run_dir / "eval" / "toy-graded"
-    table = ev.compare_run_files(folder / "first_stage.run.gz", folder / "q000001024.run.gz",
-                                 sets()[1], depth=10, metrics=["ndcg@10"])
+    table = ev.compare_run_files(
+        folder / "first_stage.run.gz",
+        folder / "q000001024.run.gz",
+        sets()[1],
+        depth=10,
+        metrics=["ndcg@10"],
+    )
     student = table[table.test == "student"].iloc[0]
     assert (student.control, student.treatment) == ("first_stage", "q000001024")
     assert student.control_mean == pytest.approx(fs["ndcg@10"], abs=1e-9)
@@ -142,12 +149,12 @@ def test_interrupted_evaluation_resumes_to_the_same_rows(run_dir, tmp_path, monk
     got = sorted(stable(read_jsonl(metrics)), key=key)
     want = sorted(stable(reference.to_dict("records")), key=key)
     assert [(r["checkpoint"], r["ndcg@10"], r["ce@4"]) for r in got] == [
-        (r["checkpoint"], r["ndcg@10"], r["ce@4"]) for r in want]
+        (r["checkpoint"], r["ndcg@10"], r["ce@4"]) for r in want
+    ]
 
 
 def test_full_eval_all_and_unfinished_runs(tmp_path):
-    run_dir = make_run_dir(tmp_path, [64, 256], 1024, {**EVAL, "full_eval": "all"},
-                           finished=False)
+    run_dir = make_run_dir(tmp_path, [64, 256], 1024, {**EVAL, "full_eval": "all"}, finished=False)
     table = ev.evaluate_run(run_dir, eval_sets=sets()[:1], progress=False)
     assert not table["subset"].any() and (table["n_queries"] == 12).all()
     partial = make_run_dir(tmp_path / "p", [64, 256], 1024, EVAL, finished=False)
@@ -206,8 +213,16 @@ def test_dataset_ids_resolve_through_the_eval_set_cache(run_dir, monkeypatch):
 
     calls = []
 
-    def fake_load(dataset_id, depth, max_queries=None, seed=0, bm25_k1=0.9, bm25_b=0.4,
-                  synthetic=None, progress=True):
+    def fake_load(
+        dataset_id,
+        depth,
+        max_queries=None,
+        seed=0,
+        bm25_k1=0.9,
+        bm25_b=0.4,
+        synthetic=None,
+        progress=True,
+    ):
         calls.append((dataset_id, depth, max_queries, seed, bm25_k1, synthetic))
         return make_eval_set(name=dataset_id.split("/")[-1], n_cands=depth)
 
@@ -253,11 +268,20 @@ def test_end_to_end_on_the_synthetic_eval_sets(tmp_path):
     """The run config's own eval sets (dataset ids) through the real data layer."""
     repo = Path(__file__).resolve().parents[2]
     env = {**os.environ, "IR_DATASETS_HOME": str(tmp_path / "irds"), "PYTHONPATH": str(repo)}
-    proc = subprocess.run([sys.executable, "-c", E2E, str(tmp_path)], capture_output=True,
-                          text=True, env=env, cwd=repo, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", E2E, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=repo,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads(proc.stdout.strip().splitlines()[-1])
     assert [(r["queries_seen"], r["eval_set"], r["subset"], r["n_queries"]) for r in rows] == [
-        (100, "synthetic-dev", True, 10), (100, "synthetic-trec", True, 10),
-        (200, "synthetic-dev", False, 30), (200, "synthetic-trec", False, 30)]
+        (100, "synthetic-dev", True, 10),
+        (100, "synthetic-trec", True, 10),
+        (200, "synthetic-dev", False, 30),
+        (200, "synthetic-trec", False, 30),
+    ]
     assert all(0 <= r["ndcg@10"] <= 1 and r["ce@8"] > 0 for r in rows)

@@ -32,8 +32,13 @@ def ir_measure(name: str, t: int):
 
     kind, _, cutoff = name.partition("@")
     k = int(cutoff) if cutoff else None
-    return {"ndcg": lambda: nDCG @ k, "mrr": lambda: RR(rel=t) @ k, "map": lambda: AP(rel=t),
-            "recall": lambda: R(rel=t) @ k, "p": lambda: P(rel=t) @ k}[kind]()
+    return {
+        "ndcg": lambda: nDCG @ k,
+        "mrr": lambda: RR(rel=t) @ k,
+        "map": lambda: AP(rel=t),
+        "recall": lambda: R(rel=t) @ k,
+        "p": lambda: P(rel=t) @ k,
+    }[kind]()
 
 
 def reference(qrels, run, t, names=METRICS):
@@ -53,8 +58,9 @@ def random_case(seed: int, graded: bool, n_queries: int = 40, ties: bool = True)
         qid = f"q{qi}"
         pool = [f"D{qi}-{j}" for j in range(rng.randint(5, 80))]
         judged = rng.sample(pool, min(len(pool), rng.randint(1, 12)))
-        qrels[qid] = {d: (rng.choice([0, 1, 2, 3]) if graded else rng.choice([0, 1]))
-                      for d in judged}
+        qrels[qid] = {
+            d: (rng.choice([0, 1, 2, 3]) if graded else rng.choice([0, 1])) for d in judged
+        }
         if rng.random() < 0.15:  # a relevant document the run never retrieves
             qrels[qid][f"unretrieved{qi}"] = 2 if graded else 1
         if rng.random() < 0.1:
@@ -75,7 +81,9 @@ def test_metrics_match_ir_measures_on_random_runs(seed, graded, t):
     for qid in qrels:
         for name in METRICS:
             assert per_query.loc[qid, name] == pytest.approx(expected[qid][name], abs=1e-6), (
-                qid, name)
+                qid,
+                name,
+            )
     for name in METRICS:
         mean = np.mean([expected[q][name] for q in qrels])
         assert aggregate[name] == pytest.approx(mean, abs=1e-6)
@@ -103,7 +111,9 @@ def test_graded_gains_and_threshold_by_hand():
     assert agg["p@5"] == pytest.approx(1 / 5)  # divided by k, not by the list length
     assert agg["map"] == pytest.approx(0.5)
     agg1, _ = compute_metrics(qrels, run, depth=3, rel_threshold=1)
-    assert agg1["mrr@10"] == pytest.approx(0.5) and agg1["map"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert agg1["mrr@10"] == pytest.approx(0.5) and agg1["map"] == pytest.approx(
+        (1 / 2 + 2 / 3) / 2
+    )
 
 
 def test_ties_keep_insertion_order_deterministically():
@@ -174,8 +184,9 @@ def test_first_stage_uses_scores_or_rank_order():
 
 def test_first_stage_metrics_on_graded_toy_set(graded_set):
     out = first_stage_metrics(graded_set)
-    expected = reference({q: graded_set.qrels[q] for q in graded_set.qrels},
-                         first_stage_run(graded_set), 2)
+    expected = reference(
+        {q: graded_set.qrels[q] for q in graded_set.qrels}, first_stage_run(graded_set), 2
+    )
     for name in METRICS:
         mean = np.mean([expected[q][name] for q in sorted(graded_set.qrels)])
         assert out["metrics"][name] == pytest.approx(mean, abs=1e-6)

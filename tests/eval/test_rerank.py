@@ -29,8 +29,13 @@ def plain_scores(model, tokenizer, eval_set, max_length):
         for qid in sorted(eval_set.qrels):
             out[qid] = {}
             for docid, _ in eval_set.candidates[qid]:
-                enc = tokenizer(eval_set.queries[qid], eval_set.docs[docid], truncation=True,
-                                max_length=max_length, return_tensors="pt")
+                enc = tokenizer(
+                    eval_set.queries[qid],
+                    eval_set.docs[docid],
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                )
                 out[qid][docid] = model(**enc).logits[0, 0].item()
     return out
 
@@ -56,8 +61,9 @@ def test_batch_size_and_bf16(tiny, toy_set):
     big = rerank(model, tokenizer, toy_set, batch_size=256, max_length=64, qids=["q1", "q2"])
     for qid in one:
         np.testing.assert_allclose(list(one[qid].values()), list(big[qid].values()), atol=1e-4)
-    bf16 = rerank(model, tokenizer, toy_set, batch_size=64, max_length=64, bf16=True,
-                  qids=["q1", "q2"])
+    bf16 = rerank(
+        model, tokenizer, toy_set, batch_size=64, max_length=64, bf16=True, qids=["q1", "q2"]
+    )
     a = np.array([s for d in big.values() for s in d.values()])
     b = np.array([s for d in bf16.values() for s in d.values()])
     # bf16 keeps 8 mantissa bits: the logits (~ -37 here) agree to bf16 precision only
@@ -89,8 +95,9 @@ def test_token_ids_are_cached_across_checkpoints(tiny, tiny_model_dir, toy_set):
 
 def test_evaluate_model_returns_aggregate_and_per_query(tiny, graded_set):
     model, tokenizer = tiny
-    result = evaluate_model(model, tokenizer, graded_set, EvalConfig(depth=10, ce_k=4),
-                            max_length=64)
+    result = evaluate_model(
+        model, tokenizer, graded_set, EvalConfig(depth=10, ce_k=4), max_length=64
+    )
     assert result.n_queries == len(graded_set.qrels) == len(result.per_query)
     assert result.pairs == 10 * result.n_queries
     assert all(len(docs) == 10 for docs in result.run.values())

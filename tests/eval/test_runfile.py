@@ -16,8 +16,12 @@ RUN = {"q2": {"a": 0.5, "b": 0.5, "c": 1.25}, "q1": {"z": -1.0, "y": -1.0, "x": 
 def test_format_orders_queries_and_breaks_ties_by_insertion_order():
     lines = format_trec_run(RUN, tag="t").splitlines()
     assert [line.split()[:4] for line in lines] == [
-        ["q1", "Q0", "z", "1"], ["q1", "Q0", "y", "2"], ["q1", "Q0", "x", "3"],
-        ["q2", "Q0", "c", "1"], ["q2", "Q0", "a", "2"], ["q2", "Q0", "b", "3"],
+        ["q1", "Q0", "z", "1"],
+        ["q1", "Q0", "y", "2"],
+        ["q1", "Q0", "x", "3"],
+        ["q2", "Q0", "c", "1"],
+        ["q2", "Q0", "a", "2"],
+        ["q2", "Q0", "b", "3"],
     ]
     scores = [np.float32(line.split()[4]) for line in lines]
     assert scores[0] > scores[1] > scores[2] and scores[3] > scores[4] > scores[5]
@@ -39,10 +43,10 @@ def test_trec_eval_reads_the_written_ranking(tmp_path):
     qrels = {"q1": {"x": 1}, "q2": {"b": 1}}
     path = write_trec_run(tmp_path / "r.run", RUN)
     ours, _ = compute_metrics(qrels, RUN, 3, 1, ["mrr@10"])
-    theirs = ir_measures.calc_aggregate([ir_measures.RR @ 10], qrels,
-                                        list(ir_measures.read_trec_run(str(path))))
-    assert ours["mrr@10"] == pytest.approx(1 / 3) == pytest.approx(
-        theirs[ir_measures.RR @ 10])
+    theirs = ir_measures.calc_aggregate(
+        [ir_measures.RR @ 10], qrels, list(ir_measures.read_trec_run(str(path)))
+    )
+    assert ours["mrr@10"] == pytest.approx(1 / 3) == pytest.approx(theirs[ir_measures.RR @ 10])
 
 
 def test_bad_run_files_are_clear_errors(tmp_path):

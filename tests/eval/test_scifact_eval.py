@@ -17,8 +17,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCIFACT = REPO.parent / "shared" / "data" / "scifact"
 
-pytestmark = pytest.mark.skipif(not (SCIFACT / "corpus.jsonl").is_file(),
-                                reason="../shared/data/scifact not available")
+pytestmark = pytest.mark.skipif(
+    not (SCIFACT / "corpus.jsonl").is_file(), reason="../shared/data/scifact not available"
+)
 
 CODE = """
 import json, sys
@@ -52,8 +53,14 @@ print(json.dumps({"metrics": out["metrics"], "n": out["n_queries"], "max_diff": 
 def test_bm25_first_stage_on_scifact_matches_ir_measures_and_beir():
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "IR_DATASETS_HOME": home, "PYTHONPATH": str(REPO)}
-        proc = subprocess.run([sys.executable, "-c", CODE, str(SCIFACT)], capture_output=True,
-                              text=True, env=env, cwd=str(REPO), timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-c", CODE, str(SCIFACT)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=str(REPO),
+            timeout=600,
+        )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["n"] == 300 and out["first_stage"] == "bm25"

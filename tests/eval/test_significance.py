@@ -27,8 +27,9 @@ def two_runs(n_queries=60, seed=0):
         rel = set(rng.sample(docs, 3))
         qrels[qid] = {d: 1 for d in rel}
         base[qid] = {d: rng.gauss(0, 1) for d in docs}
-        better[qid] = {d: s + (rng.random() * 1.5 if d in rel else 0.0)
-                       for d, s in base[qid].items()}
+        better[qid] = {
+            d: s + (rng.random() * 1.5 if d in rel else 0.0) for d, s in base[qid].items()
+        }
     return qrels, base, better
 
 
@@ -36,17 +37,30 @@ def test_compare_runs_matches_ranx_compare_t_test():
     from ranx import Qrels, Run, compare
 
     qrels, base, better = two_runs()
-    table = compare_runs(qrels, {"bm25": base, "ce": better}, depth=30,
-                         metrics=["ndcg@10", "map"], n_permutations=2000)
+    table = compare_runs(
+        qrels,
+        {"bm25": base, "ce": better},
+        depth=30,
+        metrics=["ndcg@10", "map"],
+        n_permutations=2000,
+    )
     assert list(table.columns) == COLUMNS
     assert len(table) == 4 and set(table["test"]) == {"student", "fisher"}
-    report = compare(Qrels.from_dict(qrels), [Run.from_dict(tie_free_run(base), name="bm25"),
-                                              Run.from_dict(tie_free_run(better), name="ce")],
-                     metrics=["ndcg@10", "map"], stat_test="student", max_p=0.05)
+    report = compare(
+        Qrels.from_dict(qrels),
+        [
+            Run.from_dict(tie_free_run(base), name="bm25"),
+            Run.from_dict(tie_free_run(better), name="ce"),
+        ],
+        metrics=["ndcg@10", "map"],
+        stat_test="student",
+        max_p=0.05,
+    )
     for metric in ("ndcg@10", "map"):
         row = table[(table.metric == metric) & (table.test == "student")].iloc[0]
-        assert row.p_value == pytest.approx(report.comparisons["bm25", "ce"][metric]["p_value"],
-                                            rel=1e-9)
+        assert row.p_value == pytest.approx(
+            report.comparisons["bm25", "ce"][metric]["p_value"], rel=1e-9
+        )
         assert row.control_mean == pytest.approx(report.results["bm25"][metric], abs=1e-12)
         assert row.treatment_mean == pytest.approx(report.results["ce"][metric], abs=1e-12)
         assert row.delta > 0 and row.significant and row.wins > row.losses
@@ -71,7 +85,8 @@ def test_fisher_is_deterministic_and_agrees_with_ranx_up_to_monte_carlo_error():
     signs = np.array(np.meshgrid(*[[-1, 1]] * 8)).reshape(8, -1).T
     exact = np.mean(np.abs(signs @ d) / 8 >= abs(d.mean()) - 1e-12)
     assert fisher_randomization_test(small_a, small_b, 50_000, seed=0) == pytest.approx(
-        exact, abs=0.01)
+        exact, abs=0.01
+    )
 
 
 def test_identical_runs_are_not_significant():

@@ -51,8 +51,11 @@ def test_resamples_whole_runs_never_checkpoints(joint_fit, monkeypatch):
 def test_strata_keep_each_stratum_size(joint_fit, monkeypatch):
     seen = []
     real = bootstrap_module.refit
-    monkeypatch.setattr(bootstrap_module, "refit",
-                        lambda r, w, **kw: seen.append(np.asarray(w).copy()) or real(r, w, **kw))
+    monkeypatch.setattr(
+        bootstrap_module,
+        "refit",
+        lambda r, w, **kw: seen.append(np.asarray(w).copy()) or real(r, w, **kw),
+    )
     bootstrap_fit(joint_fit, n_boot=5, seed=0, strata="n_params")
     data = joint_fit.data
     for w in seen:
@@ -66,8 +69,9 @@ def test_strata_keep_each_stratum_size(joint_fit, monkeypatch):
 
 def test_intervals_covariance_and_draws(joint_fit):
     b = bootstrap_fit(joint_fit, n_boot=60, seed=1)
-    assert b.n_boot == 60 and b.n_excluded == sum(v for k, v in b.status_counts().items()
-                                                  if k not in ("ok", "on_bound"))
+    assert b.n_boot == 60 and b.n_excluded == sum(
+        v for k, v in b.status_counts().items() if k not in ("ok", "on_bound")
+    )
     pi = b.param_intervals().set_index("param")
     assert list(pi.index) == list(joint_fit.law.param_names)
     assert np.all(pi["lo"] <= pi["hi"]) and np.all(pi["se"] > 0)
@@ -109,7 +113,8 @@ def _study(rng, seeds=3, checkpoints=10, run_sigma=0.03, point_sigma=0.005):
     N = np.repeat(n, checkpoints)
     runs = np.repeat(np.arange(len(n)), checkpoints)
     y = (TRUTH["E"] + TRUTH["A"] * N ** -TRUTH["alpha"]) * np.exp(
-        np.repeat(u, checkpoints) + rng.normal(0, point_sigma, len(N)))
+        np.repeat(u, checkpoints) + rng.normal(0, point_sigma, len(N))
+    )
     return N, y, runs
 
 
@@ -128,8 +133,10 @@ def _coverage(n_studies, n_boot, seed=123):
             hits[mode].append(q.loc[0, "lo"] <= truth_at <= q.loc[0, "hi"])
             a = b.param_intervals().set_index("param").loc["alpha"]
             hits_alpha[mode].append(a["lo"] <= TRUTH["alpha"] <= a["hi"])
-    return ({k: float(np.mean(v)) for k, v in hits.items()},
-            {k: float(np.mean(v)) for k, v in hits_alpha.items()})
+    return (
+        {k: float(np.mean(v)) for k, v in hits.items()},
+        {k: float(np.mean(v)) for k, v in hits_alpha.items()},
+    )
 
 
 def test_run_bootstrap_covers_and_checkpoint_bootstrap_does_not_small():

@@ -32,7 +32,8 @@ def test_training_and_serving_flops():
     with pytest.raises(ValueError, match="n_layers, d_model and seq_len"):
         training_flops(1e8, 1e9, n_layers=12)
     assert serving_flops(1e8, queries=1e6, depth=100, tokens_per_pair=128) == pytest.approx(
-        2 * 1e8 * 128 * 100 * 1e6)
+        2 * 1e8 * 128 * 100 * 1e6
+    )
 
 
 def test_chinchilla_closed_form_by_hand():
@@ -46,7 +47,9 @@ def test_chinchilla_closed_form_by_hand():
     assert e["a"] == pytest.approx(0.28 / 0.62) and e["b"] == pytest.approx(0.34 / 0.62)
 
 
-@pytest.mark.parametrize("result", [CHIN, SAT, KAP], ids=["chinchilla", "joint_saturating", "kaplan"])
+@pytest.mark.parametrize(
+    "result", [CHIN, SAT, KAP], ids=["chinchilla", "joint_saturating", "kaplan"]
+)
 def test_closed_form_matches_numeric_optimisation(result):
     closed = compute_optimal(result, C, k=6.0 * 128, method="closed")
     numeric = compute_optimal(result, C, k=6.0 * 128, method="numeric")
@@ -94,27 +97,47 @@ def _hand_table():
     small (1m): 1e12, 1e13, 1e14 with NDCG 0.20, 0.30, 0.40
     large (10m): 1e13, 10^13.5, 1e14, 1e15 with NDCG 0.25, 0.35, 0.45, 0.50"""
     rows = []
-    spec = {1e6: ([1e12, 1e13, 1e14], [0.20, 0.30, 0.40]),
-            1e7: ([1e13, 10 ** 13.5, 1e14, 1e15], [0.25, 0.35, 0.45, 0.50])}
+    spec = {
+        1e6: ([1e12, 1e13, 1e14], [0.20, 0.30, 0.40]),
+        1e7: ([1e13, 10**13.5, 1e14, 1e15], [0.25, 0.35, 0.45, 0.50]),
+    }
     for n, (flops, nd) in spec.items():
         for seed, shift in ((0, -0.01), (1, 0.01)):
             for step, (f, v) in enumerate(zip(flops, nd), start=1):
-                rows.append(dict(objective="listwise", eval_set="dev", run_id=f"{n:g}-{seed}",
-                                 seed=seed, size="1m" if n == 1e6 else "10m", n_params=n, step=step,
-                                 train_flops=f, **{"ndcg@10": v + shift, "ce@64": 3.0 - (v + shift)}))
+                rows.append(
+                    dict(
+                        objective="listwise",
+                        eval_set="dev",
+                        run_id=f"{n:g}-{seed}",
+                        seed=seed,
+                        size="1m" if n == 1e6 else "10m",
+                        n_params=n,
+                        step=step,
+                        train_flops=f,
+                        **{"ndcg@10": v + shift, "ce@64": 3.0 - (v + shift)},
+                    )
+                )
     return pd.DataFrame(rows)
 
 
 def test_equal_compute_pairs_match_the_hand_computation():
     eq = equal_compute_comparison(_hand_table(), ["ndcg@10", "ce@64"], tie_tol=1e-9)
     nd = eq[eq.metric == "ndcg@10"].sort_values(["anchor", "train_flops"])
-    got = [(r.anchor, round(np.log10(r.train_flops), 3), round(r.metric_small, 6), round(r.metric_large, 6), r.winner)
-           for r in nd.itertuples()]
+    got = [
+        (
+            r.anchor,
+            round(np.log10(r.train_flops), 3),
+            round(r.metric_small, 6),
+            round(r.metric_large, 6),
+            r.winner,
+        )
+        for r in nd.itertuples()
+    ]
     assert got == [
-        ("large", 13.0, 0.30, 0.25, "small"),   # small interpolated at its own checkpoint
-        ("large", 13.5, 0.35, 0.35, "tie"),     # small: halfway in log FLOPs between 0.30 and 0.40
+        ("large", 13.0, 0.30, 0.25, "small"),  # small interpolated at its own checkpoint
+        ("large", 13.5, 0.35, 0.35, "tie"),  # small: halfway in log FLOPs between 0.30 and 0.40
         ("large", 14.0, 0.40, 0.45, "large"),
-        ("small", 13.0, 0.30, 0.25, "small"),   # 1e12 (outside the overlap) left out
+        ("small", 13.0, 0.30, 0.25, "small"),  # 1e12 (outside the overlap) left out
         ("small", 14.0, 0.40, 0.45, "large"),
     ]
     assert (nd["size_small"] == "1m").all() and (nd["size_large"] == "10m").all()
@@ -124,6 +147,6 @@ def test_equal_compute_pairs_match_the_hand_computation():
 
 
 def test_empirical_isoflop_interpolates_inside_ranges_only():
-    iso = empirical_isoflop(_hand_table(), "ndcg@10", [10 ** 12.5, 10 ** 13.5, 1e15])
+    iso = empirical_isoflop(_hand_table(), "ndcg@10", [10**12.5, 10**13.5, 1e15])
     got = {(r.size, round(np.log10(r.C), 2)): round(r._asdict()["_6"], 6) for r in iso.itertuples()}
     assert got == {("1m", 12.5): 0.25, ("1m", 13.5): 0.35, ("10m", 13.5): 0.35, ("10m", 15.0): 0.50}

@@ -54,7 +54,9 @@ def test_recovers_known_parameters_at_low_noise(law, truth, X):
 
 def test_full_grid_recovers_the_synthetic_table_law():
     """The default (full) start grid on a results table: 6 sizes × 10 checkpoints, 0.05% noise."""
-    df = synthetic_results_table(seeds=1, n_checkpoints=10, run_sigma=5e-4, point_sigma=5e-4, seed=1)
+    df = synthetic_results_table(
+        seeds=1, n_checkpoints=10, run_sigma=5e-4, point_sigma=5e-4, seed=1
+    )
     r = fit_law(df, ChinchillaLaw(), y="ndcg@10", n="n_params", d="pairs_seen")
     truth = synthetic_truth("ndcg@10")
     assert r.status == "ok" and r.n_starts == 3 * (3 * 5) ** 2
@@ -101,8 +103,11 @@ def test_degenerate_inputs_give_an_explicit_failure(X, y, why):
 
 
 def test_joint_law_with_too_few_sizes_is_degenerate():
-    r = fit(ChinchillaLaw(), (np.repeat([1e6, 1e7], 10), np.tile(np.geomspace(1e3, 1e5, 10), 2)),
-            np.linspace(0.9, 0.5, 20))
+    r = fit(
+        ChinchillaLaw(),
+        (np.repeat([1e6, 1e7], 10), np.tile(np.geomspace(1e3, 1e5, 10), 2)),
+        np.linspace(0.9, 0.5, 20),
+    )
     assert r.status == "degenerate" and "'N'" in r.message
 
 
@@ -163,7 +168,9 @@ def test_fit_law_on_table_columns(table):
     fin = table[table.step == table.step.max()]
     s = fit_law(fin, SaturatingLaw(), y="ndcg@10", x="n_params", grid="coarse")
     assert s.target == "ndcg@10" and s.transform is None
-    kt = fit_law(table, KaplanLaw(), y="ndcg@10", n="n_params_total", d="tokens_seen", grid="coarse")
+    kt = fit_law(
+        table, KaplanLaw(), y="ndcg@10", n="n_params_total", d="tokens_seen", grid="coarse"
+    )
     assert kt.input_names == ("n_params_total", "tokens_seen")
 
 

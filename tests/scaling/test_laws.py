@@ -20,14 +20,28 @@ CASES = [
     (PowerLaw(), dict(E=0.4, A=30.0, alpha=0.3), lambda p, x: p["E"] + p["A"] * x ** -p["alpha"]),
     (PowerLaw(irreducible=False), dict(A=30.0, alpha=0.3), lambda p, x: p["A"] * x ** -p["alpha"]),
     (SaturatingLaw(), dict(a=0.45, b=-20.0, c=-0.3), lambda p, x: p["a"] + p["b"] * x ** p["c"]),
-    (ChinchillaLaw(), dict(E=0.4, A=30.0, alpha=0.35, B=2.0, beta=0.3),
-     lambda p, n, d: p["E"] + p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"]),
-    (JointSaturatingLaw(), dict(a=0.6, b=-10.0, c=-0.3, d=-2.0, e=-0.3),
-     lambda p, n, d: p["a"] + p["b"] * n ** p["c"] + p["d"] * d ** p["e"]),
-    (KaplanLaw(), dict(E=0.3, N_c=1e5, alpha=0.3, D_c=100.0, beta=0.4),
-     lambda p, n, d: ((p["N_c"] / n) ** (p["alpha"] / p["beta"]) + p["D_c"] / d) ** p["beta"] + p["E"]),
-    (KaplanLaw(irreducible=False), dict(N_c=1e5, alpha=0.3, D_c=100.0, beta=0.4),
-     lambda p, n, d: ((p["N_c"] / n) ** (p["alpha"] / p["beta"]) + p["D_c"] / d) ** p["beta"]),
+    (
+        ChinchillaLaw(),
+        dict(E=0.4, A=30.0, alpha=0.35, B=2.0, beta=0.3),
+        lambda p, n, d: p["E"] + p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"],
+    ),
+    (
+        JointSaturatingLaw(),
+        dict(a=0.6, b=-10.0, c=-0.3, d=-2.0, e=-0.3),
+        lambda p, n, d: p["a"] + p["b"] * n ** p["c"] + p["d"] * d ** p["e"],
+    ),
+    (
+        KaplanLaw(),
+        dict(E=0.3, N_c=1e5, alpha=0.3, D_c=100.0, beta=0.4),
+        lambda p, n, d: (
+            ((p["N_c"] / n) ** (p["alpha"] / p["beta"]) + p["D_c"] / d) ** p["beta"] + p["E"]
+        ),
+    ),
+    (
+        KaplanLaw(irreducible=False),
+        dict(N_c=1e5, alpha=0.3, D_c=100.0, beta=0.4),
+        lambda p, n, d: ((p["N_c"] / n) ** (p["alpha"] / p["beta"]) + p["D_c"] / d) ** p["beta"],
+    ),
 ]
 IDS = [f"{law.name}{'' if getattr(law, 'irreducible', True) else '-noE'}" for law, _, _ in CASES]
 

@@ -22,21 +22,34 @@ from rerankscale.scaling import (
 
 @pytest.fixture(scope="module")
 def table():
-    return synthetic_results_table(sizes=(1e6, 2e6, 4e6, 8e6, 16e6), objectives=("pointwise", "listwise"),
-                                   seeds=1, n_checkpoints=6, seed=3)
+    return synthetic_results_table(
+        sizes=(1e6, 2e6, 4e6, 8e6, 16e6),
+        objectives=("pointwise", "listwise"),
+        seeds=1,
+        n_checkpoints=6,
+        seed=3,
+    )
 
 
 @pytest.fixture(scope="module")
 def joint_fits(table):
-    return {o: fit_law(table[table.objective == o], ChinchillaLaw(), y="ndcg@10", grid="coarse")
-            for o in ("pointwise", "listwise")}
+    return {
+        o: fit_law(table[table.objective == o], ChinchillaLaw(), y="ndcg@10", grid="coarse")
+        for o in ("pointwise", "listwise")
+    }
 
 
 def test_objective_colours_are_seaborns_colorblind_palette():
     sns = pytest.importorskip("seaborn")
     palette = sns.color_palette("colorblind").as_hex()
     assert plots.COLORBLIND == palette
-    assert list(plots.OBJECTIVE_COLORS) == ["pointwise", "pairwise", "listwise", "lambdaloss", "listmle"]
+    assert list(plots.OBJECTIVE_COLORS) == [
+        "pointwise",
+        "pairwise",
+        "listwise",
+        "lambdaloss",
+        "listmle",
+    ]
     assert list(plots.OBJECTIVE_COLORS.values()) == palette[:5]
     assert plots.objective_color("bce") == plots.OBJECTIVE_COLORS["pointwise"]
     assert plots.objective_color("custom") == plots.objective_color("custom")
@@ -51,8 +64,16 @@ def _check(fig):
 
 def test_f1_size_scaling(table):
     fin = select_rows(table, "final")
-    fc, fits = forecast_holdout(fin, PowerLaw(), y="ndcg@10", x="n_params", holdout=1, n_boot=20,
-                                grid="coarse", return_fits=True)
+    fc, fits = forecast_holdout(
+        fin,
+        PowerLaw(),
+        y="ndcg@10",
+        x="n_params",
+        holdout=1,
+        n_boot=20,
+        grid="coarse",
+        return_fits=True,
+    )
     train = fin[fin.n_params < 16e6]
     f = {o: fits[(o, "synthetic-dev", "ndcg@10")][0] for o in ("pointwise", "listwise")}
     fig = plots.plot_size_scaling(train, f, fc, metric="ndcg@10")
@@ -62,8 +83,15 @@ def test_f1_size_scaling(table):
 
 def test_f2_f3_exposure_and_joint_slices(table, joint_fits):
     _check(plots.plot_exposure_scaling(table, joint_fits, metric="ndcg@10"))
-    per_size = {("pointwise", 1e6): fit_law(table[(table.objective == "pointwise") & (table.n_params == 1e6)],
-                                            PowerLaw(), y="ndcg@10", x="pairs_seen", grid="coarse")}
+    per_size = {
+        ("pointwise", 1e6): fit_law(
+            table[(table.objective == "pointwise") & (table.n_params == 1e6)],
+            PowerLaw(),
+            y="ndcg@10",
+            x="pairs_seen",
+            grid="coarse",
+        )
+    }
     _check(plots.plot_exposure_scaling(table, per_size, metric="ndcg@10"))
     fig = plots.plot_joint_slices(table, joint_fits, metric="ndcg@10", heldout_sizes=["16m"])
     _check(fig)
@@ -74,7 +102,9 @@ def test_f4_f5_f6(table, joint_fits):
     C = np.geomspace(1e13, 1e16, 4)
     k = 6.0 * 128
     opt = pd.concat([compute_optimal(r, C, k=k).assign(objective=o) for o, r in joint_fits.items()])
-    iso = pd.concat([isoflop_profiles(r, C, k=k).assign(objective=o) for o, r in joint_fits.items()])
+    iso = pd.concat(
+        [isoflop_profiles(r, C, k=k).assign(objective=o) for o, r in joint_fits.items()]
+    )
     emp = empirical_isoflop(table, "ndcg@10", C)
     _check(plots.plot_compute_optimal(opt, iso, empirical=emp, metric="ndcg@10"))
     _check(plots.plot_equal_compute(equal_compute_comparison(table, "ndcg@10")))
@@ -94,7 +124,11 @@ def test_save_figure_writes_png_pdf_csv_atomically(tmp_path, table):
     fig = plots.plot_ce_vs_metric(table)
     df = pd.DataFrame(dict(a=[1, 2], b=["x", "y"]))
     paths = plots.save_figure(fig, df, tmp_path / "figs", "F6_ce")
-    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["F6_ce.csv", "F6_ce.pdf", "F6_ce.png"]
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
+        "F6_ce.csv",
+        "F6_ce.pdf",
+        "F6_ce.png",
+    ]
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert paths["pdf"].read_bytes()[:4] == b"%PDF"
     pd.testing.assert_frame_equal(pd.read_csv(paths["csv"]), df)

@@ -56,7 +56,9 @@ def test_non_positive_n_or_d_is_an_error(table, col):
 
 def test_duplicate_keys_are_an_error(table):
     bad = pd.concat([table, table.iloc[[4]]], ignore_index=True)
-    with pytest.raises(ResultsTableError, match=r"2 rows share a key \(run_id, step, eval_set\)") as e:
+    with pytest.raises(
+        ResultsTableError, match=r"2 rows share a key \(run_id, step, eval_set\)"
+    ) as e:
         validate_results_table(bad)
     assert table.loc[4, "run_id"] in str(e.value)
 

@@ -66,8 +66,16 @@ def test_group_without_positive_first_is_rejected():
 def _all_shards(groups, world, micro, pointwise, lengths=None, step=0):
     out = []
     for rank in range(world):
-        shards, units = plan_step(groups, pointwise=pointwise, n_micro=micro, world_size=world,
-                                  rank=rank, seed=0, step=step, lengths=lengths)
+        shards, units = plan_step(
+            groups,
+            pointwise=pointwise,
+            n_micro=micro,
+            world_size=world,
+            rank=rank,
+            seed=0,
+            step=step,
+            lengths=lengths,
+        )
         out.append((shards, units))
     return out
 
@@ -80,7 +88,10 @@ def test_every_pair_is_scored_exactly_once_with_weights_summing_to_one(pointwise
     units = {u for _, u in everything}
     assert units == {40 if pointwise else 10}
     scored = [
-        (q, d) for shards, _ in everything for s in shards if not s.dummy
+        (q, d)
+        for shards, _ in everything
+        for s in shards
+        if not s.dummy
         for q, d in zip(s.queries, s.docs)
     ]
     expected = [(g.query, d) for g in groups for d in g.docs]
@@ -96,8 +107,16 @@ def test_every_pair_is_scored_exactly_once_with_weights_summing_to_one(pointwise
 
 def test_length_bucketing_sorts_groups_across_shards():
     groups = [make_group(i) for i in (4, 0, 3, 1, 2, 0)]
-    shards, _ = plan_step(groups, pointwise=False, n_micro=3, world_size=1, rank=0, seed=0,
-                          step=0, lengths=word_lengths)
+    shards, _ = plan_step(
+        groups,
+        pointwise=False,
+        n_micro=3,
+        world_size=1,
+        rank=0,
+        seed=0,
+        step=0,
+        lengths=word_lengths,
+    )
     longest = [max(word_lengths(s.queries, s.docs)) for s in shards]
     assert longest == sorted(longest) and longest[0] < longest[-1]
 
@@ -106,8 +125,9 @@ def test_pointwise_shuffle_is_seeded_by_step():
     groups = [make_group(i) for i in range(4)]
 
     def order(step):
-        shards, _ = plan_step(groups, pointwise=True, n_micro=1, world_size=1, rank=0, seed=0,
-                              step=step)
+        shards, _ = plan_step(
+            groups, pointwise=True, n_micro=1, world_size=1, rank=0, seed=0, step=step
+        )
         return shards[0].docs
 
     assert order(5) == order(5)

@@ -100,8 +100,9 @@ def test_weight_decay_applies_to_matrices_only():
 
     from rerankscale.schedule import make_optimizer
 
-    model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 4),
-                                torch.nn.LayerNorm(4))
+    model = torch.nn.Sequential(
+        torch.nn.Embedding(10, 4), torch.nn.Linear(4, 4), torch.nn.LayerNorm(4)
+    )
     opt = make_optimizer(model, cfg(weight_decay=0.1, betas=(0.9, 0.98)).train, 1e-3, "cpu")
     decay, no_decay = opt.param_groups
     assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0

@@ -50,8 +50,9 @@ def make_cfg(max_queries=256, checkpoints=(64, 256), **train_kw) -> RunConfig:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def weights(checkpoint: Path) -> dict[str, torch.Tensor]:
@@ -136,7 +137,10 @@ def test_run_directory_config_log_and_exposure(trained):
 
     # 160 queries in steps of 16: checkpoints at 32, 96 and the final 160
     assert [p.name for p, _ in list_checkpoints(run_dir)] == [
-        "q000000032", "q000000096", "q000000160"]
+        "q000000032",
+        "q000000096",
+        "q000000160",
+    ]
     assert summary["finished"] and json.loads((run_dir / "status.json").read_text())["finished"]
     log = read_jsonl(run_dir / "train_log.jsonl")
     assert [r["step"] for r in log] == list(range(1, 11))
@@ -156,8 +160,9 @@ def test_run_directory_config_log_and_exposure(trained):
     last = json.loads((run_dir / "checkpoints" / "q000000160" / "exposure.json").read_text())
     assert last["tokens_seen"] == sum(lengths) == log[-1]["tokens_seen"]
     assert last["dense_flops"] == 6 * n_params * sum(lengths)
-    attention = sum(flops_per_token(shape, n_params, n, training=True)["attention"] * n
-                    for n in lengths)
+    attention = sum(
+        flops_per_token(shape, n_params, n, training=True)["attention"] * n for n in lengths
+    )
     assert last["attention_flops"] == attention > 0
     assert last["train_flops"] == last["dense_flops"] + last["attention_flops"]
     assert last["step"] == 10 and last["queries_seen"] == 160 and last["seconds"] > 0
@@ -259,8 +264,7 @@ def test_a_group_without_positive_is_a_clear_error(tmp_path, monkeypatch):
     assert not (tmp_path / "r" / "status.json").exists()
 
 
-def test_a_non_finite_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path,
-                                                                            monkeypatch):
+def test_a_non_finite_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     real = rerankscale.losses.make_loss
 
     def nan_at_step_6(name):
@@ -287,11 +291,14 @@ def test_a_non_finite_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp
 # --------------------------------------------------------------------------- objectives, options
 
 
-@pytest.mark.parametrize("objective,extra", [
-    ("pointwise", {"batch_pairs": 64}),  # 8 whole groups per step, flattened into 64 pairs
-    ("pairwise", {"bf16": True, "schedule": "wsd"}),
-    ("lambdaloss", {"schedule": "constant", "grad_accum": 2, "batch_queries": 8}),
-])
+@pytest.mark.parametrize(
+    "objective,extra",
+    [
+        ("pointwise", {"batch_pairs": 64}),  # 8 whole groups per step, flattened into 64 pairs
+        ("pairwise", {"bf16": True, "schedule": "wsd"}),
+        ("lambdaloss", {"schedule": "constant", "grad_accum": 2, "batch_queries": 8}),
+    ],
+)
 def test_objectives_and_options_train(tmp_path, objective, extra):
     cfg = make_cfg(max_queries=64, checkpoints=[64], objective=objective, **extra)
     summary = train(cfg, tmp_path / "r", progress=False)
@@ -306,12 +313,17 @@ def test_objectives_and_options_train(tmp_path, objective, extra):
 
 def test_gradient_accumulation_matches_one_large_batch(tmp_path):
     a = train(make_cfg(max_queries=96, checkpoints=[96]), tmp_path / "a", progress=False)
-    b = train(make_cfg(max_queries=96, checkpoints=[96], batch_queries=8, grad_accum=2),
-              tmp_path / "b", progress=False)
+    b = train(
+        make_cfg(max_queries=96, checkpoints=[96], batch_queries=8, grad_accum=2),
+        tmp_path / "b",
+        progress=False,
+    )
     assert a["step"] == b["step"] == 6
     assert_same_trajectory(tmp_path / "a", tmp_path / "b")
-    assert_weights_close(weights(tmp_path / "a/checkpoints/q000000096"),
-                         weights(tmp_path / "b/checkpoints/q000000096"))
+    assert_weights_close(
+        weights(tmp_path / "a/checkpoints/q000000096"),
+        weights(tmp_path / "b/checkpoints/q000000096"),
+    )
 
 
 def test_hf_family_trains_a_locally_saved_modernbert(tmp_path):
@@ -321,7 +333,10 @@ def test_hf_family_trains_a_locally_saved_modernbert(tmp_path):
     cfg.model.family, cfg.model.name_or_path = "hf", str(tmp_path / "local-modernbert")
     summary = train(cfg, tmp_path / "r", progress=False)
     assert summary["run_id"].startswith("hf-") and summary["queries_seen"] == 48
-    before, after = weights(tmp_path / "local-modernbert"), weights(tmp_path / "r/checkpoints/q000000048")
+    before, after = (
+        weights(tmp_path / "local-modernbert"),
+        weights(tmp_path / "r/checkpoints/q000000048"),
+    )
     assert before.keys() == after.keys()
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
@@ -330,7 +345,9 @@ def test_hf_family_trains_a_locally_saved_modernbert(tmp_path):
 
 
 def _subprocess_env() -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false"
+    )
     env.pop("WORLD_SIZE", None)
     return env
 
@@ -340,9 +357,20 @@ def test_resume_after_sigkill_reproduces_the_uninterrupted_run(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps(cfg.to_dict()))
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rerankscale.train", "--config", str(tmp_path / "run.json"),
-         "--run-dir", str(killed), "--no-progress"],
-        cwd=REPO, env=_subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "rerankscale.train",
+            "--config",
+            str(tmp_path / "run.json"),
+            "--run-dir",
+            str(killed),
+            "--no-progress",
+        ],
+        cwd=REPO,
+        env=_subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.time() + 120
     while not (killed / "state" / "latest.json").exists():
@@ -375,11 +403,29 @@ def test_two_ddp_processes_follow_the_single_process_trajectory(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps(cfg.to_dict()))
     ddp = tmp_path / "ddp"
     done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-         "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-         "-m", "rerankscale.train", "--config", str(tmp_path / "run.json"),
-         "--run-dir", str(ddp), "--no-progress"],
-        cwd=REPO, env=_subprocess_env(), capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(_free_port()),
+            "-m",
+            "rerankscale.train",
+            "--config",
+            str(tmp_path / "run.json"),
+            "--run-dir",
+            str(ddp),
+            "--no-progress",
+        ],
+        cwd=REPO,
+        env=_subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     single = train(cfg, tmp_path / "single", progress=False)
@@ -389,5 +435,6 @@ def test_two_ddp_processes_follow_the_single_process_trajectory(tmp_path):
     for key in ("queries_seen", "pairs_seen", "tokens_seen", "train_flops"):
         assert summary[key] == single[key]
     assert_same_trajectory(ddp, tmp_path / "single")
-    assert_weights_close(weights(ddp / "checkpoints/q000000128"),
-                         weights(tmp_path / "single/checkpoints/q000000128"))
+    assert_weights_close(
+        weights(ddp / "checkpoints/q000000128"), weights(tmp_path / "single/checkpoints/q000000128")
+    )

@@ -9,5 +9,10 @@ from .config import (
     synthetic_config,
 )
 
-__all__ = ["SyntheticConfig", "SyntheticConfigError", "active_config", "configure_synthetic",
-           "synthetic_config"]
+__all__ = [
+    "SyntheticConfig",
+    "SyntheticConfigError",
+    "active_config",
+    "configure_synthetic",
+    "synthetic_config",
+]

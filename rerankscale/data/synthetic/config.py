@@ -130,7 +130,9 @@ class SyntheticConfig:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_overrides(cls, overrides: dict[str, Any] | SyntheticConfig | None = None) -> SyntheticConfig:
+    def from_overrides(
+        cls, overrides: dict[str, Any] | SyntheticConfig | None = None
+    ) -> SyntheticConfig:
         """Defaults with ``overrides`` applied and validated (unknown keys are errors)."""
         if overrides is None:
             return cls().validate()
@@ -163,32 +165,61 @@ class SyntheticConfig:
             if not cond:
                 raise SyntheticConfigError(f"invalid synthetic config: {msg}")
 
-        positive = ("n_pieces", "n_fillers", "n_entities", "entity_pieces", "entity_aliases",
-                    "n_relations", "relation_pieces", "rel_q_syn", "rel_d_syn",
-                    "relation_family_size", "facts_min", "name_mentions", "dev_queries",
-                    "trec_queries", "first_stage_depth", "train_candidate_depth",
-                    "queries_per_chunk", "train_chunks", "docs_base")
+        positive = (
+            "n_pieces",
+            "n_fillers",
+            "n_entities",
+            "entity_pieces",
+            "entity_aliases",
+            "n_relations",
+            "relation_pieces",
+            "rel_q_syn",
+            "rel_d_syn",
+            "relation_family_size",
+            "facts_min",
+            "name_mentions",
+            "dev_queries",
+            "trec_queries",
+            "first_stage_depth",
+            "train_candidate_depth",
+            "queries_per_chunk",
+            "train_chunks",
+            "docs_base",
+        )
         for name in positive:
             need(getattr(self, name) >= 1, f"{name}={getattr(self, name)} must be ≥ 1")
         need(self.facts_max >= self.facts_min, "facts_max must be ≥ facts_min")
-        need(0 <= self.doc_fillers_min <= self.doc_fillers_max, "0 ≤ doc_fillers_min ≤ doc_fillers_max")
-        need(0 <= self.query_fillers_min <= self.query_fillers_max,
-             "0 ≤ query_fillers_min ≤ query_fillers_max")
-        need(self.query_sampling in ("rel_first", "entity_first"),
-             f"query_sampling={self.query_sampling!r}: use 'rel_first' or 'entity_first'")
+        need(
+            0 <= self.doc_fillers_min <= self.doc_fillers_max,
+            "0 ≤ doc_fillers_min ≤ doc_fillers_max",
+        )
+        need(
+            0 <= self.query_fillers_min <= self.query_fillers_max,
+            "0 ≤ query_fillers_min ≤ query_fillers_max",
+        )
+        need(
+            self.query_sampling in ("rel_first", "entity_first"),
+            f"query_sampling={self.query_sampling!r}: use 'rel_first' or 'entity_first'",
+        )
         need(self.n_fillers <= 350, "n_fillers ≤ 350 (the filler inventory)")
         need(self.n_pieces <= 5000, "n_pieces ≤ 5000 (the piece inventory)")
         for name in ("zipf_entity", "zipf_qrel", "zipf_doc_rel", "docs_decay", "docs_head"):
             need(getattr(self, name) >= 0, f"{name} must be ≥ 0")
         need(self.bm25_k1 >= 0 and 0 <= self.bm25_b <= 1, "bm25_k1 ≥ 0 and 0 ≤ bm25_b ≤ 1")
         max_docs = self.docs_base + int(self.docs_head)
-        need(max_docs * self.facts_max <= self.n_relations,
-             f"the most popular entity needs up to {max_docs * self.facts_max} distinct relations "
-             f"(docs_base + docs_head passages × facts_max) but n_relations={self.n_relations}")
-        words = (self.n_entities * self.entity_aliases
-                 + self.n_relations * (self.rel_q_syn + self.rel_d_syn))
-        need(words <= 0.5 * min(self.n_pieces ** min(self.entity_pieces, self.relation_pieces), 10**12),
-             f"{words} distinct words do not fit in {self.n_pieces} pieces; raise n_pieces")
+        need(
+            max_docs * self.facts_max <= self.n_relations,
+            f"the most popular entity needs up to {max_docs * self.facts_max} distinct relations "
+            f"(docs_base + docs_head passages × facts_max) but n_relations={self.n_relations}",
+        )
+        words = self.n_entities * self.entity_aliases + self.n_relations * (
+            self.rel_q_syn + self.rel_d_syn
+        )
+        need(
+            words
+            <= 0.5 * min(self.n_pieces ** min(self.entity_pieces, self.relation_pieces), 10**12),
+            f"{words} distinct words do not fit in {self.n_pieces} pieces; raise n_pieces",
+        )
         return self
 
     # ------------------------------------------------------------------ identity
@@ -230,7 +261,9 @@ def active_config() -> SyntheticConfig:
     return _active if _active is not None else _from_env()
 
 
-def configure_synthetic(overrides: dict[str, Any] | SyntheticConfig | None = None) -> SyntheticConfig:
+def configure_synthetic(
+    overrides: dict[str, Any] | SyntheticConfig | None = None,
+) -> SyntheticConfig:
     """Set the process-wide synthetic config (``None`` restores the default); returns it.
 
     Call it with ``DataConfig.synthetic`` before reading a synthetic dataset.
@@ -241,7 +274,9 @@ def configure_synthetic(overrides: dict[str, Any] | SyntheticConfig | None = Non
 
 
 @contextmanager
-def synthetic_config(overrides: dict[str, Any] | SyntheticConfig | None) -> Iterator[SyntheticConfig]:
+def synthetic_config(
+    overrides: dict[str, Any] | SyntheticConfig | None,
+) -> Iterator[SyntheticConfig]:
     """``with synthetic_config({"zipf_qrel": 1.2}) as cfg:`` — the config for a block only."""
     global _active
     previous = _active

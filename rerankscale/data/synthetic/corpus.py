@@ -28,12 +28,12 @@ from .world import World, zipf_weights
 class Corpus:
     doc_ids: list[str]
     texts: list[str]
-    doc_entity: np.ndarray                      # doc index -> entity
-    doc_facts: list[tuple[int, ...]]            # doc index -> relations stated
-    fact_doc: dict[tuple[int, int], int]        # (entity, relation) -> doc index
-    entity_docs: dict[int, list[int]]           # entity -> doc indices
+    doc_entity: np.ndarray  # doc index -> entity
+    doc_facts: list[tuple[int, ...]]  # doc index -> relations stated
+    fact_doc: dict[tuple[int, int], int]  # (entity, relation) -> doc index
+    entity_docs: dict[int, list[int]]  # entity -> doc indices
     rel_entities: dict[int, list[int]] = field(default_factory=dict)  # relation -> entities
-    rel_docs: dict[int, list[int]] = field(default_factory=dict)      # relation -> doc indices
+    rel_docs: dict[int, list[int]] = field(default_factory=dict)  # relation -> doc indices
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Query:
 
 def docs_per_entity(cfg: SyntheticConfig) -> np.ndarray:
     ranks = np.arange(1, cfg.n_entities + 1, dtype=np.float64)
-    return cfg.docs_base + np.floor(cfg.docs_head * ranks ** -cfg.docs_decay).astype(np.int64)
+    return cfg.docs_base + np.floor(cfg.docs_head * ranks**-cfg.docs_decay).astype(np.int64)
 
 
 def _pick(u: float, n: int) -> int:
@@ -71,7 +71,7 @@ def generate_corpus(world: World, r: np.random.Generator, id_prefix: str = "") -
     cfg = world.cfg
     n_docs = docs_per_entity(cfg)
     rel_p = zipf_weights(cfg.n_relations, cfg.zipf_doc_rel)
-    per_doc = (cfg.facts_max + 2 * cfg.name_mentions + 1 + 2 * cfg.doc_fillers_max)
+    per_doc = cfg.facts_max + 2 * cfg.name_mentions + 1 + 2 * cfg.doc_fillers_max
     raw: list[tuple[int, tuple[int, ...], str]] = []
     n_fill_span = cfg.doc_fillers_max - cfg.doc_fillers_min + 1
     for e in range(cfg.n_entities):
@@ -82,7 +82,7 @@ def generate_corpus(world: World, r: np.random.Generator, id_prefix: str = "") -
         aliases = world.entity_forms[e]
         start = 0
         for nf in n_facts.tolist():
-            facts = tuple(int(x) for x in rels[start:start + nf])
+            facts = tuple(int(x) for x in rels[start : start + nf])
             start += nf
             units = [world.rel_d_forms[rel][_pick(next(u), cfg.rel_d_syn)] for rel in facts]
             units.insert(0, aliases[_pick(next(u), len(aliases))])
@@ -91,8 +91,14 @@ def generate_corpus(world: World, r: np.random.Generator, id_prefix: str = "") -
             n_fill = cfg.doc_fillers_min + _pick(next(u), n_fill_span)
             raw.append((e, facts, " ".join(_insert_fillers(units, n_fill, world, u))))
     order = r.permutation(len(raw))
-    corpus = Corpus(doc_ids=[], texts=[], doc_entity=np.empty(len(raw), dtype=np.int64),
-                    doc_facts=[], fact_doc={}, entity_docs={})
+    corpus = Corpus(
+        doc_ids=[],
+        texts=[],
+        doc_entity=np.empty(len(raw), dtype=np.int64),
+        doc_facts=[],
+        fact_doc={},
+        entity_docs={},
+    )
     for i, j in enumerate(order.tolist()):
         e, facts, text = raw[j]
         corpus.doc_ids.append(f"{id_prefix}D{i:05d}")
@@ -113,11 +119,15 @@ def render_query(world: World, entity: int, relation: int, u) -> str:
     ``u`` is an iterator of uniforms."""
     cfg = world.cfg
     aliases = world.entity_forms[entity]
-    units = [aliases[_pick(next(u), len(aliases))],
-             world.rel_q_forms[relation][_pick(next(u), cfg.rel_q_syn)]]
+    units = [
+        aliases[_pick(next(u), len(aliases))],
+        world.rel_q_forms[relation][_pick(next(u), cfg.rel_q_syn)],
+    ]
     if next(u) < 0.5:
         units.reverse()
-    n_fill = cfg.query_fillers_min + _pick(next(u), cfg.query_fillers_max - cfg.query_fillers_min + 1)
+    n_fill = cfg.query_fillers_min + _pick(
+        next(u), cfg.query_fillers_max - cfg.query_fillers_min + 1
+    )
     return " ".join(_insert_fillers(units, n_fill, world, u))
 
 
@@ -134,15 +144,20 @@ class FactSampler:
             self.rels = np.array(sorted(corpus.rel_entities), dtype=np.int64)
             p = rel_w[self.rels]
             self.rel_p = p / p.sum()
-            self.cum = {rel: np.cumsum(ent_w[corpus.rel_entities[rel]]) for rel in self.rels.tolist()}
+            self.cum = {
+                rel: np.cumsum(ent_w[corpus.rel_entities[rel]]) for rel in self.rels.tolist()
+            }
         else:
             ents = np.array(sorted(corpus.entity_docs), dtype=np.int64)
             self.ents = ents
             p = ent_w[ents]
             self.ent_p = p / p.sum()
-            self.ent_rels = {int(e): np.array(sorted(rel for d in corpus.entity_docs[int(e)]
-                                                     for rel in corpus.doc_facts[d]))
-                             for e in ents}
+            self.ent_rels = {
+                int(e): np.array(
+                    sorted(rel for d in corpus.entity_docs[int(e)] for rel in corpus.doc_facts[d])
+                )
+                for e in ents
+            }
             self.cum = {e: np.cumsum(rel_w[rels]) for e, rels in self.ent_rels.items()}
 
     def draw(self, r: np.random.Generator, n: int) -> list[tuple[int, int]]:
@@ -152,20 +167,31 @@ class FactSampler:
             u = r.random(n)
             for rel, x in zip(rels.tolist(), u):
                 cum = self.cum[rel]
-                e = self.corpus.rel_entities[rel][int(np.searchsorted(cum, x * cum[-1], side="right"))]
+                e = self.corpus.rel_entities[rel][
+                    int(np.searchsorted(cum, x * cum[-1], side="right"))
+                ]
                 out.append((e, rel))
         else:
             ents = r.choice(self.ents, size=n, p=self.ent_p)
             u = r.random(n)
             for e, x in zip(ents.tolist(), u):
                 cum = self.cum[e]
-                out.append((e, int(self.ent_rels[e][int(np.searchsorted(cum, x * cum[-1], side="right"))])))
+                out.append(
+                    (e, int(self.ent_rels[e][int(np.searchsorted(cum, x * cum[-1], side="right"))]))
+                )
         return out
 
 
-def sample_queries(world: World, corpus: Corpus, r: np.random.Generator, n: int, qid_fmt: str,
-                   unique: bool = False, exclude: set[tuple[int, int]] | None = None,
-                   accept=None) -> list[Query]:
+def sample_queries(
+    world: World,
+    corpus: Corpus,
+    r: np.random.Generator,
+    n: int,
+    qid_fmt: str,
+    unique: bool = False,
+    exclude: set[tuple[int, int]] | None = None,
+    accept=None,
+) -> list[Query]:
     """``n`` queries (ids ``qid_fmt.format(i)``); ``unique`` forbids repeating a fact, ``exclude``
     forbids given facts, ``accept(entity, relation)`` filters facts."""
     sampler = FactSampler(world, corpus)
@@ -193,7 +219,9 @@ def sample_queries(world: World, corpus: Corpus, r: np.random.Generator, n: int,
     return out
 
 
-def trec_judgments(world: World, corpus: Corpus, q: Query, r: np.random.Generator) -> dict[int, int]:
+def trec_judgments(
+    world: World, corpus: Corpus, q: Query, r: np.random.Generator
+) -> dict[int, int]:
     """Graded judgments (doc index -> 2/1/0) of a ``trec`` query.
 
     2: the passage stating the fact; 1: another passage of the entity stating a fact of the same
@@ -221,6 +249,9 @@ def trec_judgments(world: World, corpus: Corpus, q: Query, r: np.random.Generato
 
 def related_count(world: World, corpus: Corpus, entity: int, relation: int) -> int:
     fam = world.family[relation]
-    return sum(1 for d in corpus.entity_docs[entity]
-               if relation not in corpus.doc_facts[d]
-               and any(world.family[f] == fam for f in corpus.doc_facts[d]))
+    return sum(
+        1
+        for d in corpus.entity_docs[entity]
+        if relation not in corpus.doc_facts[d]
+        and any(world.family[f] == fam for f in corpus.doc_facts[d])
+    )

@@ -40,15 +40,16 @@ from .world import World, build_world
 RUN_TAG = "rerankscale-bm25"
 
 
-def first_stage(world: World, corpus: Corpus, queries: list[Query],
-                depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def first_stage(
+    world: World, corpus: Corpus, queries: list[Query], depth: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """BM25 (whole words, fillers dropped) top ``depth`` (doc indices, scores) per query."""
     cfg = world.cfg
     index = BM25Index.build(corpus.doc_ids, world.analyzer(corpus.texts), cfg.bm25_k1, cfg.bm25_b)
     out = []
     batch = 1024
     for start in range(0, len(queries), batch):
-        part = queries[start:start + batch]
+        part = queries[start : start + batch]
         scores = index.score(world.analyzer([q.text for q in part]))
         seeds = np.array([stable_seed("bm25-ties", q.qid) for q in part], dtype=np.uint64)
         idx, sc = topk_matrix(scores, depth, seeds)
@@ -73,18 +74,29 @@ def generate_eval(cfg: SyntheticConfig) -> EvalData:
     world = build_world(cfg)
     corpus = generate_corpus(world, rng("eval-corpus", cfg.seed))
     unique = cfg.eval_unique_facts
-    dev = sample_queries(world, corpus, rng("dev-queries", cfg.seed), cfg.dev_queries,
-                         "dev-{:05d}", unique=unique)
+    dev = sample_queries(
+        world, corpus, rng("dev-queries", cfg.seed), cfg.dev_queries, "dev-{:05d}", unique=unique
+    )
     trec = sample_queries(
-        world, corpus, rng("trec-queries", cfg.seed), cfg.trec_queries, "trec-{:04d}",
+        world,
+        corpus,
+        rng("trec-queries", cfg.seed),
+        cfg.trec_queries,
+        "trec-{:04d}",
         unique=unique,
         exclude={(q.entity, q.relation) for q in dev} if unique else None,
-        accept=lambda e, rel: related_count(world, corpus, e, rel) >= cfg.trec_min_related)
+        accept=lambda e, rel: related_count(world, corpus, e, rel) >= cfg.trec_min_related,
+    )
     judge_rng = rng("trec-judgments", cfg.seed)
     grades = [trec_judgments(world, corpus, q, judge_rng) for q in trec]
-    return EvalData(corpus, dev, trec, grades,
-                    first_stage(world, corpus, dev, cfg.first_stage_depth),
-                    first_stage(world, corpus, trec, cfg.first_stage_depth))
+    return EvalData(
+        corpus,
+        dev,
+        trec,
+        grades,
+        first_stage(world, corpus, dev, cfg.first_stage_depth),
+        first_stage(world, corpus, trec, cfg.first_stage_depth),
+    )
 
 
 def eval_dir(cfg: SyntheticConfig) -> Path:
@@ -111,24 +123,45 @@ def ensure_eval_files(cfg: SyntheticConfig) -> Path:
     t0 = time.perf_counter()
     data = generate_eval(cfg)
     ids = data.corpus.doc_ids
-    atomic_write_text(folder / "docs.tsv",
-                      "".join(f"{d}\t{t}\n" for d, t in zip(ids, data.corpus.texts)))
-    for split, queries, run in (("dev", data.dev, data.dev_run), ("trec", data.trec, data.trec_run)):
-        atomic_write_text(folder / split / "queries.tsv",
-                          "".join(f"{q.qid}\t{q.text}\n" for q in queries))
+    atomic_write_text(
+        folder / "docs.tsv", "".join(f"{d}\t{t}\n" for d, t in zip(ids, data.corpus.texts))
+    )
+    for split, queries, run in (
+        ("dev", data.dev, data.dev_run),
+        ("trec", data.trec, data.trec_run),
+    ):
+        atomic_write_text(
+            folder / split / "queries.tsv", "".join(f"{q.qid}\t{q.text}\n" for q in queries)
+        )
         atomic_write_text(folder / split / "bm25.run", _run_lines(queries, run, ids))
-    atomic_write_text(folder / "dev" / "qrels", "".join(
-        f"{q.qid} 0 {ids[data.corpus.fact_doc[(q.entity, q.relation)]]} 1\n" for q in data.dev))
-    atomic_write_text(folder / "trec" / "qrels", "".join(
-        f"{q.qid} 0 {ids[d]} {g}\n" for q, grades in zip(data.trec, data.trec_grades)
-        for d, g in sorted(grades.items())))
-    atomic_write_json(folder / "meta.json", {
-        "generator_version": GENERATOR_VERSION, "config_hash": cfg.hash, "config": cfg.to_dict(),
-        "overrides": cfg.overrides(), "n_docs": len(ids), "n_dev_queries": len(data.dev),
-        "n_trec_queries": len(data.trec),
-        "n_trec_qrels": sum(len(g) for g in data.trec_grades),
-        "generation_seconds": round(time.perf_counter() - t0, 3),
-    })
+    atomic_write_text(
+        folder / "dev" / "qrels",
+        "".join(
+            f"{q.qid} 0 {ids[data.corpus.fact_doc[(q.entity, q.relation)]]} 1\n" for q in data.dev
+        ),
+    )
+    atomic_write_text(
+        folder / "trec" / "qrels",
+        "".join(
+            f"{q.qid} 0 {ids[d]} {g}\n"
+            for q, grades in zip(data.trec, data.trec_grades)
+            for d, g in sorted(grades.items())
+        ),
+    )
+    atomic_write_json(
+        folder / "meta.json",
+        {
+            "generator_version": GENERATOR_VERSION,
+            "config_hash": cfg.hash,
+            "config": cfg.to_dict(),
+            "overrides": cfg.overrides(),
+            "n_docs": len(ids),
+            "n_dev_queries": len(data.dev),
+            "n_trec_queries": len(data.trec),
+            "n_trec_qrels": sum(len(g) for g in data.trec_grades),
+            "generation_seconds": round(time.perf_counter() - t0, 3),
+        },
+    )
     return folder
 
 
@@ -141,9 +174,9 @@ class TrainChunk:
     doc_ids: list[str]
     texts: list[str]
     queries: list[Query]
-    positives: list[int]          # query -> relevant doc index
-    candidates: np.ndarray        # [n_queries, depth] doc indices, BM25 rank order
-    scores: np.ndarray            # [n_queries, depth] BM25 scores
+    positives: list[int]  # query -> relevant doc index
+    candidates: np.ndarray  # [n_queries, depth] doc indices, BM25 rank order
+    scores: np.ndarray  # [n_queries, depth] BM25 scores
 
 
 def _make_chunk(cfg: SyntheticConfig, stream: int, chunk: int) -> TrainChunk:
@@ -155,7 +188,10 @@ def _make_chunk(cfg: SyntheticConfig, stream: int, chunk: int) -> TrainChunk:
     run = first_stage(world, corpus, queries, cfg.train_candidate_depth)
     depth = min(cfg.train_candidate_depth, len(corpus.doc_ids))
     return TrainChunk(
-        index=chunk, doc_ids=corpus.doc_ids, texts=corpus.texts, queries=queries,
+        index=chunk,
+        doc_ids=corpus.doc_ids,
+        texts=corpus.texts,
+        queries=queries,
         positives=[corpus.fact_doc[(q.entity, q.relation)] for q in queries],
         candidates=np.stack([idx[:depth] for idx, _ in run]),
         scores=np.stack([s[:depth] for _, s in run]),
@@ -168,11 +204,15 @@ def chunk_path(cfg: SyntheticConfig, stream: int, chunk: int) -> Path:
 
 def _save_chunk(path: Path, ch: TrainChunk) -> None:
     buf = io.BytesIO()
-    np.savez(buf, docs=np.frombuffer("\n".join(ch.texts).encode(), dtype=np.uint8),
-             queries=np.frombuffer("\n".join(q.text for q in ch.queries).encode(), dtype=np.uint8),
-             facts=np.array([[q.entity, q.relation] for q in ch.queries], dtype=np.int32),
-             positives=np.array(ch.positives, dtype=np.int32),
-             candidates=ch.candidates.astype(np.int32), scores=ch.scores.astype(np.float32))
+    np.savez(
+        buf,
+        docs=np.frombuffer("\n".join(ch.texts).encode(), dtype=np.uint8),
+        queries=np.frombuffer("\n".join(q.text for q in ch.queries).encode(), dtype=np.uint8),
+        facts=np.array([[q.entity, q.relation] for q in ch.queries], dtype=np.int32),
+        positives=np.array(ch.positives, dtype=np.int32),
+        candidates=ch.candidates.astype(np.int32),
+        scores=ch.scores.astype(np.float32),
+    )
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -183,11 +223,17 @@ def _load_chunk(path: Path, chunk: int) -> TrainChunk:
         facts = z["facts"].tolist()
         prefix = f"c{chunk:06d}-"
         return TrainChunk(
-            index=chunk, doc_ids=[f"{prefix}D{i:05d}" for i in range(len(texts))], texts=texts,
-            queries=[Query(f"{prefix}q{j:04d}", t, e, r) for j, (t, (e, r)) in
-                     enumerate(zip(q_texts, facts))],
-            positives=z["positives"].tolist(), candidates=z["candidates"].astype(np.int64),
-            scores=z["scores"])
+            index=chunk,
+            doc_ids=[f"{prefix}D{i:05d}" for i in range(len(texts))],
+            texts=texts,
+            queries=[
+                Query(f"{prefix}q{j:04d}", t, e, r)
+                for j, (t, (e, r)) in enumerate(zip(q_texts, facts))
+            ],
+            positives=z["positives"].tolist(),
+            candidates=z["candidates"].astype(np.int64),
+            scores=z["scores"],
+        )
 
 
 _CHUNKS: OrderedDict[tuple[str, int, int], TrainChunk] = OrderedDict()

@@ -49,7 +49,7 @@ DEV_QRELS = {1: "The passage states the asked fact."}
 TREC_QRELS = {
     2: "Highly relevant: the passage states the asked (entity, relation) fact.",
     1: "Related: the passage states a fact of the entity whose relation is in the asked "
-       "relation's latent family.",
+    "relation's latent family.",
     0: "Irrelevant: another passage of the entity, or another entity's passage with the relation.",
 }
 _lock = threading.Lock()
@@ -185,8 +185,14 @@ def register_synthetic() -> None:
         docs = TsvDocs(SyntheticFile("docs.tsv"), namespace="rerankscale-synthetic")
         measures_dev = ["RR@10", "nDCG@10"]
         measures_trec = ["nDCG@10", "RR(rel=2)", "AP(rel=2)"]
-        base = Dataset(docs, _Meta("rerankscale synthetic (eval corpus)",
-                                   "Fixed evaluation corpus of the synthetic task.", measures_dev))
+        base = Dataset(
+            docs,
+            _Meta(
+                "rerankscale synthetic (eval corpus)",
+                "Fixed evaluation corpus of the synthetic task.",
+                measures_dev,
+            ),
+        )
         datasets = {
             PREFIX: base,
             f"{PREFIX}/dev": Dataset(
@@ -201,12 +207,20 @@ def register_synthetic() -> None:
                 TsvQueries(SyntheticFile("trec/queries.tsv"), namespace="rerankscale-synthetic"),
                 TrecQrels(SyntheticFile("trec/qrels"), TREC_QRELS),
                 TrecScoredDocs(SyntheticFile("trec/bm25.run")),
-                _Meta("rerankscale synthetic trec", "TREC-DL-style graded judgments.", measures_trec),
+                _Meta(
+                    "rerankscale synthetic trec", "TREC-DL-style graded judgments.", measures_trec
+                ),
             ),
             f"{PREFIX}/train": Dataset(
-                TrainDocs(), TrainQueries(), TrainQrels(), TrainScoredDocs(),
-                _Meta("rerankscale synthetic train", "Fresh corpora of training queries.",
-                      measures_dev),
+                TrainDocs(),
+                TrainQueries(),
+                TrainQrels(),
+                TrainScoredDocs(),
+                _Meta(
+                    "rerankscale synthetic train",
+                    "Fresh corpora of training queries.",
+                    measures_dev,
+                ),
             ),
         }
         for name, ds in datasets.items():

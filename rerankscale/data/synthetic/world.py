@@ -55,10 +55,10 @@ class World:
     cfg: SyntheticConfig
     pieces: tuple[str, ...]
     fillers: tuple[str, ...]
-    entity_forms: tuple[tuple[str, ...], ...]   # entity -> aliases ("ka_ lom")
-    rel_q_forms: tuple[tuple[str, ...], ...]    # relation -> query-side paraphrases
-    rel_d_forms: tuple[tuple[str, ...], ...]    # relation -> passage-side paraphrases
-    family: np.ndarray                          # relation -> latent family id
+    entity_forms: tuple[tuple[str, ...], ...]  # entity -> aliases ("ka_ lom")
+    rel_q_forms: tuple[tuple[str, ...], ...]  # relation -> query-side paraphrases
+    rel_d_forms: tuple[tuple[str, ...], ...]  # relation -> passage-side paraphrases
+    family: np.ndarray  # relation -> latent family id
 
     def vocabulary(self) -> list[str]:
         """Every whitespace token a text can contain: fillers, final pieces, continuation pieces."""
@@ -95,8 +95,11 @@ def _filler_set(fillers: tuple[str, ...]) -> frozenset[str]:
 
 
 def _render(piece_ids: Sequence[int], pieces: Sequence[str]) -> str:
-    return " ".join(pieces[i] + MARK for i in piece_ids[:-1]) + " " + pieces[piece_ids[-1]] \
-        if len(piece_ids) > 1 else pieces[piece_ids[0]]
+    return (
+        " ".join(pieces[i] + MARK for i in piece_ids[:-1]) + " " + pieces[piece_ids[-1]]
+        if len(piece_ids) > 1
+        else pieces[piece_ids[0]]
+    )
 
 
 @lru_cache(maxsize=4)
@@ -107,8 +110,9 @@ def build_world(cfg: SyntheticConfig) -> World:
     pool = len(inventory) if cfg.n_pieces > 1050 else 1050  # prefer short (CV/CVC) pieces
     pieces = tuple(inventory[i] for i in sorted(r.choice(pool, cfg.n_pieces, replace=False)))
     filler_pool = filler_inventory()
-    fillers = tuple(filler_pool[i] for i in sorted(r.choice(len(filler_pool), cfg.n_fillers,
-                                                            replace=False)))
+    fillers = tuple(
+        filler_pool[i] for i in sorted(r.choice(len(filler_pool), cfg.n_fillers, replace=False))
+    )
     used: set[tuple[int, ...]] = set()
 
     def new_word(n_pieces: int) -> str:
@@ -118,12 +122,18 @@ def build_world(cfg: SyntheticConfig) -> World:
                 used.add(ids)
                 return _render(ids, pieces)
 
-    entity_forms = tuple(tuple(new_word(cfg.entity_pieces) for _ in range(cfg.entity_aliases))
-                         for _ in range(cfg.n_entities))
-    rel_q = tuple(tuple(new_word(cfg.relation_pieces) for _ in range(cfg.rel_q_syn))
-                  for _ in range(cfg.n_relations))
-    rel_d = tuple(tuple(new_word(cfg.relation_pieces) for _ in range(cfg.rel_d_syn))
-                  for _ in range(cfg.n_relations))
+    entity_forms = tuple(
+        tuple(new_word(cfg.entity_pieces) for _ in range(cfg.entity_aliases))
+        for _ in range(cfg.n_entities)
+    )
+    rel_q = tuple(
+        tuple(new_word(cfg.relation_pieces) for _ in range(cfg.rel_q_syn))
+        for _ in range(cfg.n_relations)
+    )
+    rel_d = tuple(
+        tuple(new_word(cfg.relation_pieces) for _ in range(cfg.rel_d_syn))
+        for _ in range(cfg.n_relations)
+    )
     perm = r.permutation(cfg.n_relations)
     family = np.empty(cfg.n_relations, dtype=np.int64)
     family[perm] = np.arange(cfg.n_relations) // cfg.relation_family_size
