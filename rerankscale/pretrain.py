@@ -52,6 +52,9 @@ from rerankscale.shapes import Shape, shape_for
 from rerankscale.tokenizer import SPECIAL_TOKENS, build_directory, cache_root, save_and_check, slug
 
 LOG_FILE = "pretrain.json"
+PACKINGS = ("stream", "documents")
+NO_DOCUMENT = -1  # document index of a padding position (``pack_documents``)
+DOCUMENT_PACKING_MARGIN = 1.4  # text read per budgeted token when rows hold whole documents
 
 
 class PretrainError(RuntimeError):
@@ -82,6 +85,10 @@ class PretrainRecipe:
     heldout_sequences: int = 128  # held-out sequences scored
     log_every: int = 10  # steps between curve points
     seed: int = 0
+    # "stream": documents joined with [SEP] and cut into rows (a document may straddle two rows
+    # and attends to its neighbours); "documents": whole documents ``[CLS] d [SEP]`` packed into
+    # rows, each attending only to itself (``pack_documents``).
+    packing: str = "stream"
 
     def token_budget(self, n_non_embedding: int) -> int:
         """``tokens`` if set, else ``clip(tokens_per_param · N, min_tokens, max_tokens)``."""
@@ -104,6 +111,8 @@ class PretrainRecipe:
             )
         if not 0 < self.mask_prob < 1:
             raise ConfigError(f"recipe mask_prob={self.mask_prob} must be in (0, 1)")
+        if self.packing not in PACKINGS:
+            raise ConfigError(f"recipe packing={self.packing!r}: use one of {PACKINGS}")
         if self.heldout_every < 2:
             raise ConfigError(f"recipe heldout_every={self.heldout_every} must be ≥ 2")
         return self
@@ -125,6 +134,56 @@ def pack(token_lists: Iterable[list[int]], seq_len: int, cls_id: int, sep_id: in
         return torch.empty((0, seq_len), dtype=torch.long)
     body = torch.tensor(stream[: n * width], dtype=torch.long).view(n, width)
     return torch.cat([torch.full((n, 1), cls_id, dtype=torch.long), body], dim=1)
+
+
+def pack_documents(
+    token_lists: Iterable[list[int]], seq_len: int, cls_id: int, sep_id: int, pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pack whole documents ``[CLS] d [SEP]`` into rows of ``seq_len`` in order (a document
+    that does not fit starts the next row; one longer than a row is cut to it), pad the rest.
+
+    Returns ``(input_ids, document)``, both ``LongTensor[n, seq_len]``: ``document`` numbers
+    the documents of each row (0, 1, …) and is ``NO_DOCUMENT`` at padding. With
+    ``document_attention`` each document attends only to itself, as in ModernBERT's unpadded
+    packing (Warner et al. 2024, arXiv 2412.13663, §2.1.3): a question-answer document then
+    reads ``[CLS] question [SEP] answer [SEP]``, the cross-encoder's own input form, and no
+    ``[SEP]`` is ambiguous between "the answer follows" and "an unrelated document follows".
+    """
+    rows: list[list[int]] = []
+    docs: list[list[int]] = []
+    row: list[int] = []
+    doc: list[int] = []
+    for ids in token_lists:
+        unit = [cls_id, *ids[: seq_len - 2], sep_id]
+        if len(row) + len(unit) > seq_len:
+            rows.append(row)
+            docs.append(doc)
+            row, doc = [], []
+        doc.extend([doc[-1] + 1 if doc else 0] * len(unit))
+        row.extend(unit)
+    if row:
+        rows.append(row)
+        docs.append(doc)
+    ids = torch.full((len(rows), seq_len), pad_id, dtype=torch.long)
+    index = torch.full((len(rows), seq_len), NO_DOCUMENT, dtype=torch.long)
+    for i, (r, d) in enumerate(zip(rows, docs, strict=True)):
+        ids[i, : len(r)] = torch.tensor(r)
+        index[i, : len(d)] = torch.tensor(d)
+    return ids, index
+
+
+def document_attention(document: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Additive attention mask ``[batch, 1, L, L]`` (0 = attend, dtype min = blocked) letting
+    each position attend only within its document; a padding position attends to itself only
+    (its output is never used), so no softmax row is empty. Given for every ModernBERT layer
+    type (global and sliding-window layers alike)."""
+    same = document[:, :, None] == document[:, None, :]
+    same &= document[:, :, None] != NO_DOCUMENT
+    same |= torch.eye(document.shape[1], dtype=torch.bool)
+    mask = torch.zeros(same.shape, dtype=torch.float32).masked_fill_(
+        ~same, torch.finfo(torch.float32).min
+    )[:, None]
+    return {"full_attention": mask, "sliding_attention": mask}
 
 
 def read_corpus(
@@ -208,23 +267,27 @@ def mask_tokens(
     return corrupted, labels
 
 
-def mlm_loss(model, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy at the selected positions (logits computed only there)."""
-    hidden = model.model(input_ids=input_ids).last_hidden_state
+def mlm_loss(
+    model, input_ids: torch.Tensor, labels: torch.Tensor, document: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean cross-entropy at the selected positions (logits computed only there); with
+    ``document`` (``pack_documents``) each document attends only to itself."""
+    attention = None if document is None else document_attention(document)
+    hidden = model.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
     selected = labels != -100
     logits = model.decoder(model.head(hidden[selected]))
     return F.cross_entropy(logits, labels[selected])
 
 
 @torch.no_grad()
-def heldout_loss(model, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
-    """Token-weighted mean MLM loss over fixed (input_ids, labels) batches."""
+def heldout_loss(model, batches: list[tuple]) -> float:
+    """Token-weighted mean MLM loss over fixed ``(input_ids, labels[, document])`` batches."""
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
-    for input_ids, labels in batches:
+    for input_ids, labels, *document in batches:
         n = int((labels != -100).sum())
-        total += float(mlm_loss(model, input_ids, labels)) * n
+        total += float(mlm_loss(model, input_ids, labels, *document)) * n
         count += n
     model.train(was_training)
     return total / max(count, 1)
@@ -253,13 +316,22 @@ def pretrain_mlm(
 
     recipe.validate()
     model_cfg = dataclasses.replace(model_cfg or ModelConfig(), dropout=0.0)
-    cls_id, sep_id, mask_id = (
-        tokenizer.convert_tokens_to_ids(t) for t in ("[CLS]", "[SEP]", "[MASK]")
+    cls_id, sep_id, mask_id, pad_id = (
+        tokenizer.convert_tokens_to_ids(t) for t in ("[CLS]", "[SEP]", "[MASK]", "[PAD]")
     )
     budget = recipe.token_budget(shape.non_embedding_params())
-    train_docs, held_docs, n_docs = read_corpus(texts, tokenizer, recipe, budget)
-    train = pack(train_docs, recipe.seq_len, cls_id, sep_id)
-    held = pack(held_docs, recipe.seq_len, cls_id, sep_id)[: recipe.heldout_sequences]
+    by_document = recipe.packing == "documents"
+    # rows of whole documents carry padding: read a margin more text so no row repeats
+    read = int(budget * DOCUMENT_PACKING_MARGIN) if by_document else budget
+    train_docs, held_docs, n_docs = read_corpus(texts, tokenizer, recipe, read)
+    if by_document:
+        train, train_doc = pack_documents(train_docs, recipe.seq_len, cls_id, sep_id, pad_id)
+        held, held_doc = pack_documents(held_docs, recipe.seq_len, cls_id, sep_id, pad_id)
+        held, held_doc = held[: recipe.heldout_sequences], held_doc[: recipe.heldout_sequences]
+    else:
+        train, train_doc = pack(train_docs, recipe.seq_len, cls_id, sep_id), None
+        held, held_doc = pack(held_docs, recipe.seq_len, cls_id, sep_id), None
+        held = held[: recipe.heldout_sequences]
     if len(train) < recipe.batch_size or len(held) == 0:
         raise PretrainError(
             f"the corpus is too small to pretrain on: {n_docs} documents gave {len(train)} "
@@ -280,6 +352,7 @@ def pretrain_mlm(
             gen,
             words,
         )
+        + (() if held_doc is None else (held_doc[i : i + recipe.batch_size],))
         for i in range(0, len(held), recipe.batch_size)
     ]
     config = modernbert_config(shape, tokenizer, model_cfg)
@@ -326,12 +399,12 @@ def pretrain_mlm(
         if cursor + recipe.batch_size > len(order):
             order = torch.randperm(len(train), generator=gen)
             cursor, epochs = 0, epochs + 1
-        batch = train[order[cursor : cursor + recipe.batch_size]]
+        rows = order[cursor : cursor + recipe.batch_size]
         cursor += recipe.batch_size
         input_ids, labels = mask_tokens(
-            batch, recipe.mask_prob, mask_id, n_special, vocab_size, gen, words
+            train[rows], recipe.mask_prob, mask_id, n_special, vocab_size, gen, words
         )
-        loss = mlm_loss(model, input_ids, labels)
+        loss = mlm_loss(model, input_ids, labels, None if train_doc is None else train_doc[rows])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)

@@ -9,9 +9,12 @@ from rerankscale.config import ModelConfig
 from rerankscale.pretrain import (
     PretrainError,
     PretrainRecipe,
+    NO_DOCUMENT,
     mask_tokens,
     member_log,
+    mlm_loss,
     pack,
+    pack_documents,
     suite_member,
 )
 from rerankscale.shapes import shape_for
@@ -160,6 +163,52 @@ def test_packing_and_masking():
     masked = (corrupted[selected] == 4).float().mean()
     assert 0.75 < masked < 0.85
     assert torch.equal(corrupted[~selected], ids[~selected])
+
+
+def test_document_packing_keeps_whole_documents_in_rows():
+    ids, doc = pack_documents([[5, 6, 7], [8], [9, 10], [11] * 9], 8, cls_id=2, sep_id=3, pad_id=0)
+    assert ids.tolist() == [
+        [2, 5, 6, 7, 3, 2, 8, 3],  # two documents fill the first row
+        [2, 9, 10, 3, 0, 0, 0, 0],  # the next does not fit beside the fourth: padding
+        [2, 11, 11, 11, 11, 11, 11, 3],  # a document longer than a row is cut to it
+    ]
+    P = NO_DOCUMENT
+    assert doc.tolist() == [[0] * 5 + [1] * 3, [0] * 4 + [P] * 4, [0] * 8]
+
+
+def test_document_attention_isolates_the_documents_of_a_row(word_tokenizer):
+    """Changing the second document of a row leaves the first one's MLM loss unchanged, and
+    without document attention it does not (the mask is really applied)."""
+    from transformers import ModernBertForMaskedLM
+
+    from rerankscale.models import modernbert_config
+
+    torch.manual_seed(0)
+    model = ModernBertForMaskedLM(modernbert_config(shape_for("5k"), word_tokenizer)).eval()
+    ids, doc = pack_documents([[7, 8, 9, 10], [11, 12, 13]], 12, cls_id=2, sep_id=3, pad_id=0)
+    other = ids.clone()
+    other[0, 7:9] = torch.tensor([20, 21])  # inside the second document
+    labels = torch.full_like(ids, -100)
+    labels[0, 2] = 8  # a target in the first document
+    with torch.no_grad():
+        isolated = [mlm_loss(model, x, labels, doc).item() for x in (ids, other)]
+        mixed = [mlm_loss(model, x, labels).item() for x in (ids, other)]
+    assert isolated[0] == isolated[1]  # blocked scores get weight exactly 0
+    assert abs(mixed[0] - mixed[1]) > 1e-6
+
+
+def test_document_packing_recipe_pretrains_and_is_checked(corpus, word_tokenizer):
+    from rerankscale.config import ConfigError
+    from rerankscale.pretrain import pretrain_mlm
+
+    recipe = PretrainRecipe(
+        min_tokens=20_000, max_tokens=20_000, seq_len=32, log_every=5, packing="documents"
+    )
+    _, log = pretrain_mlm(shape_for("5k"), word_tokenizer, corpus[:2000], recipe, progress=False)
+    assert log["heldout_loss_final"] < log["heldout_loss_initial"] - 0.1
+    assert log["epochs"] == 1  # the margin of text read covers the padding
+    with pytest.raises(ConfigError, match="packing"):
+        PretrainRecipe(packing="rows").validate()
 
 
 def test_too_small_corpus_is_a_clear_error(tmp_path, word_tokenizer):
