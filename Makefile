@@ -3,6 +3,7 @@
 #   make test    the test suite (fast tests + nbval on every notebook)
 #   make notebooks  execute the analysis notebooks in place on figures/results.csv (commit them)
 #   make suite   rebuild the shipped pretrained mini-suite in suite/ (not needed: it is committed)
+#   make test-slurm  start a single-node SLURM here (root, apt-get), run tests/test_slurm.py, stop it
 # Each creates .venv and installs the project on first use.
 
 PYTHON  ?= python3
@@ -14,7 +15,7 @@ STAMP    = $(VENV)/.installed
 export IR_DATASETS_HOME ?= $(CURDIR)/.cache/ir_datasets
 export PYTHONHASHSEED = 0
 
-.PHONY: study notebooks suite test test-all lint lab bench figures clean-runs
+.PHONY: study notebooks suite test test-all test-slurm lint lab bench figures clean-runs
 
 $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,12 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python -m pytest -q --nbval-lax notebooks/
+
+# the sweep on a real scheduler (tools/slurm/start.sh: munge, MariaDB + slurmdbd, slurmctld,
+# one slurmd); the cluster is stopped again whatever the tests say
+test-slurm: $(STAMP)
+	tools/slurm/start.sh
+	$(BIN)/python -m pytest -q -s tests/test_slurm.py; rc=$$?; tools/slurm/stop.sh; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check rerankscale tests bench tools

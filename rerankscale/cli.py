@@ -3,6 +3,7 @@
     rerankscale sweep --preset cpu --workers 2            # the whole study, resumable
     rerankscale sweep --preset paper --executor slurm     # job arrays through submitit
     rerankscale status --preset cpu                       # done/failed/pending/invalid per cell
+                                                          # (a failed SLURM cell: its log)
     rerankscale figures --preset cpu                      # rebuild figures/ from results
     rerankscale suite                                     # build/verify the pretrained suite
 
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             rows = sw.status(args.preset, args.runs_dir)
             for row in rows:
                 extra = f"  {row['error']}" if row.get("error") else ""
+                if row.get("log") and row["status"] == "failed":
+                    extra += f"  (log: {row['log']})"
                 print(f"{row['status']:<12} {row['run_id']}{extra}")
             counts = Counter(r["status"] for r in rows)
             print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

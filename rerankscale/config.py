@@ -191,6 +191,20 @@ class RunConfig:
 
 
 @dataclass
+class SlurmConfig:
+    """Resources of each cell on SLURM (``sweep --executor slurm``: one job-array task per
+    cell), passed to ``submitit.AutoExecutor.update_parameters``; checked by the preflight
+    (``rerankscale.slurm``)."""
+
+    cpus_per_task: int = 1
+    mem_gb: float | None = None  # memory per cell; None = the cluster's default
+    gpus_per_node: int = 0  # 0 or 1: a cell trains in one process
+    time_min: int = 24 * 60  # time limit per cell, minutes
+    partition: str | None = None  # None = the cluster's default partition
+    sbatch: dict[str, Any] = field(default_factory=dict)  # extra sbatch options, e.g. {qos: high}
+
+
+@dataclass
 class StudyConfig:
     """A study: the grid and what the analysis holds out."""
 
@@ -205,6 +219,7 @@ class StudyConfig:
     # so a quick preset never overwrites it
     figures_dir: str = "runs/{name}/figures"
     base: RunConfig = field(default_factory=RunConfig)
+    slurm: SlurmConfig = field(default_factory=SlurmConfig)
 
     def grid(self) -> list[tuple[str, str, int]]:
         """The (size, objective, seed) cells: every seed for sizes up to
@@ -345,8 +360,9 @@ def load_study(name_or_path: str | Path, overrides: dict[str, Any] | None = None
     """Load a preset by name (``smoke``, ``cpu``, ``paper``) or a YAML file path.
 
     A YAML study has top-level keys ``name, sizes, objectives, seeds, extra_seeds_up_to,
-    held_out, runs_dir`` and a ``base`` mapping with ``data/model/train/eval`` blocks. It may
-    start with ``inherit: <preset>`` to override another preset.
+    held_out, runs_dir``, a ``base`` mapping with ``data/model/train/eval`` blocks and an
+    optional ``slurm`` block (``SlurmConfig``: each cell's resources on SLURM). It may start
+    with ``inherit: <preset>`` to override another preset.
     """
     raw = _read_yaml(name_or_path)
     if "inherit" in raw:
@@ -399,13 +415,14 @@ def _yaml_problem(path: Path, error: yaml.YAMLError) -> str:
 def _study_from_dict(raw: dict[str, Any]) -> StudyConfig:
     raw = dict(raw)
     base = RunConfig.from_dict(raw.pop("base", {}) or {})
-    known = {f.name for f in dataclasses.fields(StudyConfig)} - {"base"}
+    slurm = _build(SlurmConfig, raw.pop("slurm", {}) or {}, "slurm")
+    known = {f.name for f in dataclasses.fields(StudyConfig)} - {"base", "slurm"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"unknown study key(s) {unknown}; known keys: {sorted(known)}")
     raw["sizes"] = [str(s) for s in raw.get("sizes", StudyConfig().sizes)]
     raw["held_out"] = [str(s) for s in raw.get("held_out", [])]
-    study = StudyConfig(base=base, **raw)
+    study = StudyConfig(base=base, slurm=slurm, **raw)
     for size in study.held_out:
         if size not in study.sizes:
             raise ConfigError(f"held-out size {size!r} is not among the study sizes {study.sizes}")

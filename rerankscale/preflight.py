@@ -7,7 +7,9 @@ evaluation: queries, qrels and docs) and available, i.e. its first query (and, f
 its first judgment) can be read here and now: offline, a missing file is a ``DatasetNotAvailableError`` naming the file
 and how to pre-seed the cache. The built-in synthetic ids are generated locally and always
 available. Cells that fine-tune the shipped suite need their member in ``suite/`` with
-matching checksums.
+matching checksums. The preset's ``slurm`` block (each cell's resources) is checked too, and
+with ``--executor slurm`` against the cluster (``rerankscale.slurm``: partition, CPUs, memory,
+GPUs, ``sbatch --test-only``).
 
 ``PreflightError`` carries every problem found (each one line: where, what, the fix); the
 sweep raises it before it creates any run directory, so nothing is half-written.
@@ -15,6 +17,7 @@ sweep raises it before it creates any run directory, so nothing is half-written.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -136,9 +139,23 @@ def _suite_problems(cells: list[RunConfig]) -> list[Problem]:
     return problems
 
 
-def check(study: StudyConfig) -> list[Problem]:
-    """Every problem that would make a cell of ``study`` fail before it trains."""
-    problems = _cell_problems(study)
+def _slurm_problems(study: StudyConfig, executor: str) -> list[Problem]:
+    """The ``slurm`` block's impossible values and, for the slurm executor, what the cluster
+    cannot give (``rerankscale.slurm``), in the block's key order."""
+    from rerankscale.slurm import problems
+
+    found = problems(study.slurm, executor)
+    order = [f.name for f in dataclasses.fields(study.slurm)]
+    keys = sorted(found, key=lambda k: order.index(k) if k in order else -1)
+    return [
+        Problem("slurm cluster" if key == "cluster" else f"slurm.{key}", found[key]) for key in keys
+    ]
+
+
+def check(study: StudyConfig, executor: str = "local") -> list[Problem]:
+    """Every problem that would make a cell of ``study`` fail before it trains, run by
+    ``executor`` (``slurm``: the cluster is asked too)."""
+    problems = _slurm_problems(study, executor) + _cell_problems(study)
     bad = invalid_cells(study)
     cells = [study.cell(*c) for c in study.grid() if c not in bad]
     for dataset_id, (purpose, kinds) in _datasets(cells).items():
@@ -148,8 +165,9 @@ def check(study: StudyConfig) -> list[Problem]:
     return problems + _suite_problems(cells)
 
 
-def require_ok(study: StudyConfig) -> None:
-    """Raise ``PreflightError`` with every problem of ``study``, if there is any."""
-    problems = check(study)
+def require_ok(study: StudyConfig, executor: str = "local") -> None:
+    """Raise ``PreflightError`` with every problem of ``study`` run by ``executor``, if there
+    is any."""
+    problems = check(study, executor)
     if problems:
         raise PreflightError(problems)

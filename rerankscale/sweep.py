@@ -12,9 +12,12 @@ directory, and ``cell.json`` there records ``done`` or ``failed`` (with the erro
 cell is skipped; an interrupted one is started again, and training and evaluation resume from
 what they saved. A failed cell is reported and the others go on.
 
-Executors: ``local`` (a thread pool of ``workers`` papermill processes) and ``slurm`` (job
-arrays through submitit; ``submitit-local`` runs the same path with submitit's local executor,
-for testing without a cluster).
+Executors: ``local`` (a thread pool of ``workers`` papermill processes) and ``slurm`` (one job
+array through submitit, each cell's resources from the preset's ``slurm`` block, at most
+``workers`` cells at once; ``submitit-local`` runs the same path with submitit's local
+executor, for testing without a cluster). Under SLURM ``cell.json`` also names the job and its
+log; a job that ends before its cell (cancelled, timed out, requeued away) leaves the cell
+``failed`` with the scheduler's state, and the next sweep resumes it like any other.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from rerankscale import preflight
+from rerankscale import preflight, slurm
 from rerankscale.config import ConfigError, StudyConfig
 from rerankscale.io import atomic_write_json
 from rerankscale.paths import PACKAGE_CHECKOUT, project_home
@@ -93,29 +96,37 @@ def cell_status(cell: Cell) -> dict:
 
 
 def run_cell(cell: Cell) -> dict:
-    """Train then evaluate one cell through notebooks 02 and 03; never raises."""
+    """Train then evaluate one cell through notebooks 02 and 03; never raises. Under SLURM a
+    cell stopped by the scheduler's SIGTERM (scancel, requeue, preemption, time limit) is
+    recorded as ``interrupted`` and waits for the job's end instead of returning a result, so
+    that a requeued job runs again and the sweep reports a cancelled one."""
     start = time.time()
     cell.run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        common = {
-            "preset": cell.preset,
-            "size": cell.size,
-            "objective": cell.objective,
-            "seed": cell.seed,
-            "out_dir": cell.runs_dir,
-        }
-        for name in CELL_NOTEBOOKS:
-            execute_notebook(
-                Path(cell.notebooks) / name, cell.run_dir / name, common, cwd=cell.home or None
-            )
-        status = {"status": "done", "seconds": round(time.time() - start, 1)}
-    except Exception as error:  # noqa: BLE001 - a failed cell is reported, the sweep goes on
-        status = {
-            "status": "failed",
-            "error": _error_text(error),
-            "seconds": round(time.time() - start, 1),
-        }
+    with slurm.sigterm_noted() as stopped:
+        try:
+            common = {
+                "preset": cell.preset,
+                "size": cell.size,
+                "objective": cell.objective,
+                "seed": cell.seed,
+                "out_dir": cell.runs_dir,
+            }
+            for name in CELL_NOTEBOOKS:
+                execute_notebook(
+                    Path(cell.notebooks) / name, cell.run_dir / name, common, cwd=cell.home or None
+                )
+            status = {"status": "done", "seconds": round(time.time() - start, 1)}
+        except Exception as error:  # noqa: BLE001 - a failed cell is reported, the sweep goes on
+            status = {
+                "status": "interrupted" if stopped else "failed",
+                "error": ("stopped by SIGTERM from the scheduler: " if stopped else "")
+                + _error_text(error),
+                "seconds": round(time.time() - start, 1),
+            }
+    status.update(slurm.current_job())  # under SLURM: the job and its log
     atomic_write_json(cell.run_dir / "cell.json", status)
+    if status["status"] == "interrupted":
+        slurm.wait_for_the_end()
     return status
 
 
@@ -140,7 +151,7 @@ def sweep(
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; choose one of {EXECUTORS}")
     study = load_preset(preset)
-    preflight.require_ok(study)  # every problem at once, before anything is written
+    preflight.require_ok(study, executor)  # every problem at once, before anything is written
     require_notebooks(CELL_NOTEBOOKS + (ANALYSIS_NOTEBOOKS if analysis else ()))
     runs = resolve(runs_dir) if runs_dir else resolve(study.runs_path)
     cells = expand(preset, study, runs)
@@ -154,7 +165,9 @@ def sweep(
     if executor == "local":
         outcomes = _run_local(todo, workers, total=len(cells))
     else:
-        outcomes = _run_submitit(todo, runs, executor, workers)
+        outcomes = _run_submitit(
+            todo, runs, executor, slurm.executor_parameters(study.slurm, workers)
+        )
     failed = {c.run_id: s["error"] for c, s in outcomes if s["status"] == "failed"}
     for run_id, error in failed.items():
         print(f"FAILED {run_id}: {error}", file=sys.stderr, flush=True)
@@ -184,27 +197,58 @@ def _run_local(cells: list[Cell], workers: int, total: int) -> list[tuple[Cell, 
     return outcomes
 
 
-def _run_submitit(cells: list[Cell], runs: Path, executor: str, workers: int):
+def _run_submitit(cells: list[Cell], runs: Path, executor: str, parameters: dict):
+    """Submit ``cells`` as one job array (``parameters``: ``slurm.executor_parameters``) and
+    wait for each; a job that ends without the cell's own status (cancelled, timed out, node
+    failure) is a failed cell whose ``cell.json`` names the job, its state and its log."""
     try:
         import submitit
+        from submitit.core.utils import FailedJobError
     except ImportError as error:
         raise ConfigError(
             "the slurm executor needs submitit: pip install 'rerankscale[slurm]'"
         ) from error
-    folder = runs / "_submitit"
-    cluster = "local" if executor == "submitit-local" else "slurm"
-    ex = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
-    ex.update_parameters(timeout_min=24 * 60, slurm_array_parallelism=max(1, workers))
     if not cells:
         return []
-    jobs = ex.map_array(run_cell, cells)
+    cluster = "local" if executor == "submitit-local" else "slurm"
+    ex = submitit.AutoExecutor(folder=str(runs / "_submitit"), cluster=cluster)
+    ex.update_parameters(**parameters)
+    try:
+        jobs = ex.map_array(run_cell, cells)
+    except FailedJobError as error:  # sbatch refused the array: nothing was submitted
+        raise ConfigError(f"sbatch refused the job array: {preflight.one_line(error)}") from None
+    print(
+        f"submitted {len(jobs)} cell(s) as {cluster} job {jobs[0].job_id.split('_')[0]}", flush=True
+    )
     outcomes = []
     for cell, job in tqdm(list(zip(cells, jobs)), desc="cells", unit="cell"):
         try:
             outcomes.append((cell, job.result()))
         except Exception as error:  # noqa: BLE001 - a lost job is a failed cell
-            outcomes.append((cell, {"status": "failed", "error": _error_text(error)}))
+            outcomes.append((cell, _lost_job(cell, job, error)))
     return outcomes
+
+
+def _lost_job(cell: Cell, job, error: Exception) -> dict:
+    """The status of a cell whose job ended before the cell did, written to its ``cell.json``:
+    the scheduler's state, what the cell itself said if it got to say it, the job's log."""
+    try:
+        state = job.state
+    except Exception:  # noqa: BLE001 - sacct is unreachable: the error says enough
+        state = "UNKNOWN"
+    said = cell_status(cell)
+    if said.get("job") == job.job_id and said["status"] == "done":
+        return said  # the cell finished; only the job's result was lost
+    reason = (
+        f"job {job.job_id} ended {state} before the cell finished"
+        if state not in ("UNKNOWN", "COMPLETED")
+        else (_error_text(error).splitlines() or [""])[0]
+    )
+    if said.get("job") == job.job_id and said.get("error"):
+        reason += f" (the cell said: {said['error']})"
+    status = {"status": "failed", "error": reason, "job": job.job_id, "log": str(job.paths.stderr)}
+    atomic_write_json(cell.run_dir / "cell.json", status)
+    return status
 
 
 ANALYSIS_NOTEBOOKS = ("01_data.ipynb", "04_fit.ipynb", "05_forecast.ipynb", "06_compute.ipynb")

@@ -2,12 +2,13 @@
 report a failing cell and go on with the others; status; the submitit path."""
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from rerankscale import sweep
+from rerankscale import cli, sweep
 
 PARAMS = 'preset = "x"\nsize = "1k"\nobjective = "listwise"\nseed = 0\nout_dir = "runs"'
 BODY = """import json, pathlib
@@ -89,13 +90,23 @@ def test_rerun_skips_done_and_resumes_interrupted(fake_study):
     )
 
 
-def test_submitit_local_executor_runs_cells(fake_study):
+def test_submitit_local_executor_runs_cells(fake_study, capsys):
     pytest.importorskip("submitit")
     preset, runs = fake_study
     fail_on("2k")
     summary = sweep.sweep(str(preset), executor="submitit-local", analysis=False)
     assert list(summary["failed"]) == ["scratch-2k-listwise-s0"]
     assert runs_of(runs, "scratch-1k-listwise-s0", "eval") == 1
+    # each cell.json names its job and log; status shows a failed cell's log
+    failed = json.loads((runs / "scratch-2k-listwise-s0" / "cell.json").read_text())
+    log = Path(failed["log"])
+    assert log.parent == runs / "_submitit" and log.name == f"{failed['job']}_0_log.err"
+    assert log.exists()
+    capsys.readouterr()
+    assert cli.main(["status", "--preset", str(preset)]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line.startswith("failed       scratch-2k-listwise-s0  AssertionError: cell broke")
+    assert line.endswith(f"  (log: {log})")
 
 
 def test_an_invalid_cell_stops_the_sweep_before_any_cell(fake_study):
