@@ -138,19 +138,22 @@ def summary(
         ),
         ("strictly increasing in N from mid-training", monotone_in_size(table, metric), "min_step"),
     ):
-        worst = t.loc[t[worst_col].idxmin()]
+        measured = t[worst_col].notna().any()  # not, e.g., when every fit is degenerate
+        worst = t.loc[t[worst_col].idxmin()] if measured else None
         out.append(
             {
                 "check": name,
                 "metric": metric,
                 "units": len(t),
                 "passed": int(t["ok"].sum()),
-                "worst_value": float(worst[worst_col]),
+                "worst_value": float(worst[worst_col]) if measured else float("nan"),
                 "worst_unit": " · ".join(
                     str(worst[k])
                     for k in ("eval_set", "objective", "size", "queries_seen", "worst_pair")
                     if k in worst.index
-                ),
+                )
+                if measured
+                else f"none: no unit has a {worst_col}",
             }
         )
     return pd.DataFrame(out)

@@ -20,7 +20,10 @@ AXIS_LABELS = {"size": "ln(N / largest fitted N)", "exposure": "ln(D / largest f
 
 
 def plot_rollout(ro: pd.DataFrame, *, metric: str | None = None) -> Figure:
-    """F7 from a rollout frame (``rollout_sizes`` and/or ``rollout_exposure`` rows)."""
+    """F7 from a rollout frame (``rollout_sizes`` and/or ``rollout_exposure`` rows); a frame
+    without rows (too few sizes and checkpoints to roll out) gives a figure that says so."""
+    if "prediction" not in ro:
+        ro = pd.DataFrame(columns=["metric", "prediction", "eval_set", "axis", "objective"])
     if metric is not None:
         ro = ro[ro["metric"] == metric]
     ro = ro[ro["prediction"].notna()]
@@ -69,6 +72,9 @@ def plot_rollout(ro: pd.DataFrame, *, metric: str | None = None) -> Figure:
                 ax.set_ylabel("bias = actual − predicted")
     if len(axes_kinds):
         axes[0, 0].legend(frameon=False, fontsize=7)
+    else:
+        axes[0, 0].text(0.5, 0.5, "no rollout: too few sizes and checkpoints", ha="center")
+        axes[0, 0].set_axis_off()
     fig.suptitle(
         "rollout: forecasts from every origin (filled: 95% PI covered; hollow: missed; "
         "×: no valid interval)",

@@ -130,6 +130,23 @@ def rollout_exposure(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+SUMMARY_COLUMNS = (
+    "n",
+    "mean_log_distance",
+    "min_log_distance",
+    "max_log_distance",
+    "mae",
+    "bias",
+    "mare",
+    "rel_bias",
+    "coverage",
+    "coverage_pi",
+    "n_valid_intervals",
+    "interval_method",
+    "n_failed",
+)
+
+
 def summarize_rollout(ro: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
     """Per ``by`` (default: axis, eval set, objective, metric, law and horizon): ``n`` forecasts,
     ``mean_log_distance`` (and its min/max), MAE, mean signed bias (actual − predicted), mean
@@ -143,6 +160,8 @@ def summarize_rollout(ro: pd.DataFrame, by: Sequence[str] | None = None) -> pd.D
             if c in ro.columns
         ]
     by = list(by)
+    if "prediction" not in ro.columns:  # no window to roll out (e.g. fewer than 3 sizes)
+        return pd.DataFrame(columns=[*by, *SUMMARY_COLUMNS])
     ok = ro[ro["prediction"].notna()]
     valid = ok["interval_status"] == "ok"
     work = ok.assign(

@@ -64,3 +64,15 @@ def test_a_larger_model_worse_at_one_checkpoint_breaks_monotonicity():
     assert out["ok"].tolist() == [False, False, False]
     assert out["worst_pair"].iloc[-1] == "40k→160k" and out["min_step"].iloc[-1] < 0
     assert np.isfinite(out["min_step"]).all()
+
+
+def test_a_grid_too_short_to_fit_is_summarised_not_crashed():
+    """Three checkpoints (the smoke preset): every fit is degenerate, R² is missing."""
+    short = table(law)
+    short = short[short["queries_seen"] <= 1024]
+    assert regime.power_law_regime(short)["r2"].isna().all()
+    out = regime.summary(short, {"dev": 0.3}).set_index("check")
+    fits = out.loc["power-law regime (R² ≥ 0.9, not convex, span ≥ 16×)"]
+    assert fits["passed"] == 0 and np.isnan(fits["worst_value"])
+    assert fits["worst_unit"] == "none: no unit has a r2"
+    assert out["passed"].iloc[0] == 3  # the other checks still report

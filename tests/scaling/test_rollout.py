@@ -131,3 +131,17 @@ def test_summary_by_hand():
     assert s.loc[1, "mean_log_distance"] == pytest.approx(0.6)
     assert s.loc[1, "interval_method"] == "parametric bootstrap, run bootstrap"
     assert s.loc[2, "bias"] == pytest.approx(0.05) and s.loc[2, "coverage_pi"] == 0.0
+
+
+def test_no_window_to_roll_out_gives_an_empty_summary_and_a_figure_that_says_so():
+    """Two sizes and three checkpoints (the smoke preset): the rollout has no rows at all."""
+    from rerankscale.rollout_plots import plot_rollout
+
+    by = ["axis", "eval_set", "objective", "metric", "horizon"]
+    s = summarize_rollout(pd.DataFrame(), by=by)
+    assert s.empty and list(s.columns[:5]) == by and "coverage_pi" in s.columns
+    fig = plot_rollout(pd.DataFrame())
+    assert fig.rerankscale_data.empty
+    assert [t.get_text() for t in fig.axes[0].texts] == [
+        "no rollout: too few sizes and checkpoints"
+    ]
