@@ -16,6 +16,11 @@ the kernel process itself to the sweep's stderr:
   The manager here skips that interrupt; the shutdown request still stops the kernel, and
   jupyter_client still escalates to SIGTERM and SIGKILL if it does not exit in time. An
   explicit ``interrupt_kernel()`` (a cell timeout) interrupts as before.
+
+Kernels also start with the analysis's pinned floating-point environment
+(``numerics.pinned_env``: one BLAS kernel and thread, numpy's AVX-512 targets off), set before
+the kernel imports numpy, so that the tables it computes have the same bits on every x86-64
+machine.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ import zmq
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
+from rerankscale import numerics
+
 
 class QuietKernelManager(AsyncKernelManager):
-    """``AsyncKernelManager`` with Curve-encrypted sockets and no SIGINT at shutdown."""
+    """``AsyncKernelManager`` with Curve-encrypted sockets, no SIGINT at shutdown and the pinned
+    floating-point environment."""
 
     @default("transport_encryption")
     def _encrypt_when_possible(self) -> str:
@@ -38,3 +46,8 @@ class QuietKernelManager(AsyncKernelManager):
         if self.shutting_down:
             return
         await super()._async_interrupt_kernel()
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        # the provisioner has built the kernel's environment (kw["env"]); pin it on top
+        kw["env"] = numerics.pinned_env(kw.get("env"))
+        await super()._async_launch_kernel(kernel_cmd, **kw)

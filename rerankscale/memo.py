@@ -14,7 +14,10 @@ everything the table depends on:
   their paths, so the sweep's staging copy and ``figures/results.csv`` share an entry), the
   study config and the held-out sizes;
 * the source of every module of the ``rerankscale`` package, so a change to any fitting code
-  invalidates every entry (no stale table survives an edit).
+  invalidates every entry (no stale table survives an edit);
+* the floating-point environment (``numerics.fingerprint``: numpy/scipy/pandas versions, BLAS
+  kernels and threads, numpy's SIMD targets), so a table computed in an unpinned session
+  (``make lab``) is never served to the pinned analysis kernels of ``rerankscale figures``.
 
 The draws are not reduced: a cached table is the one the same call would compute. Set
 ``RERANKSCALE_NO_MEMO=1`` to bypass the memo. Entries are pickles written atomically; an
@@ -33,6 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rerankscale import numerics
 from rerankscale.paths import resolve
 
 CACHE_DIR = ".cache/analysis"
@@ -68,6 +72,7 @@ def key(analysis, fn: Callable, params: dict) -> str:
         "study": repr(analysis.study),
         "held_out": list(analysis.held_out),
         "source": source_digest(),
+        "numerics": numerics.fingerprint(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

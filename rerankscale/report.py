@@ -1,4 +1,4 @@
-"""The study's tables and figures (T1–T8, F1–F7) from a results table.
+"""The study's tables and figures (T1–T9, F1–F7) from a results table.
 
 Notebooks 04 (fit), 05 (forecast) and 06 (compute) call these functions and display what they
 return; ``save`` writes an artifact to ``figures/`` (PNG + PDF + the CSV behind a figure, CSV
@@ -503,6 +503,74 @@ def f7_rollout(ro: pd.DataFrame):
     return rollout_plots.plot_rollout(ro)
 
 
+def method_comparison(
+    a: Analysis, metric: str = "ndcg@10", n_boot: int = 50, seed: int = 0
+) -> pd.DataFrame:
+    """T9: four ways to forecast ``metric`` compared on held-out error (``scaling.methods``):
+    the paper's saturating law on the metric, the error form on 1 − metric, a power law on
+    −ln metric, and the two-stage forecast through contrastive entropy (CE in N, then the
+    metric from CE by a logistic link fitted on every checkpoint of the fitted sizes). Each
+    forecasts the held-out sizes from the others and, in the rollout, every larger size from
+    the k smallest (k ≥ 3), final checkpoint, every eval set and objective; one row per
+    forecast."""
+    fc = sc.compare_methods(
+        a.table,
+        sc.forecast_methods(metric, via=a.ce),
+        y=metric,
+        holdout=a.held_out or None,
+        n_boot=n_boot,
+        seed=seed,
+        grid="coarse",
+    )
+    keep = [
+        "evaluation",
+        "method",
+        "formula",
+        "eval_set",
+        "objective",
+        "metric",
+        "law",
+        "target",
+        "fit_sizes",
+        "origin",
+        "fit_up_to",
+        "size",
+        "n_params",
+        "horizon",
+        "log_distance",
+        "n_seeds",
+        "prediction",
+        "lo",
+        "hi",
+        "pi_lo",
+        "pi_hi",
+        "actual",
+        "error",
+        "abs_error",
+        "bias",
+        "covered",
+        "covered_pi",
+        "fit_status",
+        "link_status",
+        "interval_method",
+        "interval_status",
+        "interval_note",
+    ]
+    return fc[[c for c in keep if c in fc]]
+
+
+def method_comparison_summary(mc: pd.DataFrame) -> pd.DataFrame:
+    """T9 summary: per evaluation (hold-out, rollout) and method, pooled over eval sets and
+    objectives (``eval_set`` "all") and per eval set: forecasts, MAE, RMSE, signed bias
+    (actual − predicted), coverage of the 95% law and prediction intervals, rank by MAE."""
+    pooled = sc.summarize_methods(mc, by=["evaluation"]).assign(eval_set="all")
+    per_set = sc.summarize_methods(mc, by=["evaluation", "eval_set"])
+    out = pd.concat([pooled, per_set], ignore_index=True)
+    lead = ["evaluation", "eval_set", "method"]
+    out = out[lead + [c for c in out.columns if c not in lead]]
+    return out.sort_values("evaluation", kind="stable").reset_index(drop=True)
+
+
 def f1_model_size(a: Analysis, fc: pd.DataFrame, metric: str = "ndcg@10"):
     """F1: metric vs N per objective, the size law fitted without the held-out sizes, and its
     forecasts with 95% intervals at the held-out sizes (primary eval set)."""
@@ -763,6 +831,17 @@ ARTIFACTS = {
     "F7_rollout": (
         "rollout bias vs extrapolation distance (log N, log D) per eval set; "
         "hollow: the 95% prediction interval missed",
+        "05_forecast",
+    ),
+    "T9_method_forecasts": (
+        "four forecast methods (saturating law on NDCG@10, error form on 1 − NDCG@10, power "
+        "law on −ln NDCG@10, two-stage through contrastive entropy) on the held-out sizes "
+        "and in the size rollout: one row per forecast",
+        "05_forecast",
+    ),
+    "T9_method_comparison": (
+        "the four forecast methods side by side: MAE, RMSE, signed bias and 95% interval "
+        "coverage per evaluation (hold-out, rollout), pooled and per eval set",
         "05_forecast",
     ),
     "T4_allocation": (

@@ -124,7 +124,8 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         "bootstrap over runs where every fitted size has enough runs, else the parametric "
         "bootstrap (`docs/forecasting.md`). Rolling-origin backtests repeat the check at every "
         "size; the rollout forecasts every larger size from every origin, and every exposure "
-        "curve's second half from its first.",
+        "curve's second half from its first. Four forecast methods are compared on the same "
+        "windows.",
         ANALYSIS_PARAMS,
         "%matplotlib inline\nfrom rerankscale import memo, report\n\n"
         "a = report.load_analysis(preset, results_path)",
@@ -146,6 +147,17 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         'report.save(ro, figures_dir, "T8_rollout")\n'
         't8 = report.rollout_summary(ro)\nreport.save(t8, figures_dir, "T8_rollout_summary")\nt8',
         'fig = report.f7_rollout(ro)\nreport.save(fig, figures_dir, "F7_rollout")\nfig',
+        "## Which forecast method?\n\nFour ways to forecast NDCG@10 of the larger models, judged "
+        "on the same held-out sizes and the same rollout windows (final checkpoints, every eval "
+        "set and objective): the paper's saturating law on the metric, the error form on "
+        "1 − NDCG@10, a power law on −ln NDCG@10, and a two-stage forecast that fits contrastive "
+        "entropy in N and maps it to NDCG@10 with a logistic link fitted on every checkpoint of "
+        "the fitted sizes (Bhagia et al. 2024). MAE, signed bias and coverage of the 95% "
+        "intervals per method; which one to trust: `docs/forecasting.md`.",
+        "mc = memo.cached(report.method_comparison, a, n_boot=n_boot // 4, seed=seed)\n"
+        'report.save(mc, figures_dir, "T9_method_forecasts")\n'
+        "t9 = report.method_comparison_summary(mc)\n"
+        'report.save(t9, figures_dir, "T9_method_comparison")\nt9',
     ],
     "06_compute.ipynb": [
         "# 06 · Compute: allocation rules, iso-FLOP profiles, equal-compute checkpoints\n\n"

@@ -11,6 +11,8 @@ Typical use::
     p = sc.parametric_bootstrap(r, n_boot=200)                 # simulate around the law
     fc = sc.forecast_holdout(df, sc.ChinchillaLaw(), y="ndcg@10", holdout=2)
     sc.compute_optimal(r, C=[1e15, 1e16], k=6 * tokens_per_pair)
+    fc = sc.compare_methods(df, sc.forecast_methods("ndcg@10", via="ce@24"), y="ndcg@10")
+    sc.summarize_methods(fc)                                   # MAE, bias, coverage per method
 """
 
 from .bootstrap import BootstrapResult, bootstrap_fit
@@ -42,10 +44,12 @@ from .laws import (
     JointSaturatingLaw,
     KaplanLaw,
     Law,
+    LogisticLink,
     PowerLaw,
     SaturatingLaw,
     get_law,
 )
+from .methods import Method, compare_methods, forecast_methods, summarize_methods
 from .parametric import (
     NoiseModel,
     NoiseNotEstimable,
@@ -59,6 +63,7 @@ from .table import (
     KEY_COLUMNS,
     REQUIRED_COLUMNS,
     ErrorTransform,
+    LogErrorTransform,
     ResultsTableError,
     final_checkpoints,
     from_error,
@@ -71,6 +76,7 @@ from .table import (
     to_error,
     validate_results_table,
 )
+from .twostage import two_stage_split
 
 __all__ = [
     "BootstrapResult",
@@ -98,6 +104,11 @@ __all__ = [
     "rolling_backtest",
     "select_rows",
     "summarize_forecasts",
+    "Method",
+    "compare_methods",
+    "forecast_methods",
+    "summarize_methods",
+    "two_stage_split",
     "NoiseModel",
     "NoiseNotEstimable",
     "ParametricBootstrapResult",
@@ -111,6 +122,7 @@ __all__ = [
     "JointSaturatingLaw",
     "KaplanLaw",
     "Law",
+    "LogisticLink",
     "PowerLaw",
     "SaturatingLaw",
     "get_law",
@@ -118,6 +130,7 @@ __all__ = [
     "KEY_COLUMNS",
     "REQUIRED_COLUMNS",
     "ErrorTransform",
+    "LogErrorTransform",
     "ResultsTableError",
     "final_checkpoints",
     "from_error",

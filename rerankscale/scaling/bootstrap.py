@@ -12,9 +12,16 @@ is exactly the fit on the resampled table, warm-started from the full fit's opti
 intervals (Efron & Tibshirani 1993) for parameters and for any prediction; a covariance of the
 parameters; a draws DataFrame ready for ``seaborn.pairplot``. Deterministic for a given seed.
 
-Replicates whose refit is degenerate (e.g. a resample with too few distinct sizes) or does not
-converge are kept in ``draws`` with their status and left out of the intervals; their count is
-reported (``n_excluded``), never hidden.
+Every replicate draws from its own random stream, ``replicate_rng(seed, b)`` (the b-th child of
+``SeedSequence(seed)``), in the run bootstrap, the parametric bootstrap and the prediction
+noise alike: what one replicate draws, or whether its refit converges, never shifts another
+replicate's draws (a sequential stream would re-pair every later draw after any change in
+how many numbers an earlier replicate consumed).
+
+A refit that does not converge from the warm start is restarted, then retried from the law's
+coarse start grid (``fit.retry_unconverged``); replicates whose refit is still not converged,
+or degenerate (e.g. a resample with too few distinct sizes), are kept in ``draws`` with their
+status and left out of the intervals; their count is reported (``n_excluded``), never hidden.
 """
 
 from __future__ import annotations
@@ -25,9 +32,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .fit import FitResult, HuberLogObjective, refit, single_threaded_blas
+from .fit import FitResult, HuberLogObjective, refit, retry_unconverged, single_threaded_blas
 
 USABLE = ("ok", "on_bound")
+
+
+def replicate_rng(seed: int, b: int) -> np.random.Generator:
+    """The random stream of bootstrap replicate ``b``: the b-th child of ``SeedSequence(seed)``
+    (``SeedSequence(seed).spawn(b + 1)[b]``, built directly). Independent of every other
+    replicate's stream and of how many numbers any replicate draws."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
 
 
 def _group_codes(result: FitResult, groups) -> tuple[np.ndarray, np.ndarray]:
@@ -162,8 +176,9 @@ def bootstrap_fit(
 
     Each of ``n_boot`` replicates draws the units with replacement (within each stratum when
     ``strata`` — a column or labels constant within a unit — is given) and refits with a warm
-    start from the full fit. Uses ``numpy.random.default_rng(seed)``: same inputs and seed,
-    same draws.
+    start from the full fit (restarted, then retried from the coarse start grid, when it does not
+    converge: ``fit.retry_unconverged``).
+    Replicate b resamples with ``replicate_rng(seed, b)``: same inputs and seed, same draws.
     """
     if result.status == "degenerate":
         raise ValueError(f"cannot bootstrap a degenerate fit: {result.message}")
@@ -183,7 +198,6 @@ def bootstrap_fit(
                 )
             unit_strata[g] = vals[0]
     members = [np.flatnonzero(unit_strata == k) for k in np.unique(unit_strata)]
-    rng = np.random.default_rng(seed)
     p = result.law.n_params
     thetas = np.full((n_boot, p), np.nan)
     statuses = np.empty(n_boot, dtype=object)
@@ -193,10 +207,12 @@ def bootstrap_fit(
     objective = HuberLogObjective(result.law, U, result.y, base_w, result.delta)
     with single_threaded_blas():  # once around the loop (refit nests its own, ~2 µs)
         for b in range(n_boot):
+            rng = replicate_rng(seed, b)
             counts = np.zeros(G)
             for m in members:
                 np.add.at(counts, rng.choice(m, size=len(m), replace=True), 1.0)
             r = refit(result, counts[codes], maxiter=maxiter, objective=objective)
+            r = retry_unconverged(r, maxiter=maxiter)
             statuses[b] = r.status
             losses[b] = r.loss
             thetas[b] = r.theta

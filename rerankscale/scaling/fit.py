@@ -36,7 +36,13 @@ from scipy.optimize import minimize
 
 from .lawbase import _as_log_inputs
 from .laws import Law, get_law
-from .table import ErrorTransform, ResultsTableError, is_error_metric, is_ranking_metric
+from .table import (
+    ErrorTransform,
+    LogErrorTransform,
+    ResultsTableError,
+    is_error_metric,
+    is_ranking_metric,
+)
 
 _BLAS = None
 
@@ -110,7 +116,7 @@ class FitResult:
     nit: int = 0
     input_names: tuple[str, ...] = ()
     target: str = "y"
-    transform: ErrorTransform | None = None
+    transform: ErrorTransform | LogErrorTransform | None = None
     data: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
@@ -120,7 +126,7 @@ class FitResult:
         params: Mapping[str, float],
         *,
         input_names: Sequence[str] = (),
-        transform: ErrorTransform | None = None,
+        transform: ErrorTransform | LogErrorTransform | None = None,
     ) -> FitResult:
         """A result holding given parameters (status ``"fixed"``: not fitted, no data), e.g. a
         published law to compare against or to feed ``compute_optimal``."""
@@ -326,7 +332,7 @@ def fit(
     log_x0: np.ndarray | None = None,
     input_names: Sequence[str] = (),
     target: str = "y",
-    transform: ErrorTransform | None = None,
+    transform: ErrorTransform | LogErrorTransform | None = None,
     data: pd.DataFrame | None = None,
 ) -> FitResult:
     """Fit ``law`` to (inputs, y) by Huber loss on log residuals from a grid of L-BFGS-B starts.
@@ -463,6 +469,31 @@ def refit(
     return _result(law, theta_c, f, pg, nit, msg, U, 1, 1, common)
 
 
+def retry_unconverged(result: FitResult, grid: str = "coarse", maxiter: int = 2000) -> FitResult:
+    """``result`` fitted again when it did not converge (a warm start that stalled on a
+    far-off resample or simulation): first restarted from where it stopped (a fresh L-BFGS-B
+    memory), then, if that does not converge either, from the law's start ``grid``; same
+    points, weights and centring. ``result`` itself when it converged, or when the data leave
+    the law's range (``start_grid`` refuses, e.g. simulated values above a saturating law's
+    ceiling).
+
+    Bootstrap replicates go through this. On the study's T2 bootstraps 6 % of the saturating
+    laws' refits stalled and were lost to the intervals; a restart converges almost all of them
+    (to the optimum the grid finds) at a fiftieth of the grid's cost. A replicate at the
+    convergence threshold is also what makes the usable set, and with it every interval, differ
+    between machines; after a retry such a replicate is rare."""
+    if result.status != "not_converged":
+        return result
+    common = dict(weights=result.weights, delta=result.delta, maxiter=maxiter, log_x0=result.log_x0)
+    again = fit(result.law, result.X, result.y, grid=result.theta[None, :], **common)
+    if again.status != "not_converged":
+        return again
+    try:
+        return fit(result.law, result.X, result.y, grid=grid, **common)
+    except ValueError:
+        return again
+
+
 # --------------------------------------------------------------------------- from a table
 
 
@@ -477,6 +508,7 @@ def fit_law(
     weights: str | np.ndarray | None = None,
     error: bool | None = None,
     ceiling: float = 1.0,
+    transform: ErrorTransform | LogErrorTransform | None = None,
     **fit_kwargs,
 ) -> FitResult:
     """Fit ``law`` to columns of a results table.
@@ -486,7 +518,9 @@ def fit_law(
     for total) and D any exposure column or ``"train_flops"``. ``error``: fit ``to_error(y)``
     (1 − metric for ranking metrics, CE as is); ``None`` means "when the law is an error form",
     and the fitted target is named accordingly (e.g. ``"1 - ndcg@10"``); ``predict_metric``
-    maps predictions back. ``weights``: a column name or an array. Rows listed as frozen
+    maps predictions back. ``transform``: fit ``transform.forward(y)`` instead, with an error
+    form (e.g. ``LogErrorTransform(y)``: −ln y, a power law on the log-metric); it overrides
+    ``error`` and ``ceiling``. ``weights``: a column name or an array. Rows listed as frozen
     metrics (reranking cannot change them) are refused. Returns a ``FitResult`` whose ``data``
     holds the rows used.
     """
@@ -510,6 +544,13 @@ def fit_law(
                 f"{y!r} is frozen for {int(frozen.sum())} rows: its cutoff reaches the candidate "
                 "depth, so reranking cannot change it. Fix: fit a metric with a smaller cutoff."
             )
+    if transform is not None:
+        if law.kind != "error" or transform.metric != y:
+            raise ValueError(
+                f"transform {transform.name!r} is for {transform.metric!r} fitted by an error "
+                f"form; got {y!r} and {law.name} (a {law.kind} form)"
+            )
+        error = True
     if error is None:
         error = law.kind == "error" and not is_error_metric(y)
     if law.kind == "metric" and (error or is_error_metric(y)):
@@ -529,7 +570,8 @@ def fit_law(
             f"{int(bad.sum())} rows have NaN/inf in {[*cols, y]}; drop or repair them first:\n"
             f"{df.loc[bad].head(10).to_string()}"
         )
-    transform = ErrorTransform(y, ceiling) if error else None
+    if transform is None and error:
+        transform = ErrorTransform(y, ceiling)
     target = transform.forward(values[:, -1]) if error else values[:, -1]
     if isinstance(weights, str):
         weights = df[weights].to_numpy(dtype=float)

@@ -41,6 +41,9 @@ from .parametric import (
 from .table import final_checkpoints, size_label
 
 Select = str | int | Callable[[pd.DataFrame], pd.DataFrame]
+# fit on a train table, forecast a test table: (train, test, law, *, y, n, seed, **kw) ->
+# (rows, fit, bootstrap), as ``forecast_split``
+Split = Callable[..., tuple]
 
 
 def select_rows(df: pd.DataFrame, select: Select = "all") -> pd.DataFrame:
@@ -193,22 +196,87 @@ def forecast_split(
                 same_runs=same_runs,
             )
         if boot is not None and boot.usable.any():
-            draws = boot.predict(*X)  # (B, m) on the fitted scale
-            qlo, qhi = (1 - ci) / 2, (1 + ci) / 2
-            lo, hi = _metric_interval(result, draws, qlo, qhi)
-            # add run-to-run noise: a seed mean of m new runs lands at law·exp(v)
-            try:
-                noise = getattr(boot, "noise", None) or estimate_noise(
-                    result, groups=groups, size=n, same_runs=same_runs
-                )
-            except NoiseNotEstimable:
-                noise = None
-            if noise is not None:
-                v = prediction_noise(boot, noise, rows["n_seeds"].to_numpy(), seed + 7919)
-                pi_lo, pi_hi = _metric_interval(result, draws * np.exp(v), qlo, qhi)
+            draws, pi_draws = forecast_draws(
+                boot, X, rows["n_seeds"], seed=seed, groups=groups, size=n, same_runs=same_runs
+            )
+            keep = boot.usable
+            lo, hi = metric_interval(result, draws[keep], ci)
+            if pi_draws is not None:
+                pi_lo, pi_hi = metric_interval(result, pi_draws[keep], ci)
+    status = interval_status(
+        None if boot is None else boot.usable, pred, lo, hi, why=note if boot is None else None
+    )
+    rows = forecast_columns(
+        rows,
+        pred,
+        (lo, hi),
+        (pi_lo, pi_hi),
+        status,
+        fit_status=result.status,
+        interval_method=method,
+        interval_note=note,
+        n_boot_ok=0 if boot is None else int(boot.usable.sum()),
+        metric=y,
+        law=law.name,
+        target=result.target,
+    )
+    return rows, result, boot
+
+
+PI_SEED_OFFSET = 7919  # prediction noise draws from seed + this (apart from the bootstrap's)
+
+
+def noise_factors(
+    boot: BootstrapResult,
+    n_seeds,
+    *,
+    seed: int,
+    groups: str = "run_id",
+    size: str = "n_params",
+    same_runs: bool = False,
+) -> np.ndarray | None:
+    """exp(v) per replicate of ``boot`` (B, m): where the seed mean of ``n_seeds[k]`` new runs
+    lands relative to the law's draw, on the fitted scale (``parametric.prediction_noise`` from
+    ``seed + PI_SEED_OFFSET``, with the bootstrap's noise model or one measured from its fit);
+    None when the noise cannot be measured."""
+    try:
+        noise = getattr(boot, "noise", None) or estimate_noise(
+            boot.fit, groups=groups, size=size, same_runs=same_runs
+        )
+    except NoiseNotEstimable:
+        return None
+    return np.exp(prediction_noise(boot, noise, np.asarray(n_seeds), seed + PI_SEED_OFFSET))
+
+
+def forecast_draws(
+    boot: BootstrapResult,
+    X,
+    n_seeds,
+    *,
+    seed: int,
+    groups: str = "run_id",
+    size: str = "n_params",
+    same_runs: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per replicate of ``boot`` (all B rows, usable or not; callers keep ``boot.usable``),
+    on the fitted scale at inputs ``X``: the law's draw (B, m), and where a new seed mean
+    should land, the draw times ``noise_factors`` (None when the noise cannot be measured)."""
+    draws = boot.fit.law.predict_many(boot.thetas, boot.fit._log_inputs(X))
+    factors = noise_factors(boot, n_seeds, seed=seed, groups=groups, size=size, same_runs=same_runs)
+    return draws, None if factors is None else draws * factors
+
+
+def forecast_columns(
+    rows: pd.DataFrame, pred, interval, prediction_interval, status, **labels
+) -> pd.DataFrame:
+    """``rows`` (with ``actual``) completed into forecast rows: prediction, ``lo``/``hi``,
+    ``pi_lo``/``pi_hi``, error = prediction − actual, abs_error, bias = actual − prediction,
+    ``covered``/``covered_pi`` (NaN unless ``status`` is ``"ok"``), ``interval_status`` and the
+    constant ``labels`` (fit_status, interval_method, interval_note, n_boot_ok, metric, law,
+    target); metric, law, size, n_params and step lead."""
+    (lo, hi), (pi_lo, pi_hi) = interval, prediction_interval
     actual = rows["actual"].to_numpy(dtype=float)
-    status = interval_status(boot, pred, lo, hi, why=note if boot is None and note else None)
-    valid = status == "ok"
+    valid = np.asarray(status) == "ok"
     rows = rows.assign(
         prediction=pred,
         lo=lo,
@@ -220,24 +288,26 @@ def forecast_split(
         bias=actual - pred,
         covered=np.where(valid, (lo <= actual) & (actual <= hi), np.nan),
         covered_pi=np.where(valid, (pi_lo <= actual) & (actual <= pi_hi), np.nan),
-        fit_status=result.status,
-        interval_method=method,
         interval_status=status,
-        interval_note=note,
-        n_boot_ok=0 if boot is None else int(boot.usable.sum()),
-        metric=y,
-        law=law.name,
-        target=result.target,
-    )
-    lead = ["metric", "law", "size", "n_params", "step"]
-    lead = [c for c in lead if c in rows.columns]
-    return rows[lead + [c for c in rows.columns if c not in lead]], result, boot
+    ).assign(**labels)
+    order = [
+        "fit_status",
+        "interval_method",
+        "interval_status",
+        "interval_note",
+        "n_boot_ok",
+        "metric",
+        "law",
+        "target",
+    ]
+    rows = rows[[c for c in rows.columns if c not in order] + [c for c in order if c in rows]]
+    lead = [c for c in ("metric", "law", "size", "n_params", "step") if c in rows.columns]
+    return rows[lead + [c for c in rows.columns if c not in lead]]
 
 
-def interval_status(
-    boot: BootstrapResult | None, pred, lo, hi, why: str | None = None
-) -> np.ndarray:
-    """Per forecast: ``"ok"`` when the bootstrap supports an interval, else why not.
+def interval_status(usable: np.ndarray | None, pred, lo, hi, why: str | None = None) -> np.ndarray:
+    """Per forecast: ``"ok"`` when the bootstrap (its ``usable`` replicates; None: no
+    bootstrap) supports an interval, else why not.
 
     Resampling runs needs several runs per size: with one seed at each of 4 sizes most
     resamples miss a size and are degenerate, and the few usable ones are the original data, so
@@ -246,18 +316,20 @@ def interval_status(
     ``"invalid: k of B resamples usable"`` (share < ``MIN_USABLE_SHARE``) or
     ``"invalid: zero width"``; its ``covered`` is NaN, so it never counts towards coverage."""
     pred, lo, hi = (np.asarray(v, dtype=float) for v in (pred, lo, hi))
-    if boot is None:
+    if usable is None:
         return np.full(len(pred), f"invalid: {why}" if why else "no bootstrap", dtype=object)
-    usable, total = int(boot.usable.sum()), boot.n_boot
-    if usable < MIN_USABLE_SHARE * total:
-        return np.full(len(pred), f"invalid: {usable} of {total} resamples usable", dtype=object)
+    ok, total = int(np.sum(usable)), len(usable)
+    if ok < MIN_USABLE_SHARE * total:
+        return np.full(len(pred), f"invalid: {ok} of {total} resamples usable", dtype=object)
     width = hi - lo
     tiny = ~np.isfinite(width) | (width <= 1e-9 * np.maximum(np.abs(pred), 1e-12))
     return np.where(tiny, "invalid: zero width", "ok").astype(object)
 
 
-def _metric_interval(result: FitResult, draws: np.ndarray, qlo: float, qhi: float):
-    a, b = np.quantile(draws, [qlo, qhi], axis=0)
+def metric_interval(result: FitResult, draws: np.ndarray, ci: float = 0.95):
+    """Percentile interval at level ``ci`` of ``draws`` (fitted scale, one row per replicate),
+    mapped to the metric's scale (bounds swap under 1 − metric)."""
+    a, b = np.quantile(draws, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
     if result.transform is not None:
         a, b = result.transform.inverse(a), result.transform.inverse(b)
     return np.minimum(a, b), np.maximum(a, b)
@@ -318,12 +390,14 @@ def forecast_holdout(
     n: str = "n_params",
     seed: int = 0,
     return_fits: bool = False,
+    split: Split = forecast_split,
     **kwargs,
 ):
     """Fit on all sizes but the ``holdout`` largest (or the listed sizes: labels or N values)
     and forecast the held-out sizes, per ``by`` group and metric ``y``. Rows are chosen by
     ``select`` ("all", "final", last k, or a callable). Other keyword arguments go to
-    ``forecast_split`` (``x``, ``d``, ``n_boot``, ``ci``, ``error``, ``ceiling``, ``grid``...).
+    ``split`` (default ``forecast_split``: ``x``, ``d``, ``n_boot``, ``ci``, ``error``,
+    ``ceiling``, ``grid``...; ``twostage.two_stage_split`` forecasts through a link).
     Returns the forecast DataFrame, or (DataFrame, {(group..., metric): (fit, bootstrap)})."""
     law = get_law(law)
     metrics = [y] if isinstance(y, str) else list(y)
@@ -332,7 +406,7 @@ def forecast_holdout(
 
     def one(part, metric, i):
         train, test = part[~part[n].isin(held)], part[part[n].isin(held)]
-        rows, res, boot = forecast_split(train, test, law, y=metric, n=n, seed=seed + i, **kwargs)
+        rows, res, boot = split(train, test, law, y=metric, n=n, seed=seed + i, **kwargs)
         fit_sizes = _sizes(train, n)
         rows.insert(0, "fit_sizes", ",".join(size_label(s) for s in fit_sizes))
         return rows, res, boot

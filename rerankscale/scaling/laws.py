@@ -43,6 +43,7 @@ from .lawbase import (
     Law,
     _lse,
 )
+from .link import LogisticLink
 from .saturating import JointSaturatingLaw, SaturatingLaw
 
 
@@ -316,6 +317,7 @@ LAWS = {
     "power": PowerLaw,
     "chinchilla": ChinchillaLaw,
     "kaplan": KaplanLaw,
+    "logistic_link": LogisticLink,
 }
 
 

@@ -31,7 +31,10 @@ Replicate b of ``parametric_bootstrap``:
 1. draws σ*² = s²·df / χ²_df for each component (the sampling distribution of s²);
 2. simulates y* = f(x; θ̂)·exp(u* + e*), u* ~ N(0, σ*_run²) per run, e* ~ N(0, σ*_pt²);
 3. refits the law on y* from θ̂ (warm start; the same Huber estimator, bounds and statuses;
-   a refit that does not converge is retried from the coarse start grid).
+   a refit that does not converge is restarted, then retried from the coarse start grid:
+   ``fit.retry_unconverged``).
+
+Steps 1–2 draw from the replicate's own stream (``bootstrap.replicate_rng(seed, b)``).
 
 At one degree of freedom σ* has no finite mean (1/χ²_1), so a rare draw makes y* overflow;
 the simulated log noise is clipped to ±``LOG_NOISE_CAP`` (a factor e^10, far beyond any
@@ -65,8 +68,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .bootstrap import BootstrapResult
-from .fit import FitResult, fit, single_threaded_blas
+from .bootstrap import BootstrapResult, replicate_rng
+from .fit import FitResult, fit, retry_unconverged, single_threaded_blas
 
 RUN_BOOTSTRAP = "run bootstrap"
 PARAMETRIC_BOOTSTRAP = "parametric bootstrap"
@@ -200,8 +203,7 @@ def parametric_bootstrap(
     runs = _labels(result, groups, np.arange(result.n_points))
     _, codes = np.unique(runs, return_inverse=True)
     R = int(codes.max()) + 1
-    rng = np.random.default_rng(seed)
-    sigmas = noise.draw(rng, n_boot)
+    sigmas = np.zeros((n_boot, 2))
     f_hat = result.predict(result.X)
     p = result.law.n_params
     thetas = np.full((n_boot, p), np.nan)
@@ -210,6 +212,8 @@ def parametric_bootstrap(
     start = result.theta[None, :]
     with single_threaded_blas():
         for b in range(n_boot):
+            rng = replicate_rng(seed, b)
+            sigmas[b] = noise.draw(rng, 1)[0]
             u = rng.normal(0.0, 1.0, R)[codes] * sigmas[b, 0]
             e = rng.normal(0.0, 1.0, result.n_points) * sigmas[b, 1]
             v = np.clip(u + e, -LOG_NOISE_CAP, LOG_NOISE_CAP)
@@ -223,20 +227,7 @@ def parametric_bootstrap(
                 maxiter=maxiter,
                 log_x0=result.log_x0,
             )
-            if r.status == "not_converged":  # a far-off simulation: retry from the start grid
-                try:
-                    r = fit(
-                        result.law,
-                        result.X,
-                        r.y,
-                        weights=result.weights,
-                        delta=result.delta,
-                        grid="coarse",
-                        maxiter=maxiter,
-                        log_x0=result.log_x0,
-                    )
-                except ValueError:  # the simulated data leave the law's range (e.g. > ceiling)
-                    pass
+            r = retry_unconverged(r, maxiter=maxiter)  # a far-off simulation
             statuses[b], losses[b], thetas[b] = r.status, r.loss, r.theta
     return ParametricBootstrapResult(
         result,
@@ -253,17 +244,18 @@ def parametric_bootstrap(
 
 
 def prediction_noise(boot: BootstrapResult, noise: NoiseModel, n_seeds, seed: int) -> np.ndarray:
-    """Log-scale noise (B_usable, m) to add to ``boot``'s usable prediction draws for the seed
-    mean of ``n_seeds[k]`` new runs at one checkpoint: v ~ N(0, (σ*_run² + σ*_pt²)/m), with the
-    replicate's own σ* for a parametric bootstrap and fresh σ* draws otherwise; clipped to
-    ±``LOG_NOISE_CAP`` like the simulated data."""
+    """Log-scale noise (B, m), one row per replicate of ``boot`` (usable or not: callers keep
+    ``boot.usable`` rows), to add to its prediction draws for the seed mean of ``n_seeds[k]``
+    new runs at one checkpoint: v ~ N(0, (σ*_run² + σ*_pt²)/m), with the replicate's own σ* for
+    a parametric bootstrap and a fresh σ* draw otherwise; clipped to ±``LOG_NOISE_CAP`` like
+    the simulated data. Row b draws from ``replicate_rng(seed, b)``: a replicate whose status
+    differs (a refit at a convergence threshold on another machine) changes its own row only."""
     m = np.asarray(n_seeds, dtype=float)
-    rng = np.random.default_rng(seed)
-    B = boot.n_boot
-    # drawn for every replicate, then the usable ones kept: a replicate whose status differs
-    # (a refit at a convergence threshold on another machine) changes one draw, not all
-    sig = boot.sigmas if isinstance(boot, ParametricBootstrapResult) else noise.draw(rng, B)
-    z = rng.normal(0.0, 1.0, (B, len(m)))
-    total = np.sqrt(sig[:, 0] ** 2 + sig[:, 1] ** 2)
-    v = z * total[:, None] / np.sqrt(np.maximum(m, 1.0))[None, :]
-    return np.clip(v[boot.usable], -LOG_NOISE_CAP, LOG_NOISE_CAP)
+    own = boot.sigmas if isinstance(boot, ParametricBootstrapResult) else None
+    v = np.empty((boot.n_boot, len(m)))
+    for b in range(boot.n_boot):
+        rng = replicate_rng(seed, b)
+        sig = own[b] if own is not None else noise.draw(rng, 1)[0]
+        v[b] = rng.normal(0.0, 1.0, len(m)) * np.hypot(sig[0], sig[1])
+    v /= np.sqrt(np.maximum(m, 1.0))[None, :]
+    return np.clip(v, -LOG_NOISE_CAP, LOG_NOISE_CAP)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .forecast import _loop, forecast_split, size_windows
+from .forecast import Split, _loop, forecast_split, size_windows
 from .laws import Law, get_law
 from .table import size_label
 
@@ -58,12 +58,14 @@ def rollout_sizes(
     min_fit_sizes: int | None = None,
     max_horizon: int | None = None,
     seed: int = 0,
+    split: Split = forecast_split,
     **kwargs,
 ) -> pd.DataFrame:
     """Expanding window over sizes: for k = ``min_fit_sizes`` (default the law's
     ``min_distinct``, 3) … K−1, fit on the k smallest sizes and forecast every larger one (up
-    to ``max_horizon`` sizes ahead). Other keyword arguments go to ``forecast_split`` (``x``,
-    ``n_boot``, ``interval``, ``grid``, …); the law must depend on ``n``."""
+    to ``max_horizon`` sizes ahead). Other keyword arguments go to ``split`` (default
+    ``forecast_split``: ``x``, ``n_boot``, ``interval``, ``grid``, …); the law must depend on
+    ``n``."""
     law, metrics, df, sizes, k0 = size_windows(
         df, law, y, select, n, min_fit_sizes, kwargs.get("x"), "a rollout"
     )
@@ -74,7 +76,7 @@ def rollout_sizes(
 
         def one(part, metric, i, k=k):
             train, test = part[part[n].isin(sizes[:k])], part[part[n].isin(sizes[k:])]
-            rows, res, boot = forecast_split(
+            rows, res, boot = split(
                 train, test, law, y=metric, n=n, seed=seed + 1000 * k + i, **kwargs
             )
             return _annotate(rows, "size", n, sizes[:k], sizes, k), res, boot

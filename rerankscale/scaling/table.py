@@ -103,6 +103,32 @@ class ErrorTransform:
         return self.ceiling - values if self.flips else values
 
 
+@dataclass(frozen=True)
+class LogErrorTransform:
+    """A ranking metric as a log-loss: error = −ln(metric / ceiling), 0 at the ceiling and
+    growing without bound as the metric falls to 0 (the metric must be positive).
+
+    A power law in this error, −ln y = E + A·x^−α, is a power law on the log-metric:
+    y = ceiling·exp(−E − A·x^−α), which rises to ceiling·e^−E and stays in (0, ceiling]
+    wherever it is extrapolated. Near the ceiling −ln y ≈ 1 − y (the error form); far below it
+    the two differ (−ln 0.4 = 0.92 against 0.6).
+    """
+
+    metric: str
+    ceiling: float = 1.0
+
+    @property
+    def name(self) -> str:
+        c = "" if self.ceiling == 1.0 else f"/{self.ceiling:g}"
+        return f"-ln({self.metric}{c})"
+
+    def forward(self, values):
+        return -np.log(np.asarray(values, dtype=float) / self.ceiling)
+
+    def inverse(self, values):
+        return self.ceiling * np.exp(-np.asarray(values, dtype=float))
+
+
 def to_error(values, metric: str, ceiling: float = 1.0) -> np.ndarray:
     """Error quantity for ``metric``: ``ceiling − values`` for ranking metrics (1 − NDCG by
     default), ``values`` unchanged for error metrics such as contrastive entropy."""

@@ -1,5 +1,6 @@
 """The analysis memo: a second call with the same inputs reads the table back without computing
-it; a changed results table, parameter or package source computes it again."""
+it; a changed results table, parameter, package source or floating-point environment computes it
+again."""
 
 from types import SimpleNamespace
 
@@ -54,3 +55,11 @@ def test_unreadable_entry_and_opt_out_compute(analysis, tmp_path, monkeypatch):
     monkeypatch.setenv(memo.ENV_OFF, "1")
     memo.cached(slow_table, analysis)
     assert len(CALLS) == 3
+
+
+def test_another_floating_point_environment_recomputes(analysis, monkeypatch):
+    memo.cached(slow_table, analysis)
+    monkeypatch.setattr(memo.numerics, "fingerprint", lambda: {"blas": ["openblas SkylakeX"]})
+    memo.cached(slow_table, analysis)  # an unpinned session: its own entry
+    memo.cached(slow_table, analysis)
+    assert CALLS == [(10, 0), (10, 0)]

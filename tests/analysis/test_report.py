@@ -1,4 +1,6 @@
-"""The study's artifacts (T1-T6, F1-F6) built from a results table drawn from known laws."""
+"""The study's artifacts (T1-T9, F1-F7) built from a results table drawn from known laws."""
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -123,3 +125,22 @@ def test_rollout_table_and_figure(analysis):
     )
     paths = report.save(report.f7_rollout(ro), folder, "F7_rollout")
     assert {p.suffix for p in paths.values()} == {".png", ".pdf", ".csv"}
+
+
+def test_method_comparison_table(analysis):
+    a, _ = analysis
+    a = dataclasses.replace(a, table=a.table[a.table.objective == "listwise"], fits={})
+    mc = report.method_comparison(a, n_boot=6)
+    assert set(mc["method"]) == {"saturating", "error", "log", "two-stage"}
+    hold = mc[mc.evaluation == "holdout"]
+    # per method: 2 held-out sizes x 2 eval sets, final checkpoint
+    assert hold.groupby("method").size().eq(4).all() and set(hold["size"]) == {"160k", "320k"}
+    roll = mc[mc.evaluation == "rollout"]
+    assert roll.groupby("method").size().eq(6 * 2).all()  # origins 3, 4, 5: 3 + 2 + 1
+    two = mc[mc.method == "two-stage"]
+    assert (two["target"] == "ce@32 → ndcg@10").all() and two["link_status"].notna().all()
+    t9 = report.method_comparison_summary(mc)
+    assert list(t9["eval_set"][:4]) == ["all"] * 4 and len(t9) == 2 * 3 * 4
+    assert {"mae", "bias", "coverage", "coverage_pi", "rank", "formula"} <= set(t9.columns)
+    assert t9["mae"].notna().all()
+    assert "T9_method_comparison" in report.ARTIFACTS and "T9_method_forecasts" in report.ARTIFACTS

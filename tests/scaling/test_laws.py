@@ -113,7 +113,14 @@ def test_saturating_ceiling_bounds_the_asymptote():
 
 
 def test_registry_and_errors():
-    assert set(LAWS) == {"saturating", "joint_saturating", "power", "chinchilla", "kaplan"}
+    assert set(LAWS) == {
+        "saturating",
+        "joint_saturating",
+        "power",
+        "chinchilla",
+        "kaplan",
+        "logistic_link",
+    }
     assert isinstance(get_law("chinchilla"), ChinchillaLaw)
     assert get_law("power", irreducible=False).param_names == ("A", "alpha")
     law = ChinchillaLaw()

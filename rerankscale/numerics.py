@@ -1,0 +1,108 @@
+"""The analysis's floating-point environment: the same bits on every x86-64 machine.
+
+A table of the study is the end of a chain of L-BFGS-B fits, bootstrap refits and thresholds
+(converged or not, the share of usable replicates, a parameter on a bound). A different CPU
+changes the last bit of a dot product, which moves an optimiser's path; where the objective is
+flat (a parameter on a bound, an extrapolation far from the data) or a replicate sits at a
+threshold, the tables move by far more. Sources (measured in ``docs/forecasting.md``,
+"Bit-reproducible analysis"):
+
+* **BLAS kernels.** OpenBLAS picks its kernels for the CPU it runs on (Haswell, SkylakeX,
+  Zen, ...) and each sums a dot product in its own order. scipy's L-BFGS-B calls BLAS (ddot,
+  dgemv, dpotrf, dtrtrs) at every iteration and the Huber objective calls numpy's dot. Forcing
+  another kernel on one machine (``OPENBLAS_CORETYPE=Sandybridge`` on a Haswell-class CPU, the
+  small reproduction tables of ``tests/analysis/test_reproducible.py``) moved most numbers in
+  their last bits, forecasts by up to 2e-7 (relative), a coefficient on a bound by 95 %, and
+  switched one forecast's interval method: a bootstrap replicate crossed the convergence
+  threshold, 8 of 8 resamples usable became 7 of 8, and its interval went from
+  [0.570, 0.609] to [0.537, 0.692].
+* **SIMD dispatch.** numpy runs float64 ``exp``/``log`` through AVX-512 code where the CPU has
+  it, rounded differently from the code every other CPU runs.
+* **Threads.** OpenBLAS splits long reductions across threads (the fits' vectors are too short
+  for that, and they run under ``fit.single_threaded_blas``; measured: no effect).
+
+``pinned()`` fixes all three: one BLAS kernel every x86-64 CPU can run (``Nehalem``, SSE4.2;
+``MKL_CBWR`` is its counterpart for MKL builds), one BLAS thread, numpy's AVX-512 targets off
+(names of numpy 2.4 and of 1.26–2.3; numpy ignores names it does not know). Measured: the
+pinned tables are identical with numpy's AVX2 targets switched off as well (an older CPU).
+Both libraries read these
+variables once, when they load, so they must be in a process's environment before numpy is
+imported: the analysis kernels get them from ``kernels.QuietKernelManager`` (``rerankscale
+figures``, the sweep, ``make notebooks``); a script or test starts a subprocess with
+``pinned_env()``. An interactive session (``make lab``) is not pinned and may differ from the
+committed tables in the last bits. Speed: the fits are dominated by per-call overhead on
+vectors of 3–5 parameters, not by the kernels.
+
+``fingerprint()`` describes the environment a process actually runs in (library versions,
+BLAS kernels and threads, numpy's active SIMD targets); the analysis memo keys its entries by
+it, so a table computed in one environment is never served in another. Other architectures
+(arm64) have other kernels: bit-identity holds between x86-64 machines.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+
+AVX512_TARGETS = (
+    # numpy >= 2.4 groups
+    "X86_V4 AVX512_ICL AVX512_SPR "
+    # numpy 1.26 - 2.3 names
+    "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL"
+)
+X86 = ("x86_64", "amd64")
+
+
+def pinned(machine: str | None = None) -> dict[str, str]:
+    """The variables that fix the analysis's floating-point environment on ``machine``
+    (default: this one's ``platform.machine()``); the BLAS kernel and numpy's SIMD targets only
+    on x86-64, where those names exist."""
+    machine = (machine or platform.machine()).lower()
+    env = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    if machine in X86:
+        env.update(
+            OPENBLAS_CORETYPE="Nehalem",
+            MKL_CBWR="COMPATIBLE",
+            NPY_DISABLE_CPU_FEATURES=AVX512_TARGETS,
+        )
+    return env
+
+
+def pinned_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default ``os.environ``) with ``pinned()`` on top: the environment to start a
+    process that runs the analysis in (the pinned values win over the caller's)."""
+    env = dict(os.environ if base is None else base)
+    env.update(pinned())
+    return env
+
+
+def fingerprint() -> dict:
+    """What decides this process's last bits: numpy/scipy/pandas versions, the loaded BLAS
+    libraries (kernel architecture, threads) and numpy's active SIMD dispatch targets."""
+    import numpy as np
+    import pandas as pd
+    import scipy
+    import scipy.optimize  # noqa: F401 - loads scipy's own BLAS, so that it is listed
+    from threadpoolctl import threadpool_info
+
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # numpy < 2
+        from numpy.core import _multiarray_umath as umath
+    features = getattr(umath, "__cpu_features__", {})
+    simd = [t for t in getattr(umath, "__cpu_dispatch__", ()) if features.get(t)]
+    blas = sorted(
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+        f"threads={i.get('num_threads')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    )
+    return {
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "blas": blas,
+        "simd": simd,
+        "machine": platform.machine(),
+    }
