@@ -51,7 +51,8 @@ test-all: $(STAMP)
 # one slurmd); the cluster is stopped again whatever the tests say
 test-slurm: $(STAMP)
 	tools/slurm/start.sh
-	$(BIN)/python -m pytest -q -s tests/test_slurm.py; rc=$$?; tools/slurm/stop.sh; exit $$rc
+	$(BIN)/python -m pytest -q -s --basetemp=/tmp/rerankscale-test-slurm tests/test_slurm.py; \
+	  rc=$$?; tools/slurm/stop.sh; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check rerankscale tests bench tools

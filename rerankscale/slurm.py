@@ -152,6 +152,8 @@ def node_groups() -> list[NodeGroup]:
         raise ClusterError(f"sinfo fails ({last}): is the cluster up? (tools/slurm/start.sh)")
     groups = []
     for line in out.splitlines():
+        if line.count("|") != 3:
+            continue  # a warning on stderr, not a partition line
         name, cpus, mem, gres = line.split("|")
         groups.append(
             NodeGroup(

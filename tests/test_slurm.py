@@ -118,8 +118,11 @@ def fake_slurm(tmp_path: Path, monkeypatch, sinfo: str, sbatch: str = "echo 'sba
     return calls
 
 
-# two partitions: cpu (default; 2 CPUs, 24 GB) and gpu (4 CPUs, 64 GB, 2 GPUs)
-SINFO = "printf 'cpu*|2|24105|(null)\\ngpu|4|65536|gpu:a100:2(S:0)\\n'"
+# two partitions: cpu (default; 2 CPUs, 24 GB) and gpu (4 CPUs, 64 GB, 2 GPUs), and a warning
+SINFO = (
+    "printf 'cpu*|2|24105|(null)\\ngpu|4|65536|gpu:a100:2(S:0)\\n'; "
+    "echo 'sinfo: warning: slurm.conf has changed' >&2"
+)
 
 
 def test_what_the_cluster_cannot_give_is_found_with_sinfo(tmp_path, monkeypatch):
@@ -299,7 +302,7 @@ def test_the_smoke_grid_on_slurm_equals_the_local_executor(cluster, tmp_path):
     slurm_s = time.time() - started
     assert proc.returncode == 0, proc.stderr[-2000:]
     job = next(line.split()[-1] for line in proc.stdout.splitlines() if "as slurm job" in line)
-    assert job in jobs_in_sacct()
+    assert {f"{job}_{i}" for i in range(6)} <= jobs_in_sacct()  # one array, a task per cell
     print(f"smoke grid: local {local_s:.0f} s, slurm (job array {job}) {slurm_s:.0f} s")
     cells = [json.loads(p.read_text()) for p in (tmp_path / "slurm").glob("*/cell.json")]
     assert len(cells) == 6 and {c["job"].split("_")[0] for c in cells} == {job}
