@@ -106,6 +106,8 @@ def monotone_in_size(table: pd.DataFrame, metric: str = "ndcg@10") -> pd.DataFra
         for q in points[len(points) // 2 :]:
             c = part[part["queries_seen"] == q].sort_values("n_params")
             steps = np.diff(c["y"].to_numpy())
+            if not len(steps):  # one size: nothing to order
+                continue
             worst = int(np.argmin(steps))
             rows.append(
                 {

@@ -76,3 +76,12 @@ def test_a_grid_too_short_to_fit_is_summarised_not_crashed():
     assert fits["passed"] == 0 and np.isnan(fits["worst_value"])
     assert fits["worst_unit"] == "none: no unit has a r2"
     assert out["passed"].iloc[0] == 3  # the other checks still report
+
+
+def test_an_objective_trained_at_one_size_has_nothing_to_order():
+    """A group with one size (a partial grid) is skipped by the monotonicity check, not a crash."""
+    t = table(law)
+    one = t[t["size"] == "40k"].assign(objective="pointwise")
+    out = regime.monotone_in_size(pd.concat([t, one]))
+    assert set(out["objective"]) == {"listwise"} and out["ok"].all()
+    assert regime.summary(pd.concat([t, one]), {"dev": 0.3})["units"].tolist() == [4, 4, 3]
