@@ -7,9 +7,9 @@ import torch
 
 from rerankscale.config import ModelConfig
 from rerankscale.pretrain import (
+    NO_DOCUMENT,
     PretrainError,
     PretrainRecipe,
-    NO_DOCUMENT,
     mask_tokens,
     member_log,
     mlm_loss,
