@@ -448,6 +448,22 @@ def pretrain_mlm(
 # --------------------------------------------------------------------------- cache
 
 
+# Recipe fields added after members were shipped, with the value every earlier member was built
+# with: they enter a member's key only when they differ from it, so adding a field does not
+# change (and invalidate) the keys of the members already built.
+LATER_FIELDS = {"packing": "stream"}
+
+
+def recipe_key_fields(recipe: PretrainRecipe) -> dict:
+    """The recipe's fields as they enter a member key (``LATER_FIELDS`` at their old value
+    left out)."""
+    return {
+        k: v
+        for k, v in dataclasses.asdict(recipe).items()
+        if not (k in LATER_FIELDS and v == LATER_FIELDS[k])
+    }
+
+
 def member_key(
     corpus_id: str,
     shape: Shape,
@@ -466,7 +482,7 @@ def member_key(
         "corpus_fingerprint": fingerprint,
         "shape": shape.to_dict(),
         "vocab_sha": hashlib.sha256(vocab.encode()).hexdigest(),
-        "recipe": dataclasses.asdict(recipe),
+        "recipe": recipe_key_fields(recipe),
     }
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
     size = slug(size or format_size(shape.non_embedding_params()))

@@ -34,7 +34,7 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,13 @@ from rerankscale.data.synthetic.config import SyntheticConfig
 from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_texts
 from rerankscale.data.synthetic.world import build_world, zipf_weights
 from rerankscale.io import atomic_write_json
-from rerankscale.pretrain import LOG_FILE, PretrainRecipe, member_key, pretrain_mlm
+from rerankscale.pretrain import (
+    LOG_FILE,
+    PretrainRecipe,
+    member_key,
+    pretrain_mlm,
+    recipe_key_fields,
+)
 from rerankscale.shapes import shape_for
 from rerankscale.tokenizer import SUITE_DIR, file_lock, get_tokenizer, save_and_check
 
@@ -74,7 +80,7 @@ class SuiteSpec:
     def to_dict(self) -> dict:
         return {
             "sizes": list(self.sizes),
-            "recipe": asdict(self.recipe),
+            "recipe": recipe_key_fields(self.recipe),
             "corpus": self.corpus.to_dict(),
             "vocab_size": self.vocab_size,
         }

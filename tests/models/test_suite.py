@@ -236,3 +236,13 @@ def test_pretraining_is_deterministic_for_a_seed(corpus, word_tokenizer):
     sa, sb = a.state_dict(), b.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert log_a["documents_read"] == 800 and log_a["tokens_seen"] >= 20_000
+
+
+def test_a_recipe_field_at_its_old_value_leaves_member_keys_unchanged():
+    """Adding ``packing`` must not invalidate the shipped members: at "stream" it is not part
+    of the key; "documents" is a different member."""
+    from rerankscale.pretrain import recipe_key_fields
+
+    stream, documents = PretrainRecipe(), PretrainRecipe(packing="documents")
+    assert "packing" not in recipe_key_fields(stream)
+    assert recipe_key_fields(documents)["packing"] == "documents"
