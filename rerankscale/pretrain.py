@@ -324,14 +324,16 @@ def pretrain_mlm(
     # rows of whole documents carry padding: read a margin more text so no row repeats
     read = int(budget * DOCUMENT_PACKING_MARGIN) if by_document else budget
     train_docs, held_docs, n_docs = read_corpus(texts, tokenizer, recipe, read)
-    if by_document:
-        train, train_doc = pack_documents(train_docs, recipe.seq_len, cls_id, sep_id, pad_id)
-        held, held_doc = pack_documents(held_docs, recipe.seq_len, cls_id, sep_id, pad_id)
-        held, held_doc = held[: recipe.heldout_sequences], held_doc[: recipe.heldout_sequences]
-    else:
-        train, train_doc = pack(train_docs, recipe.seq_len, cls_id, sep_id), None
-        held, held_doc = pack(held_docs, recipe.seq_len, cls_id, sep_id), None
-        held = held[: recipe.heldout_sequences]
+
+    def rows(docs):  # (input_ids, document index or None), as the recipe packs them
+        if by_document:
+            return pack_documents(docs, recipe.seq_len, cls_id, sep_id, pad_id)
+        return pack(docs, recipe.seq_len, cls_id, sep_id), None
+
+    train, train_doc = rows(train_docs)
+    held, held_doc = rows(held_docs)
+    held = held[: recipe.heldout_sequences]
+    held_doc = None if held_doc is None else held_doc[: recipe.heldout_sequences]
     if len(train) < recipe.batch_size or len(held) == 0:
         raise PretrainError(
             f"the corpus is too small to pretrain on: {n_docs} documents gave {len(train)} "
