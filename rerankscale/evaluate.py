@@ -58,6 +58,7 @@ from .metrics import (
     validate_eval_set,
 )
 from .rerank import RerankError, clear_encoder_cache, pair_encoder, rerank
+from .results import CHECKPOINT_COLUMNS
 from .runfile import read_trec_run, write_trec_run
 from .significance import compare_run_files, compare_runs, paired_tests
 
@@ -89,17 +90,7 @@ __all__ = [
     "paired_tests",
     "compare_runs",
     "compare_run_files",
-    "EXPOSURE_COLUMNS",
 ]
-
-EXPOSURE_COLUMNS = (
-    "step",
-    "queries_seen",
-    "pairs_seen",
-    "tokens_seen",
-    "train_flops",
-    "attention_flops",
-)
 
 
 # ----------------------------------------------------------------------------- one model
@@ -379,7 +370,7 @@ def _row(
     return {
         "run_id": run_id,
         "checkpoint": ckpt.name,
-        **{c: exposure.get(c) for c in EXPOSURE_COLUMNS},
+        **{c: exposure.get(c) for c in CHECKPOINT_COLUMNS},
         "eval_set": eval_set.name,
         "dataset_id": eval_set.dataset_id,
         "subset": subset,

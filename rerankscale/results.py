@@ -1,16 +1,29 @@
-"""The consolidated results table: one row per (run_id, step, eval_set).
+"""The results table: its schema, validation and selections, and how it is built.
 
-Each run directory holds ``config.json`` (written by training) and ``eval/metrics.jsonl``
-(written by evaluation). ``collect`` joins them into one table with the columns the scaling
-analysis consumes:
+One row per (run_id, step, eval_set). Each run directory holds ``config.json`` (written by
+training) and ``eval/metrics.jsonl`` (written by evaluation). ``collect`` joins them into one
+table with the columns the scaling analysis consumes:
 
     run_id, dataset, family, size, objective, seed, n_params (non-embedding), n_params_total,
     step, queries_seen, pairs_seen, tokens_seen, train_flops, attention_flops, eval_set,
     subset, n_queries, <metrics...>
 
+* keys: ``KEY_COLUMNS`` = ``run_id``, ``step``, ``eval_set`` (unique together);
+* run description: ``RUN_COLUMNS`` (``objective``, ``seed``, ``size`` label, ``family``,
+  ``dataset``; scale ``n_params`` = non-embedding, Kaplan et al. 2020, and ``n_params_total``);
+* a checkpoint's record: ``CHECKPOINT_COLUMNS`` = ``step``, the exposures ``EXPOSURE_COLUMNS``
+  (``queries_seen``, ``pairs_seen``, ``tokens_seen``: the candidate D axes of a law) and
+  compute (``train_flops``, ``attention_flops``), as evaluation copies them into every
+  metrics row;
+* metrics (``metric_columns``): named ``ndcg@10``, ``mrr@10``, ``map``, ``recall@k``, ``p@k``
+  (ranking metrics, higher is better, bounded by what the candidate list allows) and ``ce@k``
+  (contrastive entropy, an error: lower is better).
+
 Where a checkpoint was evaluated both on the eval set's seeded query subset and on the full
-set, the full-set row wins; the ``subset`` column says which one a row is. The key (run_id,
-step, eval_set) is unique; a duplicate is an error, as is a NaN metric.
+set, the full-set row wins; the ``subset`` column says which one a row is. Two checks, one
+error class (``ResultsError``): ``validate`` (a built or loaded table: unique keys, no NaN
+metric) and ``validate_results_table`` (a table the scaling fits can use: also numeric, finite
+and positive N, D and FLOPs), each naming the offending rows and the fix.
 
 This module imports neither torch nor transformers.
 """
@@ -19,6 +32,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +41,8 @@ import pandas as pd
 
 from rerankscale.io import atomic_write_bytes, atomic_write_text, read_jsonl
 
-KEY = ["run_id", "step", "eval_set"]
-RUN_COLUMNS = [
+KEY_COLUMNS = ("run_id", "step", "eval_set")
+RUN_COLUMNS = (
     "run_id",
     "dataset",
     "family",
@@ -36,32 +51,53 @@ RUN_COLUMNS = [
     "seed",
     "n_params",
     "n_params_total",
-]
-EXPOSURE_COLUMNS = [
-    "step",
-    "queries_seen",
-    "pairs_seen",
-    "tokens_seen",
-    "train_flops",
-    "attention_flops",
-]
-NON_METRIC_COLUMNS = set(
-    RUN_COLUMNS
-    + EXPOSURE_COLUMNS
-    + [
-        "eval_set",
-        "subset",
-        "n_queries",
-        "frozen_metrics",
-        "seconds",
-        "n_excluded",
-        "ce_excluded",
-    ]
 )
+EXPOSURE_COLUMNS = ("queries_seen", "pairs_seen", "tokens_seen")
+CHECKPOINT_COLUMNS = ("step", *EXPOSURE_COLUMNS, "train_flops", "attention_flops")
+POSITIVE_COLUMNS = ("n_params", "n_params_total", *EXPOSURE_COLUMNS, "train_flops")
+REQUIRED_COLUMNS = (
+    "run_id",
+    "objective",
+    "seed",
+    "step",
+    "eval_set",
+    *POSITIVE_COLUMNS,
+)
+OPTIONAL_COLUMNS = ("size", "family", "dataset")
+
+_RANKING_RE = re.compile(
+    r"^(ndcg|mrr|map|recall|r|p|precision|success|hits?|rprec|bpref)(@\d+)?$", re.I
+)
+_ERROR_RE = re.compile(r"^(ce|contrastive_entropy|loss|[a-z0-9_]+_loss)(@\d+)?$", re.I)
 
 
 class ResultsError(ValueError):
-    """The results table or a run directory is not valid; the message names rows and the fix."""
+    """The results table or a run directory is not valid, or the table cannot be analysed as it
+    is; the message names the problem, the offending rows and the fix."""
+
+
+# --------------------------------------------------------------------------- metric names
+
+
+def is_ranking_metric(name: str) -> bool:
+    """True for higher-is-better ranking metrics (``ndcg@10``, ``mrr@10``, ``map``, ``recall@k``,
+    ``p@k`` ...)."""
+    return bool(_RANKING_RE.match(name))
+
+
+def is_error_metric(name: str) -> bool:
+    """True for lower-is-better quantities that are already errors (``ce@64``, ``*_loss``)."""
+    return bool(_ERROR_RE.match(name))
+
+
+def metric_columns(df: pd.DataFrame) -> list[str]:
+    """Columns of ``df`` whose names are ranking metrics or error metrics, in table order."""
+    return [
+        c for c in df.columns if isinstance(c, str) and (is_ranking_metric(c) or is_error_metric(c))
+    ]
+
+
+# --------------------------------------------------------------------------- building
 
 
 def run_summary(run_dir: Path) -> dict:
@@ -125,7 +161,7 @@ def collect(runs_dir: Path) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     leading = [
         c
-        for c in RUN_COLUMNS + EXPOSURE_COLUMNS + ["eval_set", "subset", "n_queries"]
+        for c in (*RUN_COLUMNS, *CHECKPOINT_COLUMNS, "eval_set", "subset", "n_queries")
         if c in table
     ]
     rest = sorted(c for c in table.columns if c not in leading)
@@ -134,20 +170,13 @@ def collect(runs_dir: Path) -> pd.DataFrame:
     return table
 
 
-def metric_columns(table: pd.DataFrame) -> list[str]:
-    """Columns holding metrics (numeric, not run/exposure bookkeeping)."""
-    return [
-        c
-        for c in table.columns
-        if c not in NON_METRIC_COLUMNS
-        and (pd.api.types.is_numeric_dtype(table[c]) or table[c].isna().all())
-    ]
+# --------------------------------------------------------------------------- validation
 
 
 def validate(table: pd.DataFrame) -> None:
-    """Unique keys and no NaN metrics; errors name the offending rows."""
-    key = KEY
-    missing = [c for c in RUN_COLUMNS + ["step", "eval_set"] if c not in table]
+    """A built or loaded table: unique keys and no NaN metrics; errors name the offending rows."""
+    key = list(KEY_COLUMNS)
+    missing = [c for c in (*RUN_COLUMNS, "step", "eval_set") if c not in table]
     if missing:
         raise ResultsError(f"results table lacks column(s) {missing}")
     dup = table[table.duplicated(key, keep=False)]
@@ -161,9 +190,106 @@ def validate(table: pd.DataFrame) -> None:
     if len(bad):
         cols = [c for c in metrics if table[c].isna().any()]
         raise ResultsError(
-            f"NaN in metric column(s) {cols} for rows:\n{bad[KEY].to_string()}\n"
+            f"NaN in metric column(s) {cols} for rows:\n{bad[key].to_string()}\n"
             "re-evaluate those checkpoints (delete their rows from eval/metrics.jsonl and rerun)"
         )
+
+
+def _show_rows(df: pd.DataFrame, mask, extra: Sequence[str] = (), limit: int = 10) -> str:
+    cols = [c for c in (*KEY_COLUMNS, *extra) if c in df.columns]
+    bad = df.loc[np.asarray(mask, dtype=bool), cols]
+    text = bad.head(limit).to_string()
+    if len(bad) > limit:
+        text += f"\n... and {len(bad) - limit} more"
+    return text
+
+
+def validate_results_table(
+    df: pd.DataFrame,
+    metrics: Iterable[str] | None = None,
+    *,
+    required: Sequence[str] = REQUIRED_COLUMNS,
+    positive: Sequence[str] = POSITIVE_COLUMNS,
+) -> pd.DataFrame:
+    """Check a results table and return it unchanged, or raise ``ResultsError``.
+
+    Checks, in order: required columns present; at least one metric column (or ``metrics``
+    given and present); numeric dtypes for N, D, FLOPs and metrics; no NaN/inf in metrics;
+    N, exposures and FLOPs strictly positive (a power law in x needs log x); the key
+    (run_id, step, eval_set) unique. Every message names the offending rows and the fix.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ResultsError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ResultsError(
+            f"results table is missing required columns {missing}. Present: {list(df.columns)}. "
+            "Fix: build the table with rerankscale.results.collect(runs_dir), or add the columns "
+            "(n_params = non-embedding parameter count; exposures and train_flops per checkpoint)."
+        )
+    metrics = list(metrics) if metrics is not None else metric_columns(df)
+    if not metrics:
+        raise ResultsError(
+            "results table has no metric columns (expected names like 'ndcg@10', 'mrr@10', "
+            f"'map', 'ce@64'); columns are {list(df.columns)}. Fix: pass metrics=[...] explicitly."
+        )
+    absent = [m for m in metrics if m not in df.columns]
+    if absent:
+        raise ResultsError(
+            f"metric columns {absent} are not in the results table. Fix: choose among "
+            f"{metric_columns(df)}."
+        )
+    numeric = [c for c in (*positive, *metrics) if c in df.columns]
+    not_numeric = [c for c in numeric if not pd.api.types.is_numeric_dtype(df[c])]
+    if not_numeric:
+        raise ResultsError(
+            f"columns {not_numeric} must be numeric but have dtypes "
+            f"{[str(df[c].dtype) for c in not_numeric]}. Fix: convert them with pd.to_numeric."
+        )
+    values = df[metrics].to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = bad.any(axis=1)
+        cols = [m for m, b in zip(metrics, bad.any(axis=0)) if b]
+        raise ResultsError(
+            f"{int(rows.sum())} rows have NaN/inf in metric columns {cols}:\n"
+            f"{_show_rows(df, rows, cols)}\n"
+            "Fix: re-run evaluation for these checkpoints, or drop them explicitly "
+            f"(df.dropna(subset={cols})) and say so in the analysis."
+        )
+    for col in positive:
+        if col not in df.columns:
+            continue
+        v = df[col].to_numpy(dtype=float)
+        nonpos = ~(v > 0)
+        if nonpos.any():
+            raise ResultsError(
+                f"{int(nonpos.sum())} rows have non-positive or missing {col!r} (a power law "
+                f"needs log {col}):\n{_show_rows(df, nonpos, [col])}\n"
+                "Fix: drop the step-0 / untrained checkpoints (df[df[col] > 0]) or repair the "
+                "exposure and parameter counts of these runs."
+            )
+    dup = df.duplicated(list(KEY_COLUMNS), keep=False).to_numpy()
+    if dup.any():
+        raise ResultsError(
+            f"{int(dup.sum())} rows share a key (run_id, step, eval_set):\n"
+            f"{_show_rows(df, dup, ['objective', 'size', 'seed'])}\n"
+            "Fix: each run must have one row per checkpoint and eval set; two runs merged under "
+            "one run_id (or an evaluation appended twice) must be separated or de-duplicated."
+        )
+    return df
+
+
+# --------------------------------------------------------------------------- selections
+
+
+def final_checkpoints(df: pd.DataFrame, last: int = 1) -> pd.DataFrame:
+    """Rows of the ``last`` highest steps of every (run_id, eval_set)."""
+    rank = df.groupby(["run_id", "eval_set"])["step"].rank(method="dense", ascending=False)
+    return df[rank <= last]
+
+
+# --------------------------------------------------------------------------- files
 
 
 def save(table: pd.DataFrame, path_stem: Path) -> tuple[Path, Path]:
@@ -198,9 +324,3 @@ def load(path: Path) -> pd.DataFrame:
         table["subset"] = table["subset"].astype(bool)
     validate(table)
     return table
-
-
-def final_checkpoints(table: pd.DataFrame) -> pd.DataFrame:
-    """The last (largest ``queries_seen``) checkpoint of each run and eval set."""
-    idx = table.groupby(["run_id", "eval_set"])["queries_seen"].idxmax()
-    return table.loc[np.sort(idx.to_numpy())].reset_index(drop=True)

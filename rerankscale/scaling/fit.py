@@ -34,15 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from rerankscale.results import ResultsError, is_error_metric, is_ranking_metric
+
 from .lawbase import _as_log_inputs
 from .laws import Law, get_law
-from .table import (
-    ErrorTransform,
-    LogErrorTransform,
-    ResultsTableError,
-    is_error_metric,
-    is_ranking_metric,
-)
+from .table import ErrorTransform, LogErrorTransform
 
 _BLAS = None
 
@@ -534,13 +530,13 @@ def fit_law(
         raise ValueError(f"{law.name} takes inputs {law.inputs}; got columns {cols}")
     missing = [c for c in (*cols, y) if c not in df.columns]
     if missing:
-        raise ResultsTableError(f"columns {missing} are not in the table; have {list(df.columns)}")
+        raise ResultsError(f"columns {missing} are not in the table; have {list(df.columns)}")
     if "frozen_metrics" in df.columns:
         frozen = df["frozen_metrics"].map(
             lambda v: y in (v or ()) if not isinstance(v, float) else False
         )
         if frozen.any():
-            raise ResultsTableError(
+            raise ResultsError(
                 f"{y!r} is frozen for {int(frozen.sum())} rows: its cutoff reaches the candidate "
                 "depth, so reranking cannot change it. Fix: fit a metric with a smaller cutoff."
             )
@@ -566,7 +562,7 @@ def fit_law(
     values = df[[*cols, y]].to_numpy(dtype=float)
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
-        raise ResultsTableError(
+        raise ResultsError(
             f"{int(bad.sum())} rows have NaN/inf in {[*cols, y]}; drop or repair them first:\n"
             f"{df.loc[bad].head(10).to_string()}"
         )

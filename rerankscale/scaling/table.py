@@ -1,72 +1,59 @@
-"""The results table the scaling analysis consumes: schema, validation, metric helpers.
+"""Metric helpers for the scaling fits, seed averages and a synthetic results table.
 
-One row per (run, checkpoint, eval set), as written by ``rerankscale.results.collect``:
-
-* keys: ``run_id``, ``step``, ``eval_set`` (unique together);
-* run description: ``objective``, ``seed``, ``size`` (label), ``family``, ``dataset``;
-* scale: ``n_params`` (non-embedding, Kaplan et al. 2020), ``n_params_total``;
-* exposure: ``queries_seen``, ``pairs_seen``, ``tokens_seen``; compute: ``train_flops``;
-* metrics: ``ndcg@10``, ``mrr@10``, ``map``, ``recall@k``, ``p@k`` (higher is better, bounded by
-  what the candidate list allows) and ``ce@k`` (contrastive entropy, lower is better).
-
-``validate_results_table`` turns every problem the fits would otherwise trip over later (a
-missing column, a NaN metric, a non-positive N or D, a duplicated key) into a
-``ResultsTableError`` naming the rows and the fix. ``synthetic_results_table`` draws a table
-from known laws (with a run-level random effect) for tests and benchmarks.
+The results table itself (its schema, metric names, validation, final checkpoints and the error
+class) is ``rerankscale.results``; the names the scaling package has always offered are
+re-exported here. This module adds the error transforms a law is fitted on (``to_error``:
+1 − NDCG, contrastive entropy as it is), ``seed_average`` and ``synthetic_results_table``,
+which draws a table from known laws (with a run-level random effect) for tests and benchmarks.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-KEY_COLUMNS = ("run_id", "step", "eval_set")
-EXPOSURE_COLUMNS = ("queries_seen", "pairs_seen", "tokens_seen")
-POSITIVE_COLUMNS = ("n_params", "n_params_total", *EXPOSURE_COLUMNS, "train_flops")
-REQUIRED_COLUMNS = (
-    "run_id",
-    "objective",
-    "seed",
-    "step",
-    "eval_set",
-    *POSITIVE_COLUMNS,
+from rerankscale.results import (
+    EXPOSURE_COLUMNS,
+    KEY_COLUMNS,
+    OPTIONAL_COLUMNS,
+    POSITIVE_COLUMNS,
+    REQUIRED_COLUMNS,
+    ResultsError,
+    final_checkpoints,
+    is_error_metric,
+    is_ranking_metric,
+    metric_columns,
+    validate_results_table,
 )
-OPTIONAL_COLUMNS = ("size", "family", "dataset")
 
-_RANKING_RE = re.compile(
-    r"^(ndcg|mrr|map|recall|r|p|precision|success|hits?|rprec|bpref)(@\d+)?$", re.I
-)
-_ERROR_RE = re.compile(r"^(ce|contrastive_entropy|loss|[a-z0-9_]+_loss)(@\d+)?$", re.I)
+__all__ = [
+    "EXPOSURE_COLUMNS",
+    "KEY_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "POSITIVE_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ErrorTransform",
+    "LogErrorTransform",
+    "ResultsError",
+    "ResultsTableError",
+    "final_checkpoints",
+    "from_error",
+    "is_error_metric",
+    "is_ranking_metric",
+    "metric_columns",
+    "seed_average",
+    "size_label",
+    "synthetic_results_table",
+    "synthetic_truth",
+    "to_error",
+    "validate_results_table",
+]
 
-
-class ResultsTableError(ValueError):
-    """The results table cannot be analysed as it is; the message names the problem, the
-    offending rows and the fix."""
-
-
-# --------------------------------------------------------------------------- metric names
-
-
-def is_ranking_metric(name: str) -> bool:
-    """True for higher-is-better ranking metrics (``ndcg@10``, ``mrr@10``, ``map``, ``recall@k``,
-    ``p@k`` ...)."""
-    return bool(_RANKING_RE.match(name))
-
-
-def is_error_metric(name: str) -> bool:
-    """True for lower-is-better quantities that are already errors (``ce@64``, ``*_loss``)."""
-    return bool(_ERROR_RE.match(name))
-
-
-def metric_columns(df: pd.DataFrame) -> list[str]:
-    """Columns of ``df`` whose names are ranking metrics or error metrics, in table order."""
-    return [
-        c for c in df.columns if isinstance(c, str) and (is_ranking_metric(c) or is_error_metric(c))
-    ]
+# the scaling package's earlier name of ``ResultsError`` (the same class), kept for notebooks
+ResultsTableError = ResultsError
 
 
 @dataclass(frozen=True)
@@ -145,101 +132,7 @@ def from_error(values, metric: str, ceiling: float = 1.0) -> np.ndarray:
     return ErrorTransform(metric, ceiling).inverse(values)
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def _show_rows(df: pd.DataFrame, mask, extra: Sequence[str] = (), limit: int = 10) -> str:
-    cols = [c for c in (*KEY_COLUMNS, *extra) if c in df.columns]
-    bad = df.loc[np.asarray(mask, dtype=bool), cols]
-    text = bad.head(limit).to_string()
-    if len(bad) > limit:
-        text += f"\n... and {len(bad) - limit} more"
-    return text
-
-
-def validate_results_table(
-    df: pd.DataFrame,
-    metrics: Iterable[str] | None = None,
-    *,
-    required: Sequence[str] = REQUIRED_COLUMNS,
-    positive: Sequence[str] = POSITIVE_COLUMNS,
-) -> pd.DataFrame:
-    """Check a results table and return it unchanged, or raise ``ResultsTableError``.
-
-    Checks, in order: required columns present; at least one metric column (or ``metrics``
-    given and present); numeric dtypes for N, D, FLOPs and metrics; no NaN/inf in metrics;
-    N, exposures and FLOPs strictly positive (a power law in x needs log x); the key
-    (run_id, step, eval_set) unique. Every message names the offending rows and the fix.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise ResultsTableError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise ResultsTableError(
-            f"results table is missing required columns {missing}. Present: {list(df.columns)}. "
-            "Fix: build the table with rerankscale.results.collect(runs_dir), or add the columns "
-            "(n_params = non-embedding parameter count; exposures and train_flops per checkpoint)."
-        )
-    metrics = list(metrics) if metrics is not None else metric_columns(df)
-    if not metrics:
-        raise ResultsTableError(
-            "results table has no metric columns (expected names like 'ndcg@10', 'mrr@10', "
-            f"'map', 'ce@64'); columns are {list(df.columns)}. Fix: pass metrics=[...] explicitly."
-        )
-    absent = [m for m in metrics if m not in df.columns]
-    if absent:
-        raise ResultsTableError(
-            f"metric columns {absent} are not in the results table. Fix: choose among "
-            f"{metric_columns(df)}."
-        )
-    numeric = [c for c in (*positive, *metrics) if c in df.columns]
-    not_numeric = [c for c in numeric if not pd.api.types.is_numeric_dtype(df[c])]
-    if not_numeric:
-        raise ResultsTableError(
-            f"columns {not_numeric} must be numeric but have dtypes "
-            f"{[str(df[c].dtype) for c in not_numeric]}. Fix: convert them with pd.to_numeric."
-        )
-    values = df[metrics].to_numpy(dtype=float)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        rows = bad.any(axis=1)
-        cols = [m for m, b in zip(metrics, bad.any(axis=0)) if b]
-        raise ResultsTableError(
-            f"{int(rows.sum())} rows have NaN/inf in metric columns {cols}:\n"
-            f"{_show_rows(df, rows, cols)}\n"
-            "Fix: re-run evaluation for these checkpoints, or drop them explicitly "
-            f"(df.dropna(subset={cols})) and say so in the analysis."
-        )
-    for col in positive:
-        if col not in df.columns:
-            continue
-        v = df[col].to_numpy(dtype=float)
-        nonpos = ~(v > 0)
-        if nonpos.any():
-            raise ResultsTableError(
-                f"{int(nonpos.sum())} rows have non-positive or missing {col!r} (a power law "
-                f"needs log {col}):\n{_show_rows(df, nonpos, [col])}\n"
-                "Fix: drop the step-0 / untrained checkpoints (df[df[col] > 0]) or repair the "
-                "exposure and parameter counts of these runs."
-            )
-    dup = df.duplicated(list(KEY_COLUMNS), keep=False).to_numpy()
-    if dup.any():
-        raise ResultsTableError(
-            f"{int(dup.sum())} rows share a key (run_id, step, eval_set):\n"
-            f"{_show_rows(df, dup, ['objective', 'size', 'seed'])}\n"
-            "Fix: each run must have one row per checkpoint and eval set; two runs merged under "
-            "one run_id (or an evaluation appended twice) must be separated or de-duplicated."
-        )
-    return df
-
-
 # --------------------------------------------------------------------------- selections
-
-
-def final_checkpoints(df: pd.DataFrame, last: int = 1) -> pd.DataFrame:
-    """Rows of the ``last`` highest steps of every (run_id, eval_set)."""
-    rank = df.groupby(["run_id", "eval_set"])["step"].rank(method="dense", ascending=False)
-    return df[rank <= last]
 
 
 def seed_average(
