@@ -16,7 +16,8 @@ padding). Each non-special token is selected with probability ``mask_prob``; a s
 is replaced by ``[MASK]`` (80 %), a random token (10 %) or kept (10 %), and the loss is the mean
 cross-entropy of the original tokens at the selected positions. AdamW (weight decay on
 matrices only), linear warm-up then linear decay to 0, gradient clipping; learning rate
-``min(lr_max, lr_width_const / d_model)`` (the 1/width rule the CPU prototype needed).
+``min(lr_max, lr_width_const / d_model)`` (the 1/width rule the CPU prototype needed); the
+optimizer, schedule and width rule are fine-tuning's own (``rerankscale.schedule``).
 
 Every ``heldout_every``-th document is held out; the held-out MLM loss (fixed masks, the same
 for every member of a corpus) is measured before and after pretraining and recorded with the
@@ -48,6 +49,7 @@ from tqdm.auto import tqdm
 import rerankscale.tokenizer as _tok
 from rerankscale.config import ConfigError, ModelConfig, format_size, parse_size
 from rerankscale.io import atomic_write_json
+from rerankscale.schedule import LRSchedule, make_optimizer, resolve_lr
 from rerankscale.shapes import Shape, shape_for
 from rerankscale.tokenizer import SPECIAL_TOKENS, build_directory, cache_root, save_and_check, slug
 
@@ -73,7 +75,7 @@ class PretrainRecipe:
     batch_size: int = 32  # sequences per step
     mask_prob: float = 0.3
     whole_word: bool = True  # whole-word masking (pieces of a word are masked together)
-    lr: float | None = None  # None: min(lr_max, lr_width_const / d_model)
+    lr: float | None = None  # None: min(lr_max, lr_width_const / d_model) (schedule.resolve_lr)
     lr_max: float = 3e-3
     lr_width_const: float = 0.144
     warmup_fraction: float = 0.05
@@ -96,13 +98,6 @@ class PretrainRecipe:
             return int(self.tokens)
         raw = int(round(self.tokens_per_param * n_non_embedding))
         return int(min(self.max_tokens, max(self.min_tokens, raw)))
-
-    def learning_rate(self, d_model: int) -> float:
-        return (
-            float(self.lr)
-            if self.lr is not None
-            else min(self.lr_max, self.lr_width_const / d_model)
-        )
 
     def validate(self) -> PretrainRecipe:
         if self.seq_len < 8 or self.batch_size < 1:
@@ -366,25 +361,11 @@ def pretrain_mlm(
     budget = recipe.token_budget(shape.non_embedding_params())
     tokens_per_step = recipe.batch_size * recipe.seq_len
     steps = max(1, math.ceil(budget / tokens_per_step))
-    lr = recipe.learning_rate(shape.d_model)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": recipe.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=lr,
-        betas=recipe.betas,
+    lr = resolve_lr(recipe, shape.d_model)
+    optimizer = make_optimizer(model, recipe, lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, LRSchedule.pretraining(steps, recipe.warmup_fraction)
     )
-    warmup = max(1, int(recipe.warmup_fraction * steps))
-
-    def lr_factor(step: int) -> float:  # step = 0-based index of the update
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (steps - step) / max(1, steps - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     initial = heldout_loss(model, held_batches)
     start = time.perf_counter()
     curve, window = [], []

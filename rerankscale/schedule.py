@@ -12,11 +12,12 @@ One optimizer step is ``grad_accum`` micro-batches (as in ``config.checkpoint_sc
 batch sizes are *global*: with several processes each takes its share of every micro-batch, so
 the same config trains the same model on one CPU or eight GPUs.
 
-The optimizer is AdamW with weight decay on matrices only (``make_optimizer``); the
-learning-rate schedules are multipliers of the peak lr, evaluated at the 0-based index of
-the optimizer step about to be taken: ``linear`` (warmup, then linear decay to 0),
-``constant`` (warmup, then flat) and ``wsd`` (warmup, stable, then a linear decay over the
-final ``decay_fraction`` of the steps).
+The optimizer is AdamW with weight decay on matrices only (``make_optimizer``); the peak
+learning rate follows the 1/width rule unless set (``resolve_lr``); the learning-rate schedules
+are multipliers of the peak lr, evaluated at the 0-based index of the optimizer step about to
+be taken: ``linear`` (warmup, then linear decay to 0), ``constant`` (warmup, then flat) and
+``wsd`` (warmup, stable, then a linear decay over the final ``decay_fraction`` of the steps).
+Fine-tuning (``train``) and MLM pretraining (``pretrain``) both take these three from here.
 """
 
 from __future__ import annotations
@@ -104,20 +105,28 @@ def checkpoint_steps(cfg: RunConfig) -> dict[int, int]:
     return due
 
 
-def make_optimizer(model, train_cfg, lr: float, device_type: str) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices (≥ 2-D weights) only, as in nanoGPT."""
+def make_optimizer(
+    model, train_cfg, lr: float, device_type: str | None = None
+) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices (≥ 2-D weights) only, as in nanoGPT.
+
+    ``train_cfg``: anything with ``weight_decay`` and ``betas`` (a ``TrainConfig``, a
+    ``pretrain.PretrainRecipe``). On a ``"cpu"`` or ``"cuda"`` ``device_type`` the fused kernel
+    is used; ``None`` leaves the choice to torch (its per-parameter loop on the CPU, which the
+    shipped suite was pretrained with: the fused kernel rounds differently)."""
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.ndim >= 2], "weight_decay": train_cfg.weight_decay},
         {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
     ]
-    fused = device_type in ("cpu", "cuda")
-    return torch.optim.AdamW(groups, lr=lr, betas=tuple(train_cfg.betas), fused=fused)
+    fused = {} if device_type is None else {"fused": device_type in ("cpu", "cuda")}
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(train_cfg.betas), **fused)
 
 
 def resolve_lr(train: TrainConfig, d_model: int) -> float:
     """Peak learning rate: ``train.lr`` if set, else the width rule
-    ``min(lr_max, lr_width_const / d_model)`` (µP-like 1/width scaling)."""
+    ``min(lr_max, lr_width_const / d_model)`` (µP-like 1/width scaling). ``train``: anything
+    with ``lr``, ``lr_max`` and ``lr_width_const`` (a ``TrainConfig``, a ``PretrainRecipe``)."""
     if train.lr is not None:
         if not train.lr > 0:
             raise ConfigError(f"train.lr must be positive, got {train.lr}")
@@ -128,9 +137,27 @@ def resolve_lr(train: TrainConfig, d_model: int) -> float:
 
 
 class LRSchedule:
-    """Multiplier of the peak lr at a 0-based optimizer step (picklable, for ``LambdaLR``)."""
+    """Multiplier of the peak lr at a 0-based optimizer step (picklable, for ``LambdaLR``).
 
-    def __init__(self, kind: str, total: int, warmup_fraction: float, decay_fraction: float):
+    Fine-tuning rounds ``warmup_fraction · total`` to the nearest step (0 allowed);
+    ``LRSchedule.pretraining`` counts the warmup as MLM pretraining always has."""
+
+    @classmethod
+    def pretraining(cls, total: int, warmup_fraction: float) -> LRSchedule:
+        """Linear warmup then linear decay to 0 with ``max(1, ⌊warmup_fraction · total⌋)``
+        warmup steps: the schedule every suite member was pretrained with (rounding it like
+        fine-tuning would change members whose cache keys stay the same)."""
+        warmup = max(1, int(warmup_fraction * max(1, total)))
+        return cls("linear", total, warmup_fraction, 1.0, warmup_steps=warmup)
+
+    def __init__(
+        self,
+        kind: str,
+        total: int,
+        warmup_fraction: float,
+        decay_fraction: float,
+        warmup_steps: int | None = None,
+    ):
         if kind not in ("linear", "constant", "wsd"):
             raise ConfigError(f"unknown lr schedule {kind!r}; choose linear, constant or wsd")
         if not 0 <= warmup_fraction < 1:
@@ -139,7 +166,9 @@ class LRSchedule:
             raise ConfigError(f"train.decay_fraction must be in (0, 1], got {decay_fraction}")
         self.kind = kind
         self.total = max(1, total)
-        self.warmup = int(round(warmup_fraction * self.total))
+        self.warmup = (
+            int(round(warmup_fraction * self.total)) if warmup_steps is None else warmup_steps
+        )
         decay = max(1, int(round(decay_fraction * self.total)))
         self.decay_start = max(self.warmup, self.total - decay)
 
