@@ -1,4 +1,4 @@
-"""BM25 first stage with bm25s, cached on disk by corpus and parameters.
+"""BM25 with bm25s: analyzers, the index, scoring and seeded top-k.
 
 Scoring is Lucene's BM25 (bm25s ``method="lucene"``; Robertson & Zaragoza 2009, "The
 Probabilistic Relevance Framework: BM25 and Beyond"; Lù 2024, "BM25S", arXiv 2407.03618):
@@ -16,17 +16,13 @@ Analyzers turn texts into BM25 terms. The default is bm25s' English analyzer (lo
 scikit-learn token pattern ``\\b\\w\\w+\\b``, English stopwords, no stemming). A dataset family can
 register its own (the synthetic task joins sub-word pieces into whole words and drops fillers).
 
-Cache layout (``$IR_DATASETS_HOME/rerankscale/bm25/``): ``<index_key>/`` holds the bm25s index,
-``doc_ids.txt`` and ``meta.json``; ``<index_key>/runs/<run_key>.tsv`` holds candidate runs
-(``qid<TAB>docid<TAB>score`` in rank order). The index key is a digest of the corpus key
-(``registry.corpus_key``), the analyzer, k1, b and the bm25s scoring method; the run key adds
-the depth and a digest of the query texts.
+This module is the index itself: it knows no dataset. A dataset's index and its BM25 runs are
+built and cached on disk by ``candidates.dataset_index`` / ``candidates.bm25_candidates``.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -35,12 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write_json, atomic_write_text
 from .errors import DataValueError
-from .home import cache_dir
-from .seeding import digest, stable_seed
-
-_log = logging.getLogger(__name__)
+from .seeding import stable_seed
 
 Analyzer = Callable[[Sequence[str]], list[list[str]]]
 METHOD = "lucene"
@@ -234,101 +226,3 @@ class BM25Index:
         retriever = bm25s.BM25.load(str(folder / "bm25s"), show_progress=False)
         doc_ids = (folder / "doc_ids.txt").read_text().split("\n")[:-1]
         return cls(retriever, doc_ids)
-
-
-# --------------------------------------------------------------------------- dataset level
-
-
-def index_key(dataset_id: str, ds, k1: float, b: float) -> tuple[str, dict]:
-    from .registry import corpus_key
-
-    name, _ = analyzer_for(dataset_id)
-    import bm25s
-
-    meta = {
-        "corpus": corpus_key(dataset_id, ds),
-        "analyzer": name,
-        "k1": float(k1),
-        "b": float(b),
-        "method": METHOD,
-        "bm25s": bm25s.__version__,
-    }
-    return digest(meta, 16), meta
-
-
-def dataset_index(
-    dataset_id: str, k1: float = 0.9, b: float = 0.4, progress: bool = True
-) -> tuple[BM25Index, str]:
-    """The BM25 index of a dataset's collection (built once, then loaded from the cache)."""
-    from tqdm.auto import tqdm
-
-    from .registry import iter_docs, load_dataset, require
-
-    ds = load_dataset(dataset_id)
-    require(dataset_id, ds, "docs", "BM25 retrieval")
-    key, meta = index_key(dataset_id, ds, k1, b)
-    folder = cache_dir("bm25") / key
-    if (folder / "meta.json").is_file():
-        return BM25Index.load(folder), key
-    _, analyzer = analyzer_for(dataset_id)
-    doc_ids: list[str] = []
-    terms: list[list[str]] = []
-    ids_batch: list[str] = []
-    texts_batch: list[str] = []
-    for did, text in tqdm(
-        iter_docs(dataset_id, ds),
-        desc=f"BM25 index {meta['corpus']['docs']}",
-        unit="doc",
-        disable=not progress,
-        mininterval=2.0,
-    ):
-        ids_batch.append(did)
-        texts_batch.append(text)
-        if len(texts_batch) >= 50_000:
-            doc_ids += ids_batch
-            terms += analyzer(texts_batch)
-            ids_batch, texts_batch = [], []
-    if texts_batch:
-        doc_ids += ids_batch
-        terms += analyzer(texts_batch)
-    index = BM25Index.build(doc_ids, terms, k1, b, progress=False)
-    index.save(folder, {**meta, "n_docs": len(doc_ids)})
-    _log.info("BM25 index of %s (%d docs) cached in %s", dataset_id, len(doc_ids), folder)
-    return index, key
-
-
-def bm25_candidates(
-    dataset_id: str,
-    queries: dict[str, str],
-    depth: int,
-    k1: float = 0.9,
-    b: float = 0.4,
-    progress: bool = True,
-) -> dict[str, list[tuple[str, float]]]:
-    """BM25 top-``depth`` (doc_id, score) per query over the dataset's docs, cached on disk."""
-    if depth <= 0:
-        raise DataValueError(f"candidate depth must be positive, got {depth}")
-    index, key = dataset_index(dataset_id, k1, b, progress=progress)
-    qids = sorted(queries)
-    run_key = digest({"depth": depth, "queries": [[q, queries[q]] for q in qids]}, 16)
-    path = cache_dir("bm25", key, "runs") / f"{run_key}.tsv"
-    if path.is_file():
-        return _read_run(path)
-    _, analyzer = analyzer_for(dataset_id)
-    run = index.search(qids, analyzer([queries[q] for q in qids]), depth, progress=progress)
-    lines = [f"{qid}\t{did}\t{score!r}" for qid in qids for did, score in run[qid]]
-    atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
-    atomic_write_json(
-        path.with_suffix(".json"),
-        {"dataset": dataset_id, "depth": depth, "n_queries": len(qids), "index": key},
-    )
-    return run
-
-
-def _read_run(path: Path) -> dict[str, list[tuple[str, float]]]:
-    run: dict[str, list[tuple[str, float]]] = {}
-    with path.open() as f:
-        for line in f:
-            qid, did, score = line.rstrip("\n").split("\t")
-            run.setdefault(qid, []).append((did, float(score)))
-    return run

@@ -9,21 +9,30 @@ Rules (``first_stage="auto"``):
    is *not* a rank (the MS MARCO authors shuffled the top-1000; ir_datasets' copy is sorted by
    doc id) — the candidates are ordered by BM25 (bm25s over the dataset's collection, cached)
    before the cut, so "top-100" means BM25's top-100 within the official top-1000.
-2. Otherwise: BM25 top ``depth`` over the collection (``bm25.bm25_candidates``).
+2. Otherwise: BM25 top ``depth`` over the collection (``bm25_candidates``).
 
 ``first_stage="scoreddocs"`` requires scoreddocs; ``first_stage="bm25"`` ignores them.
+
+BM25 cache (``$IR_DATASETS_HOME/rerankscale/bm25/``): ``<index_key>/`` holds a dataset's bm25s
+index (``bm25.BM25Index``), ``doc_ids.txt`` and ``meta.json``; ``<index_key>/runs/<run_key>.tsv``
+holds candidate runs (``qid<TAB>docid<TAB>score`` in rank order). The index key is a digest of
+the corpus key (``registry.corpus_key``), the analyzer, k1, b and the bm25s scoring method; the
+run key adds the depth and a digest of the query texts.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 
-from .bm25 import SCORE_BATCH_CELLS, analyzer_for, dataset_index, tie_keys
+from ..io import atomic_write_json, atomic_write_text
+from .bm25 import METHOD, SCORE_BATCH_CELLS, BM25Index, analyzer_for, tie_keys
 from .errors import DataValueError, MissingDataError
-from .registry import iter_scoreddocs, provides
-from .seeding import stable_seed
+from .home import cache_dir
+from .registry import corpus_key, iter_docs, iter_scoreddocs, load_dataset, provides, require
+from .seeding import digest, stable_seed
 
 _log = logging.getLogger(__name__)
 FIRST_STAGES = ("auto", "scoreddocs", "bm25")
@@ -64,8 +73,6 @@ def candidates(
 ) -> tuple[dict[str, list[tuple[str, float]]], str]:
     """qid -> [(doc_id, score)] in rank order (len ≤ depth), and a label of how they were made:
     ``"scoreddocs"``, ``"scoreddocs+bm25-order"`` or ``"bm25"``."""
-    from .bm25 import bm25_candidates
-
     depth = check_depth(depth)
     if first_stage_source(dataset_id, ds, first_stage) == "bm25":
         run = bm25_candidates(dataset_id, queries, depth, k1, b, progress=progress)
@@ -140,3 +147,97 @@ def _bm25_order(
             order = np.lexsort((idx_arr, keys, -sc))[:depth]
             out[qid] = [(lists[qid][file_pos[k]][0], float(sc[k])) for k in order]
     return out
+
+
+# --------------------------------------------------------------------------- BM25 cache
+
+
+def index_key(dataset_id: str, ds, k1: float, b: float) -> tuple[str, dict]:
+    import bm25s
+
+    name, _ = analyzer_for(dataset_id)
+    meta = {
+        "corpus": corpus_key(dataset_id, ds),
+        "analyzer": name,
+        "k1": float(k1),
+        "b": float(b),
+        "method": METHOD,
+        "bm25s": bm25s.__version__,
+    }
+    return digest(meta, 16), meta
+
+
+def dataset_index(
+    dataset_id: str, k1: float = 0.9, b: float = 0.4, progress: bool = True
+) -> tuple[BM25Index, str]:
+    """The BM25 index of a dataset's collection (built once, then loaded from the cache)."""
+    from tqdm.auto import tqdm
+
+    ds = load_dataset(dataset_id)
+    require(dataset_id, ds, "docs", "BM25 retrieval")
+    key, meta = index_key(dataset_id, ds, k1, b)
+    folder = cache_dir("bm25") / key
+    if (folder / "meta.json").is_file():
+        return BM25Index.load(folder), key
+    _, analyzer = analyzer_for(dataset_id)
+    doc_ids: list[str] = []
+    terms: list[list[str]] = []
+    ids_batch: list[str] = []
+    texts_batch: list[str] = []
+    for did, text in tqdm(
+        iter_docs(dataset_id, ds),
+        desc=f"BM25 index {meta['corpus']['docs']}",
+        unit="doc",
+        disable=not progress,
+        mininterval=2.0,
+    ):
+        ids_batch.append(did)
+        texts_batch.append(text)
+        if len(texts_batch) >= 50_000:
+            doc_ids += ids_batch
+            terms += analyzer(texts_batch)
+            ids_batch, texts_batch = [], []
+    if texts_batch:
+        doc_ids += ids_batch
+        terms += analyzer(texts_batch)
+    index = BM25Index.build(doc_ids, terms, k1, b, progress=False)
+    index.save(folder, {**meta, "n_docs": len(doc_ids)})
+    _log.info("BM25 index of %s (%d docs) cached in %s", dataset_id, len(doc_ids), folder)
+    return index, key
+
+
+def bm25_candidates(
+    dataset_id: str,
+    queries: dict[str, str],
+    depth: int,
+    k1: float = 0.9,
+    b: float = 0.4,
+    progress: bool = True,
+) -> dict[str, list[tuple[str, float]]]:
+    """BM25 top-``depth`` (doc_id, score) per query over the dataset's docs, cached on disk."""
+    if depth <= 0:
+        raise DataValueError(f"candidate depth must be positive, got {depth}")
+    index, key = dataset_index(dataset_id, k1, b, progress=progress)
+    qids = sorted(queries)
+    run_key = digest({"depth": depth, "queries": [[q, queries[q]] for q in qids]}, 16)
+    path = cache_dir("bm25", key, "runs") / f"{run_key}.tsv"
+    if path.is_file():
+        return _read_run(path)
+    _, analyzer = analyzer_for(dataset_id)
+    run = index.search(qids, analyzer([queries[q] for q in qids]), depth, progress=progress)
+    lines = [f"{qid}\t{did}\t{score!r}" for qid in qids for did, score in run[qid]]
+    atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
+    atomic_write_json(
+        path.with_suffix(".json"),
+        {"dataset": dataset_id, "depth": depth, "n_queries": len(qids), "index": key},
+    )
+    return run
+
+
+def _read_run(path: Path) -> dict[str, list[tuple[str, float]]]:
+    run: dict[str, list[tuple[str, float]]] = {}
+    with path.open() as f:
+        for line in f:
+            qid, did, score = line.rstrip("\n").split("\t")
+            run.setdefault(qid, []).append((did, float(score)))
+    return run

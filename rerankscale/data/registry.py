@@ -31,11 +31,13 @@ def load_dataset(dataset_id: str):
     Raises:
         UnknownDatasetError: the id is not registered; the message lists close matches.
     """
+    # deferred on purpose: ir_datasets (which synthetic.irds imports) is heavy and must load
+    # after ``ensure_home``; importing the data package does not load it
     import ir_datasets
 
     from .synthetic.irds import register_synthetic
 
-    register_synthetic()
+    register_synthetic()  # the one place the synthetic ids are registered
     if not isinstance(dataset_id, str) or not dataset_id.strip():
         raise UnknownDatasetError(
             f"dataset id must be a non-empty string like 'beir/scifact/test', got {dataset_id!r}"

@@ -17,7 +17,7 @@ from rerankscale.data import (
     load_eval_set,
     training_groups,
 )
-from rerankscale.data.bm25 import bm25_candidates
+from rerankscale.data.candidates import bm25_candidates
 
 
 @pytest.fixture(scope="module")
