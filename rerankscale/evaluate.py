@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import json
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .caches import LRU, file_lock
 from .config import ConfigError, EvalConfig, RunConfig
 from .contrastive import contrastive_entropy, stable_hash
 from .io import append_jsonl, read_jsonl
@@ -190,8 +189,7 @@ def evaluate_model(
 
 # ----------------------------------------------------------------------------- eval sets
 
-_EVAL_SETS: OrderedDict[tuple, Any] = OrderedDict()
-_MAX_EVAL_SETS = 8
+_EVAL_SETS = LRU(8)
 
 
 def get_eval_set(
@@ -216,25 +214,21 @@ def get_eval_set(
         float(bm25_b),
         json.dumps(synthetic or {}, sort_keys=True, default=str),
     )
-    if key in _EVAL_SETS:
-        _EVAL_SETS.move_to_end(key)
-        return _EVAL_SETS[key]
     from .data import load_eval_set  # noqa: PLC0415
 
-    eval_set = load_eval_set(
-        dataset_id,
-        depth=depth,
-        max_queries=max_queries,
-        seed=seed,
-        bm25_k1=bm25_k1,
-        bm25_b=bm25_b,
-        synthetic=synthetic or None,
-        progress=progress,
+    return _EVAL_SETS.get(
+        key,
+        lambda: load_eval_set(
+            dataset_id,
+            depth=depth,
+            max_queries=max_queries,
+            seed=seed,
+            bm25_k1=bm25_k1,
+            bm25_b=bm25_b,
+            synthetic=synthetic or None,
+            progress=progress,
+        ),
     )
-    _EVAL_SETS[key] = eval_set
-    while len(_EVAL_SETS) > _MAX_EVAL_SETS:
-        _EVAL_SETS.popitem(last=False)
-    return eval_set
 
 
 def clear_eval_set_cache() -> None:
@@ -340,15 +334,10 @@ def _full_checkpoints(
 
 @contextlib.contextmanager
 def _locked(eval_dir: Path):
-    eval_dir.mkdir(parents=True, exist_ok=True)
-    with open(eval_dir / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # a second evaluation of this run waits here
-        try:
-            for stale in eval_dir.rglob(".*.tmp"):  # left by a killed writer; safe under the lock
-                stale.unlink(missing_ok=True)
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(eval_dir / ".lock"):  # a second evaluation of this run waits here
+        for stale in eval_dir.rglob(".*.tmp"):  # left by a killed writer; safe under the lock
+            stale.unlink(missing_ok=True)
+        yield
 
 
 def _scalar(value: Any) -> Any:

@@ -47,11 +47,12 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 import rerankscale.tokenizer as _tok
+from rerankscale.caches import cache_root
 from rerankscale.config import ConfigError, ModelConfig, format_size, parse_size
 from rerankscale.io import atomic_write_json
 from rerankscale.schedule import LRSchedule, make_optimizer, resolve_lr
 from rerankscale.shapes import Shape, shape_for
-from rerankscale.tokenizer import SPECIAL_TOKENS, build_directory, cache_root, save_and_check, slug
+from rerankscale.tokenizer import SPECIAL_TOKENS, build_directory, save_and_check, slug
 
 LOG_FILE = "pretrain.json"
 PACKINGS = ("stream", "documents")

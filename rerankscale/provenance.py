@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rerankscale.paths import PACKAGE_CHECKOUT
+
 PACKAGES = (
     "torch",
     "transformers",
@@ -36,7 +38,7 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | No
 
 def git_commit(repo: str | Path | None = None) -> dict[str, Any]:
     """The commit of the source tree and whether it had uncommitted changes."""
-    repo = Path(repo) if repo else Path(__file__).resolve().parent.parent
+    repo = Path(repo) if repo else PACKAGE_CHECKOUT
     try:
         commit = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"],

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .caches import LRU
 from .encoding import length_buckets
 from .metrics import EvalError, EvalSetError, judged_queries, validate_eval_set
 
@@ -41,8 +41,7 @@ class RerankError(EvalError):
 
 # ----------------------------------------------------------------------------- encoder cache
 
-_ENCODERS: OrderedDict[tuple[str, int], Any] = OrderedDict()
-_MAX_ENCODERS = 4
+_ENCODERS = LRU(4)
 
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
@@ -66,14 +65,7 @@ def pair_encoder(tokenizer: Any, max_length: int):
     from .encoding import PairEncoder  # noqa: PLC0415  (kept lazy: tests may swap it)
 
     key = (tokenizer_fingerprint(tokenizer), int(max_length))
-    if key in _ENCODERS:
-        _ENCODERS.move_to_end(key)
-        return _ENCODERS[key]
-    encoder = PairEncoder(tokenizer, max_length)
-    _ENCODERS[key] = encoder
-    while len(_ENCODERS) > _MAX_ENCODERS:
-        _ENCODERS.popitem(last=False)
-    return encoder
+    return _ENCODERS.get(key, lambda: PairEncoder(tokenizer, max_length))
 
 
 def clear_encoder_cache() -> None:

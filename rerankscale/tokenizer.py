@@ -19,8 +19,6 @@ never see (or both build) a half-written tokenizer.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import itertools
 import json
@@ -31,8 +29,9 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from rerankscale.caches import cache_root, file_lock
 from rerankscale.io import atomic_write_json
-from rerankscale.paths import project_home, suite_dir
+from rerankscale.paths import suite_dir
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 TOKENIZER_RECIPE = 1  # bump when the way tokenizers are built changes (invalidates the cache)
@@ -85,26 +84,6 @@ def corpus_fingerprint(texts: Iterable[str]) -> str:
 
 
 # --------------------------------------------------------------------------- cache folders
-
-
-def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """``cache_dir`` if given, else ``$RERANKSCALE_CACHE``, else ``<project>/.cache`` (the
-    project directory of ``rerankscale.paths``)."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    return Path(os.environ.get("RERANKSCALE_CACHE", project_home() / ".cache"))
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (``fcntl.flock``) on ``path`` (created if missing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def build_directory(final: Path, build: Callable[[Path], None], done_marker: str) -> Path:

@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..paths import project_home
+from ..paths import PACKAGE_CHECKOUT, project_home
 
 ENV_VAR = "IR_DATASETS_HOME"
 _log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ _log = logging.getLogger(__name__)
 def repo_root() -> Path:
     """The project checkout (the folder holding ``pyproject.toml``), or the working directory
     when the package is installed elsewhere."""
-    root = Path(__file__).resolve().parents[2]
+    root = PACKAGE_CHECKOUT
     return root if (root / "pyproject.toml").is_file() else Path.cwd()
 
 

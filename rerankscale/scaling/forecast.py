@@ -38,7 +38,7 @@ from .parametric import (
     parametric_bootstrap,
     prediction_noise,
 )
-from .table import final_checkpoints, size_label
+from .table import final_checkpoints, seed_average, size_label
 
 Select = str | int | Callable[[pd.DataFrame], pd.DataFrame]
 # fit on a train table, forecast a test table: (train, test, law, *, y, n, seed, **kw) ->
@@ -69,18 +69,11 @@ def _aggregate_test(
         out["n_seeds"] = 1
         out["size"] = test["size"] if "size" in test.columns else test["n_params"].map(size_label)
         return out.rename(columns={y: "actual"})
-    work = test[list(dict.fromkeys([*keys, *cols, y]))].copy()
-    logc = [c for c in cols if c not in keys]
-    for c in logc:
-        work[c] = np.log(work[c].astype(float))
-    agg = work.groupby(keys, sort=True).mean().reset_index()
-    for c in logc:
-        agg[c] = np.exp(agg[c])
-    agg["n_seeds"] = test.groupby(keys, sort=True).size().to_numpy()
-    if "size" in test.columns:
-        agg["size"] = test.groupby(keys, sort=True)["size"].first().to_numpy()
-    else:
+    # the law's inputs averaged geometrically, the metric arithmetically
+    agg = seed_average(test, [y], by=keys, geometric=[c for c in cols if c not in keys])
+    if "size" not in agg.columns:
         agg["size"] = agg["n_params"].map(size_label)
+    agg = agg[[*dict.fromkeys([*keys, *cols, y]), "n_seeds", "size"]]
     return agg.rename(columns={y: "actual"})
 
 
