@@ -4,7 +4,9 @@
     rerankscale sweep --preset paper --executor slurm     # job arrays through submitit
     rerankscale status --preset cpu                       # done/failed/pending/invalid per cell
                                                           # (a failed SLURM cell: its log)
-    rerankscale figures --preset cpu                      # rebuild figures/ from results
+    rerankscale figures --preset cpu                      # rebuild figures/ from runs/cpu
+    rerankscale figures --preset cpu --results figures/results.csv
+                                                          # ... from the saved (committed) table
     rerankscale suite                                     # build/verify the pretrained suite
 
 Errors in the user's input (an unknown preset, invalid YAML, a bad size, an unavailable
@@ -43,13 +45,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="cpu")
     p.add_argument("--runs-dir", default=None)
 
-    p = sub.add_parser("figures", help="collect results and rerun the analysis notebooks")
+    p = sub.add_parser(
+        "figures",
+        help="collect results and rerun the analysis notebooks",
+        description="Rebuild a study's artifact set (tables, figures, results table, README, "
+        "manifest) with notebooks 01 and 04-06, swapped in whole when they have finished. "
+        "The results come from the preset's runs, or with --results from a saved table: "
+        "on a fresh clone, `rerankscale figures --preset cpu --results figures/results.csv` "
+        "rebuilds the committed figures/ from its committed table.",
+    )
     p.add_argument("--preset", default="cpu")
-    p.add_argument("--runs-dir", default=None)
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--runs-dir", default=None, help="collect the results of these runs")
+    source.add_argument(
+        "--results",
+        default=None,
+        metavar="TABLE",
+        help="analyse this saved results table (.csv or .parquet, e.g. figures/results.csv) "
+        "instead of collecting runs; every run in it must be a cell of --preset",
+    )
     p.add_argument(
         "--figures-dir",
         default=None,
-        help="where tables and figures go (default: the preset's figures_dir)",
+        help="where tables and figures go (default: the preset's figures_dir; a quick "
+        "preset's is runs/<name>/figures, never figures/)",
     )
 
     p = sub.add_parser("suite", help="build (or verify) the pretrained mini-suite in suite/")
@@ -91,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
             study = load_preset(args.preset)
             runs = resolve(args.runs_dir or study.runs_path)
-            print(sw.run_analysis(args.preset, runs, args.figures_dir or study.figures_path))
+            target = args.figures_dir or study.figures_path
+            print(sw.run_analysis(args.preset, runs, target, table_path=args.results))
             return 0
         if args.command == "suite":
             import time

@@ -57,6 +57,12 @@ def one_line(error: BaseException) -> str:
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
 
+def name_some(items: list[str], limit: int = MAX_NAMED) -> str:
+    """The first ``limit`` of ``items``, comma-separated, then "and k more"."""
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
 def invalid_cells(study: StudyConfig) -> dict[tuple[str, str, int], str]:
     """(size, objective, seed) → why the cell's config is invalid, for every invalid cell."""
     out = {}
@@ -79,9 +85,7 @@ def _cell_problems(study: StudyConfig) -> list[Problem]:
         by_message[message].append(f"{size}/{objective}/s{seed}")
     problems = []
     for message, cells in by_message.items():
-        named = ", ".join(cells[:MAX_NAMED]) + (
-            f" and {len(cells) - MAX_NAMED} more" if len(cells) > MAX_NAMED else ""
-        )
+        named = name_some(cells)
         problems.append(Problem(f"cell{'s' if len(cells) > 1 else ''} {named}", message))
     return problems
 

@@ -254,16 +254,31 @@ def _lost_job(cell: Cell, job, error: Exception) -> dict:
 ANALYSIS_NOTEBOOKS = ("01_data.ipynb", "04_fit.ipynb", "05_forecast.ipynb", "06_compute.ipynb")
 
 
-def run_analysis(preset: str, runs: Path, figures_dir: str | Path = "figures") -> Path:
-    """Collect the results table and run notebooks 01 and 04–06 on it. Everything is written
-    into a staging folder beside ``figures_dir`` that replaces it whole once the last notebook
-    has finished (``rerankscale.artifacts``): an interrupted analysis leaves the previous set."""
+def run_analysis(
+    preset: str,
+    runs: Path,
+    figures_dir: str | Path = "figures",
+    table_path: str | Path | None = None,
+) -> Path:
+    """Collect the results table from ``runs`` (or read the saved one at ``table_path``:
+    ``saved_results``) and run notebooks 01 and 04–06 on it. Everything is written into a
+    staging folder beside ``figures_dir`` that replaces it whole once the last notebook has
+    finished (``rerankscale.artifacts``): an interrupted analysis leaves the previous set."""
     from rerankscale import artifacts, results
     from rerankscale.report import write_figures_readme
 
     target = resolve(figures_dir)
     require_notebooks(ANALYSIS_NOTEBOOKS)
-    table = results.collect(runs)  # a missing or bad results table fails before any writing
+    # a missing or bad results table fails before any writing
+    if table_path is not None:
+        table = saved_results(preset, table_path)
+    elif not results.run_dirs(runs) and (target / artifacts.RESULTS).is_file():
+        raise results.ResultsError(
+            f"no runs under {runs} to collect; to rebuild {target} from its saved results "
+            f"table: rerankscale figures --preset {preset} --results {target / artifacts.RESULTS}"
+        )
+    else:
+        table = results.collect(runs)
     out = runs / "_analysis"
     out.mkdir(parents=True, exist_ok=True)
     preset = str(preset_path(preset))  # a YAML path made absolute: kernels run elsewhere
@@ -282,6 +297,26 @@ def run_analysis(preset: str, runs: Path, figures_dir: str | Path = "figures") -
             )
         write_figures_readme(stage, preset)
     return target
+
+
+def saved_results(preset: str, path: str | Path):
+    """The saved results table at ``path`` (csv or parquet; relative to the project directory)
+    to rebuild ``preset``'s artifact set from: validated (``results.load``), and every run in it
+    a cell of the preset, so that a table of another study (a quick preset's) is never analysed
+    as this one's and never replaces its set (``ConfigError`` naming the strangers)."""
+    from rerankscale import results
+
+    table = results.load(resolve(path))
+    study = load_preset(preset)
+    cells = {c.run_id for c in expand(preset, study, resolve(study.runs_path)) if not c.invalid}
+    strangers = sorted(set(table["run_id"]) - cells)
+    if strangers:
+        raise ConfigError(
+            f"{path} holds {len(strangers)} run(s) that are not cells of preset "
+            f"{study.name!r} ({preflight.name_some(strangers)}): pass the preset that made "
+            "the table (--preset)"
+        )
+    return table
 
 
 def require_notebooks(names: tuple[str, ...]) -> None:
