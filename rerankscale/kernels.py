@@ -18,9 +18,9 @@ the kernel process itself to the sweep's stderr:
   explicit ``interrupt_kernel()`` (a cell timeout) interrupts as before.
 
 Kernels also start with the analysis's pinned floating-point environment
-(``numerics.pinned_env``: one BLAS kernel and thread, numpy's AVX-512 targets off), set before
-the kernel imports numpy, so that the tables it computes have the same bits on every x86-64
-machine.
+(``numerics.pinned_env``: one BLAS kernel and thread, numpy's AVX-512 targets off, glibc's
+SSE2 libm), set before the kernel starts, so that the tables it computes have the same bits on
+every x86-64 Linux machine.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ import json
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from jupyter_client.manager import AsyncKernelManager
 
 from rerankscale import numerics
@@ -40,7 +42,48 @@ def test_a_pinned_interpreter_runs_with_the_pinned_blas():
     if platform.machine().lower() in numerics.X86:
         assert all(" Nehalem " in b for b in fp["blas"]), fp["blas"]
         assert not [t for t in fp["simd"] if "512" in t or t == "X86_V4"]
-    assert set(fp) == {"numpy", "scipy", "pandas", "blas", "simd", "machine"}
+    assert set(fp) == {"numpy", "scipy", "pandas", "blas", "simd", "libm", "machine"}
+    if platform.machine().lower() in numerics.X86 and platform.libc_ver()[0] == "glibc":
+        assert fp["libm"].endswith(f"hwcaps={numerics.LIBM_MASK}"), fp["libm"]
+
+
+def test_pinned_env_keeps_the_callers_other_glibc_tunables():
+    env = numerics.pinned_env(
+        {"GLIBC_TUNABLES": "glibc.malloc.check=3:glibc.cpu.hwcaps=-AVX512F", "PATH": "/bin"}
+    )
+    mask = f"glibc.cpu.hwcaps={numerics.LIBM_MASK}"
+    assert env["GLIBC_TUNABLES"] == f"glibc.malloc.check=3:{mask}"
+    assert numerics.pinned_env({})["GLIBC_TUNABLES"] == mask
+    assert "GLIBC_TUNABLES" not in numerics.pinned("aarch64")
+
+
+LIBM_PROBE = (
+    "import hashlib, numpy as np; x = np.random.default_rng(0).uniform(-20, 20, 200_000); "
+    "print(hashlib.sha256(np.exp(x).tobytes() + np.power(np.abs(x), 0.37).tobytes())"
+    ".hexdigest())"
+)
+
+
+def _probe(env: dict) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", LIBM_PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_a_pinned_interpreter_computes_exp_as_a_cpu_without_fma():
+    """glibc picks libm's code per CPU (FMA variant on CPUs with FMA and AVX2): the pinned
+    interpreter runs the SSE2 code every x86-64 CPU runs, here and on an emulated FMA-less CPU
+    alike; on a CPU with FMA the unpinned interpreter differs in the last bits."""
+    if platform.machine().lower() not in numerics.X86 or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's libm variants exist on x86-64 Linux only")
+    pinned = _probe(numerics.pinned_env())
+    no_fma = dict(numerics.pinned_env(), GLIBC_TUNABLES="glibc.cpu.hwcaps=-FMA")
+    assert _probe(no_fma) == pinned
+    native = {k: v for k, v in numerics.pinned_env().items() if k != "GLIBC_TUNABLES"}
+    flags = Path("/proc/cpuinfo").read_text().split()
+    if "fma" in flags and "avx2" in flags:
+        assert _probe(native) != pinned
 
 
 def test_kernels_start_with_the_pinned_numerics(monkeypatch):

@@ -10,7 +10,8 @@ bootstrap draws (``N_BOOT``) and written at full precision (``%.17g``).
 
 The tables are computed in a fresh interpreter started with the pinned floating-point
 environment (``rerankscale.numerics.pinned_env``: one BLAS kernel and thread, numpy's AVX-512
-targets off), as the analysis kernels of ``rerankscale figures`` are, and with the memo off,
+targets off, glibc's SSE2 libm), as the analysis kernels of ``rerankscale figures`` are, and
+with the memo off,
 so the expected files hold on any x86-64 machine, not only the one that wrote them. A failure
 names each table and column that moved and by how much.
 
