@@ -112,6 +112,17 @@ class ModelConfig:
     attn_implementation: str = "sdpa"
     dropout: float = 0.0
     pooling: str = "cls"  # classifier input: the [CLS] state ("cls") or the mean of all states
+    # suite: the pretraining seed of the member fine-tuned (MultiBERTs-style seed pairs);
+    # "paired" takes the fine-tuning seed, so a study's seeds span pretraining × fine-tuning
+    suite_seed: int | str = 0
+
+
+def member_seed(model: ModelConfig, train_seed: int) -> int:
+    """The pretraining seed of the suite member a run fine-tunes (0 for other families):
+    ``model.suite_seed``, or the fine-tuning seed when it is ``"paired"``."""
+    if model.family != "suite":
+        return 0
+    return int(train_seed) if model.suite_seed == "paired" else int(model.suite_seed)
 
 
 @dataclass
@@ -168,7 +179,12 @@ class RunConfig:
     def run_id(self) -> str:
         family = self.model.family
         size = self.model.size
-        return f"{family}-{size}-{self.train.objective}-s{self.train.seed}"
+        member = self.member_seed()
+        tail = f"-p{member}" if member else ""  # pretraining seed 0: the original run ids
+        return f"{family}-{size}-{self.train.objective}-s{self.train.seed}{tail}"
+
+    def member_seed(self) -> int:
+        return member_seed(self.model, self.train.seed)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -277,6 +293,12 @@ def validate_run(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown model family {cfg.model.family!r}; choose one of {FAMILIES}")
     if cfg.model.family in ("scratch", "suite"):
         parse_size(cfg.model.size)
+    seed = cfg.model.suite_seed
+    if seed != "paired" and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ConfigError(
+            f"model.suite_seed={seed!r}: use a pretraining seed (an integer ≥ 0) or 'paired' "
+            "(the fine-tuning seed)"
+        )
     if cfg.model.pooling not in POOLINGS:
         raise ConfigError(f"unknown pooling {cfg.model.pooling!r}; choose one of {POOLINGS}")
     if cfg.train.objective not in OBJECTIVES:

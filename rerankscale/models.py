@@ -41,7 +41,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
-from rerankscale.config import ConfigError, ModelConfig, format_size, parse_size
+from rerankscale.config import ConfigError, ModelConfig, format_size, member_seed, parse_size
 from rerankscale.shapes import ETTIN_REGISTRY, Shape, flops_per_token, shape_for
 from rerankscale.tokenizer import get_tokenizer
 
@@ -214,9 +214,12 @@ def _suite(tokenizer, model_cfg, dataset_id, seed, cache_dir, recipe, progress):
     from transformers import ModernBertForSequenceClassification
 
     if dataset_id.startswith(SYNTHETIC_PREFIX) and recipe is None:
-        from rerankscale.suite import member_path
+        from rerankscale.data.synthetic.config import active_config
+        from rerankscale.suite import check_world, member_path
 
-        member = member_path(model_cfg.size)  # the shipped suite, checksum-verified
+        # the shipped suite, checksum-verified, pretrained on the world the run's data is from
+        check_world(active_config())
+        member = member_path(model_cfg.size, seed=member_seed(model_cfg, seed))
     else:
         from rerankscale.pretrain import suite_member
 

@@ -18,6 +18,7 @@ sweep raises it before it creates any run directory, so nothing is half-written.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -123,23 +124,29 @@ def _datasets(cells: list[RunConfig]) -> dict[str, tuple[str, tuple[str, ...]]]:
 
 
 def _suite_problems(cells: list[RunConfig]) -> list[Problem]:
-    sizes = sorted(
-        {
-            c.model.size
-            for c in cells
-            if c.model.family == "suite" and c.data.train_dataset.startswith(SYNTHETIC_PREFIX)
-        }
-    )
-    if not sizes:
+    """The suite's world against each cell's synthetic config, then every member the cells
+    fine-tune (size × pretraining seed) against the manifest."""
+    cells = [
+        c
+        for c in cells
+        if c.model.family == "suite" and c.data.train_dataset.startswith(SYNTHETIC_PREFIX)
+    ]
+    if not cells:
         return []
-    from rerankscale.suite import member_path
+    from rerankscale.data.synthetic.config import SyntheticConfig
+    from rerankscale.suite import check_world, member_name, member_path
 
     problems = []
-    for size in sizes:
+    for world in sorted({json.dumps(c.data.synthetic, sort_keys=True) for c in cells}):
         try:
-            member_path(size)
+            check_world(SyntheticConfig.from_overrides(json.loads(world)))
         except ConfigError as error:
-            problems.append(Problem(f"suite member {size}", one_line(error)))
+            problems.append(Problem("suite world", one_line(error)))
+    for size, seed in sorted({(c.model.size, c.member_seed()) for c in cells}):
+        try:
+            member_path(size, seed=seed)
+        except ConfigError as error:
+            problems.append(Problem(f"suite member {member_name(size, seed)}", one_line(error)))
     return problems
 
 

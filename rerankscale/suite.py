@@ -28,6 +28,7 @@ law (Zipf ``zipf_qrel``), the share of the query mass whose register mapping the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -69,6 +70,9 @@ class SuiteSpec:
     """Which members, pretrained how. Every field is part of each member's key."""
 
     sizes: tuple[str, ...] = ("10k", "23k", "53k", "120k", "280k", "640k")
+    # pretraining seeds per size (MultiBERTs, Sellam et al. 2022): member ``<size>`` for seed 0,
+    # ``<size>-p<seed>`` for the others; each replaces ``recipe.seed``
+    seeds: tuple[int, ...] = (0,)
     recipe: PretrainRecipe = field(
         default_factory=lambda: PretrainRecipe(
             tokens=10_000_000, batch_size=16, lr_width_const=0.4, lr_max=0.01, max_texts=10**8
@@ -76,14 +80,31 @@ class SuiteSpec:
     )
     corpus: PretrainCorpus = field(default_factory=PretrainCorpus)
     vocab_size: int = 1024
+    # the synthetic world's knobs (``SyntheticConfig`` overrides) the collection is drawn from;
+    # a study fine-tuning the suite must use the same world (``DataConfig.synthetic``)
+    world: dict = field(default_factory=dict)
+
+    def world_config(self) -> SyntheticConfig:
+        return SyntheticConfig.from_overrides(dict(self.world))
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "sizes": list(self.sizes),
+            **({"seeds": list(self.seeds)} if self.seeds != (0,) else {}),
             "recipe": recipe_key_fields(self.recipe),
             "corpus": self.corpus.to_dict(),
             "vocab_size": self.vocab_size,
         }
+        if self.world:  # absent for the default world: the shipped manifest stays as written
+            out["world"] = dict(sorted(self.world.items()))
+        return out
+
+    def members(self) -> list[tuple[str, int]]:
+        """Every (size, pretraining seed) the suite holds."""
+        return [(size, seed) for size in self.sizes for seed in self.seeds]
+
+    def member_recipe(self, seed: int) -> PretrainRecipe:
+        return dataclasses.replace(self.recipe, seed=int(seed))
 
 
 DEFAULT_SUITE = SuiteSpec()
@@ -93,18 +114,31 @@ def _tokenizer(spec: SuiteSpec):
     return get_tokenizer(TOKENIZER_DATASET, spec.vocab_size, progress=False)
 
 
-def member_name(size: str) -> str:
-    return format_size(parse_size(size))
+def member_name(size: str, seed: int = 0) -> str:
+    """``120k`` for pretraining seed 0, ``120k-p1`` for seed 1."""
+    name = format_size(parse_size(size))
+    return f"{name}-p{int(seed)}" if seed else name
 
 
-def key_of(spec: SuiteSpec, size: str, tokenizer=None) -> str:
+def member_order(name: str) -> tuple[int, int]:
+    """Sort key of a member name: (non-embedding size, pretraining seed)."""
+    size, _, seed = name.partition("-p")
+    return parse_size(size), int(seed or 0)
+
+
+def key_of(spec: SuiteSpec, size: str, tokenizer=None, seed: int = 0) -> str:
     """The member's cache key: corpus id and config, shape, tokenizer vocabulary, recipe, seed."""
     tokenizer = tokenizer or _tokenizer(spec)
     fingerprint = json.dumps(
-        {"corpus": spec.corpus.to_dict(), "world": SyntheticConfig().hash}, sort_keys=True
+        {"corpus": spec.corpus.to_dict(), "world": spec.world_config().hash}, sort_keys=True
     )
     return member_key(
-        CORPUS_ID, shape_for(size), tokenizer, spec.recipe, member_name(size), fingerprint
+        CORPUS_ID,
+        shape_for(size),
+        tokenizer,
+        spec.member_recipe(seed),
+        format_size(parse_size(size)),
+        fingerprint,
     )
 
 
@@ -132,17 +166,18 @@ def _verified(suite_dir: Path, name: str, entry: dict | None, key: str | None = 
     return _checksums(folder) == entry.get("sha256")
 
 
-def member_path(size: str, suite_dir: str | Path = SUITE_DIR) -> Path:
+def member_path(size: str, suite_dir: str | Path = SUITE_DIR, seed: int = 0) -> Path:
     """The verified folder of the shipped member ``size``; ``SuiteError`` naming the member and
     ``make suite`` when it is not in the manifest, missing, or its files' sha256 differ."""
     suite_dir = Path(suite_dir)
-    name = member_name(size)
+    name = member_name(size, seed)
     entry = read_manifest(suite_dir)["members"].get(name)
     if entry is None:
         raise SuiteError(
             f"the pretrained suite has no member {name!r} ({suite_dir / MANIFEST} lists "
-            f"{sorted(read_manifest(suite_dir)['members'], key=parse_size)}); add the size to "
-            f"rerankscale.suite.DEFAULT_SUITE and run `{REBUILD}`, or use family 'scratch'"
+            f"{sorted(read_manifest(suite_dir)['members'], key=member_order)}); add the size or "
+            f"pretraining seed to rerankscale.suite.DEFAULT_SUITE and run `{REBUILD}`, or use "
+            "family 'scratch'"
         )
     if not _verified(suite_dir, name, entry):
         raise SuiteError(
@@ -151,6 +186,18 @@ def member_path(size: str, suite_dir: str | Path = SUITE_DIR) -> Path:
             f"`git checkout -- {Path(suite_dir).name}/{name}`)"
         )
     return suite_dir / name
+
+
+def check_world(world: SyntheticConfig, suite_dir: str | Path = SUITE_DIR) -> None:
+    """``SuiteError`` when ``world`` (the fine-tuning data's synthetic config) is not the world
+    the suite in ``suite_dir`` was pretrained on (its manifest's ``spec.world``)."""
+    built = read_manifest(Path(suite_dir)).get("spec", {}).get("world", {})
+    if SyntheticConfig.from_overrides(dict(built)).hash != world.hash:
+        raise SuiteError(
+            f"the suite in {suite_dir} was pretrained on the synthetic world {built or 'default'} "
+            f"but the run's data.synthetic differs; set data.synthetic to {built or '{}'}, or "
+            f"rebuild the suite for this world with `{REBUILD}`"
+        )
 
 
 # --------------------------------------------------------------------------- the probe
@@ -206,8 +253,11 @@ def probe_member(model, tokenizer, cfg: SyntheticConfig | None = None, n_entitie
 # --------------------------------------------------------------------------- building
 
 
-def build_member(size: str, spec: SuiteSpec, folder: Path, progress: bool = False) -> dict:
-    """Pretrain member ``size`` into ``folder`` (written atomically); returns its log."""
+def build_member(
+    size: str, spec: SuiteSpec, folder: Path, progress: bool = False, seed: int = 0
+) -> dict:
+    """Pretrain member ``size`` with pretraining seed ``seed`` into ``folder`` (written
+    atomically); returns its log."""
     import torch
 
     from rerankscale.models import quiet_transformers
@@ -216,14 +266,15 @@ def build_member(size: str, spec: SuiteSpec, folder: Path, progress: bool = Fals
     torch.set_num_threads(1)  # one thread: bitwise reproducible on a CPU
     try:
         tokenizer = _tokenizer(spec)
+        world = spec.world_config()
         model, log = pretrain_mlm(
             shape_for(size),
             tokenizer,
-            pretraining_texts(corpus_cfg=spec.corpus),
-            spec.recipe,
+            pretraining_texts(world, corpus_cfg=spec.corpus),
+            spec.member_recipe(seed),
             progress=progress,
         )
-        log["probe"] = probe_member(model, tokenizer)
+        log["probe"] = probe_member(model, tokenizer, world)
     finally:
         torch.set_num_threads(threads)
     log.update(corpus=CORPUS_ID, corpus_config=spec.corpus.to_dict(), size=member_name(size))
@@ -243,9 +294,9 @@ def build_member(size: str, spec: SuiteSpec, folder: Path, progress: bool = Fals
     return log
 
 
-def _build_one(size: str, spec: SuiteSpec, suite_dir: str) -> tuple[str, dict]:
-    log = build_member(size, spec, Path(suite_dir) / member_name(size))
-    return size, log
+def _build_one(size: str, seed: int, spec: SuiteSpec, suite_dir: str) -> tuple[str, dict]:
+    name = member_name(size, seed)
+    return name, build_member(size, spec, Path(suite_dir) / name, seed=seed)
 
 
 def build_suite(
@@ -254,8 +305,9 @@ def build_suite(
     workers: int = 2,
     progress: bool = True,
 ) -> dict:
-    """Build every member of ``spec`` whose folder does not match the manifest; returns the
-    manifest. Members run ``workers`` at a time, one process each (one torch thread)."""
+    """Build every member of ``spec`` (size × pretraining seed) whose folder does not match the
+    manifest; returns the manifest. Members run ``workers`` at a time, one process each (one
+    torch thread)."""
     from tqdm.auto import tqdm
 
     suite_dir = Path(suite_dir)
@@ -263,18 +315,21 @@ def build_suite(
     tokenizer = _tokenizer(spec)
     manifest = read_manifest(suite_dir)
     manifest["spec"] = spec.to_dict()
-    keys = {member_name(s): key_of(spec, s, tokenizer) for s in spec.sizes}
+    members = spec.members()
+    keys = {member_name(s, k): key_of(spec, s, tokenizer, seed=k) for s, k in members}
     todo = [
-        s
-        for s in spec.sizes
+        (s, k)
+        for s, k in members
         if not _verified(
-            suite_dir, member_name(s), manifest["members"].get(member_name(s)), keys[member_name(s)]
+            suite_dir,
+            member_name(s, k),
+            manifest["members"].get(member_name(s, k)),
+            keys[member_name(s, k)],
         )
     ]
-    todo.sort(key=parse_size, reverse=True)  # longest first: the pool finishes sooner
+    todo.sort(key=lambda m: (-parse_size(m[0]), m[1]))  # longest first: the pool finishes sooner
 
-    def record(size: str, log: dict) -> None:
-        name = member_name(size)
+    def record(name: str, log: dict) -> None:
         folder = suite_dir / name
         with file_lock(suite_dir / ".manifest.lock"):
             current = read_manifest(suite_dir)
@@ -290,25 +345,22 @@ def build_suite(
                 "sha256": _checksums(folder),
             }
             current["members"] = dict(
-                sorted(current["members"].items(), key=lambda kv: parse_size(kv[0]))
+                sorted(current["members"].items(), key=lambda kv: member_order(kv[0]))
             )
             atomic_write_json(suite_dir / MANIFEST, current)
 
     bar = tqdm(
-        total=len(spec.sizes),
-        initial=len(spec.sizes) - len(todo),
-        desc="suite",
-        disable=not progress,
+        total=len(members), initial=len(members) - len(todo), desc="suite", disable=not progress
     )
     if workers <= 1:
-        for size in todo:
-            record(*_build_one(size, spec, str(suite_dir)))
+        for size, seed in todo:
+            record(*_build_one(size, seed, spec, str(suite_dir)))
             bar.update(1)
     else:
         import multiprocessing as mp
 
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_build_one, s, spec, str(suite_dir)) for s in todo]
+            futures = [pool.submit(_build_one, s, k, spec, str(suite_dir)) for s, k in todo]
             for future in as_completed(futures):
                 record(*future.result())
                 bar.update(1)

@@ -122,3 +122,22 @@ def test_checkpoint_schedules():
     assert checkpoint_schedule(every) == list(range(160, 1001, 160))
     with pytest.raises(ConfigError, match="increasing"):
         RunConfig.from_dict({"train": {"checkpoints": [100, 50]}}).validate()
+
+
+def test_suite_seed_pairs_pretraining_with_fine_tuning_seeds():
+    """``suite_seed: paired`` fine-tunes pretraining seed s with fine-tuning seed s; run ids of
+    pretraining seed 0 are the original ones."""
+    from rerankscale.config import ConfigError, RunConfig
+
+    base = {"model": {"family": "suite", "size": "10k", "suite_seed": "paired"}}
+    cfg = RunConfig.from_dict({**base, "train": {"seed": 2}}).validate()
+    assert cfg.member_seed() == 2 and cfg.run_id == "suite-10k-listwise-s2-p2"
+    cfg = RunConfig.from_dict({**base, "train": {"seed": 0}}).validate()
+    assert cfg.member_seed() == 0 and cfg.run_id == "suite-10k-listwise-s0"
+    fixed = RunConfig.from_dict({"model": {"family": "suite", "size": "10k", "suite_seed": 1}})
+    assert fixed.validate().run_id == "suite-10k-listwise-s0-p1"
+    scratch = RunConfig.from_dict({"model": {"family": "scratch", "suite_seed": "paired"}})
+    assert scratch.validate().member_seed() == 0
+    for bad in ("first", -1, 1.5):
+        with pytest.raises(ConfigError, match="model.suite_seed"):
+            RunConfig.from_dict({"model": {"family": "suite", "suite_seed": bad}}).validate()

@@ -95,6 +95,21 @@ def test_a_missing_suite_member_is_found_before_training(tmp_path):
     ), problems
 
 
+def test_another_world_or_pretraining_seed_than_the_suite_is_found_before_training(tmp_path):
+    preset = study_file(
+        tmp_path,
+        "sizes: ['10k']\nheld_out: []\nobjectives: [listwise]\nseeds: [0, 1]\n"
+        "base:\n  model: {family: suite, suite_seed: paired}\n"
+        "  data: {synthetic: {zipf_qrel: 1.0}}\n",
+    )
+    problems = [str(p) for p in check(load_study(preset))]
+    assert any(p.startswith("suite world: the suite in") for p in problems), problems
+    assert any(
+        p.startswith("suite member 10k-p1: the pretrained suite has no member") for p in problems
+    )
+    assert not any(p.startswith("suite member 10k:") for p in problems), problems
+
+
 def test_status_shows_invalid_cells_as_invalid(tmp_path, capsys):
     preset = study_file(
         tmp_path, "sizes: ['20k']\nheld_out: []\nobjectives: [listwise, pointwize]\n"

@@ -174,3 +174,34 @@ def test_suite_report_fits_the_members_loss_law(tmp_path):
     fig = suite_report.f0_suite_scaling(members, suite_report.suite_curves(), law)
     paths = report.save(fig, tmp_path, "F0_suite_scaling")
     assert {"png", "pdf", "csv"} == set(paths) and paths["png"].stat().st_size > 10_000
+
+
+def test_pretraining_seeds_and_world_name_and_key_their_own_members(tokenizer):
+    """Seed 0 of the default world keeps the shipped names, keys and manifest spec; another
+    pretraining seed or another world is another member (``<size>-p<seed>``, another key)."""
+    import dataclasses
+
+    from rerankscale.suite import member_name, member_order
+
+    spec = dataclasses.replace(DEFAULT_SUITE, sizes=("10k", "23k"), seeds=(0, 2))
+    assert spec.members() == [("10k", 0), ("10k", 2), ("23k", 0), ("23k", 2)]
+    assert [member_name(s, k) for s, k in spec.members()] == ["10k", "10k-p2", "23k", "23k-p2"]
+    assert sorted(["23k", "10k-p2", "10k"], key=member_order) == ["10k", "10k-p2", "23k"]
+    assert spec.member_recipe(2).seed == 2 and spec.member_recipe(2).lr_max == spec.recipe.lr_max
+    assert key_of(spec, "10k", tokenizer, seed=0) == key_of(DEFAULT_SUITE, "10k", tokenizer)
+    assert key_of(spec, "10k", tokenizer, seed=2).split("-")[-2] == "s2"
+    flatter = dataclasses.replace(DEFAULT_SUITE, world={"zipf_qrel": 1.0})
+    assert key_of(flatter, "10k", tokenizer) != key_of(DEFAULT_SUITE, "10k", tokenizer)
+    assert flatter.world_config().zipf_qrel == 1.0
+    assert "world" not in DEFAULT_SUITE.to_dict() and "seeds" not in DEFAULT_SUITE.to_dict()
+    assert spec.to_dict()["seeds"] == [0, 2] and flatter.to_dict()["world"] == {"zipf_qrel": 1.0}
+    with pytest.raises(SuiteError, match=r"no member '10k-p2'.*make suite"):
+        member_path("10k", seed=2)
+
+
+def test_fine_tuning_on_another_world_than_the_suite_is_an_error_that_names_the_fix():
+    from rerankscale.suite import check_world
+
+    check_world(SyntheticConfig())  # the shipped suite: the default world
+    with pytest.raises(SuiteError, match=r"pretrained on the synthetic world default.*set data"):
+        check_world(SyntheticConfig.from_overrides({"zipf_qrel": 1.0}))
