@@ -47,6 +47,15 @@ def test_a_pinned_interpreter_runs_with_the_pinned_blas():
         assert fp["libm"].endswith(f"hwcaps={numerics.LIBM_MASK}"), fp["libm"]
 
 
+@pytest.mark.parametrize("core", ["Haswell", "Zen", "SkylakeX", "Sandybridge", "Prescott"])
+def test_the_pin_overrides_a_machines_blas_kernel_and_threads(core):
+    machine = {"OPENBLAS_CORETYPE": core, "OPENBLAS_NUM_THREADS": "16", "MKL_NUM_THREADS": "16"}
+    env = numerics.pinned_env({"PATH": "/bin", **machine})
+    assert env == numerics.pinned_env({"PATH": "/bin"})
+    if platform.machine().lower() in numerics.X86:
+        assert env["OPENBLAS_CORETYPE"] == "Nehalem" and env["OPENBLAS_NUM_THREADS"] == "1"
+
+
 def test_pinned_env_keeps_the_callers_other_glibc_tunables():
     env = numerics.pinned_env(
         {"GLIBC_TUNABLES": "glibc.malloc.check=3:glibc.cpu.hwcaps=-AVX512F", "PATH": "/bin"}

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "repro"
 EXPECTED = DATA / "expected"
@@ -75,12 +76,17 @@ def tables(folder: Path, n_boot: int = N_BOOT) -> dict[str, pd.DataFrame]:
     return out
 
 
-def regenerate(out: Path) -> None:
+def regenerate(
+    out: Path, before: dict | None = None, after: dict | None = None, cpus: int | None = None
+) -> None:
     """``tables`` of ``DATA`` written to ``out`` by a pinned interpreter (this file as a
-    script)."""
+    script). To emulate another machine: ``before`` is what that machine (or its user) sets in
+    the environment, under the pin; ``after`` what the pin cannot override, on top of it
+    (what the hardware lacks); ``cpus`` the CPUs the process may run on."""
     from rerankscale import memo, numerics
 
-    env = numerics.pinned_env()
+    env = numerics.pinned_env({**os.environ, **(before or {})})
+    env.update(after or {})
     env[memo.ENV_OFF] = "1"
     done = subprocess.run(
         [sys.executable, __file__, str(DATA), str(out)],
@@ -88,6 +94,9 @@ def regenerate(out: Path) -> None:
         capture_output=True,
         text=True,
         timeout=600,
+        preexec_fn=(lambda: os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cpus]))
+        if cpus
+        else None,
     )
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -117,17 +126,11 @@ def differences(got: pd.DataFrame, want: pd.DataFrame) -> list[str]:
     return out
 
 
-def test_tables_regenerate_identically(tmp_path):
-    """~30 s on an idle core: the full fits (Chinchilla's 72 starts) dominate."""
-    regenerate(tmp_path)
-    got = {p.stem: p for p in sorted(tmp_path.glob("*.csv"))}
+def assert_as_expected(folder: Path) -> None:
+    """The tables in ``folder`` are the expected ones (to RTOL); a failure names each table
+    and column that moved."""
+    got = {p.stem: p for p in sorted(folder.glob("*.csv"))}
     assert len(got) == 20, sorted(got)
-    if os.environ.get(REFRESH):
-        EXPECTED.mkdir(exist_ok=True)
-        for stale in EXPECTED.glob("*.csv"):
-            stale.unlink()
-        for path in got.values():
-            (EXPECTED / path.name).write_bytes(path.read_bytes())
     want = {p.stem: p for p in sorted(EXPECTED.glob("*.csv"))}
     assert sorted(got) == sorted(want), f"refresh with {REFRESH}=1 (see the module docstring)"
     report = {}
@@ -136,6 +139,51 @@ def test_tables_regenerate_identically(tmp_path):
         if diff:
             report[name] = diff
     assert not report, "\n".join(f"{k}: {'; '.join(v)}" for k, v in report.items())
+
+
+def test_tables_regenerate_identically(tmp_path):
+    """~30 s on an idle core: the full fits (Chinchilla's 72 starts) dominate."""
+    regenerate(tmp_path)
+    if os.environ.get(REFRESH):
+        EXPECTED.mkdir(exist_ok=True)
+        for stale in EXPECTED.glob("*.csv"):
+            stale.unlink()
+        for path in tmp_path.glob("*.csv"):
+            (EXPECTED / path.name).write_bytes(path.read_bytes())
+    assert_as_expected(tmp_path)
+
+
+# Other machines, emulated on this one (docs/forecasting.md, "Bit-reproducible analysis").
+# What a machine sets and the pin overrides: another CPU's BLAS kernel (SkylakeX: an AVX-512
+# CPU's, which this one could not even run unpinned), as many BLAS/OpenMP threads as cores,
+# libm's native variants. What the pin cannot override, emulated on top of it: an older CPU
+# (no AVX2, no FMA: numpy's X86_V3 group off; glibc without its AVX/AVX2/FMA variants) with
+# one core.
+MACHINES = {
+    "avx512-16-cores": dict(
+        before={
+            "OPENBLAS_CORETYPE": "SkylakeX",
+            "OPENBLAS_NUM_THREADS": "16",
+            "OMP_NUM_THREADS": "16",
+            "MKL_NUM_THREADS": "16",
+        }
+    ),
+    "pre-avx2-1-core": dict(
+        after={
+            "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR AVX2 FMA3",
+            "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX",
+        },
+        cpus=1,
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("machine", sorted(MACHINES))
+def test_tables_are_the_same_on_other_machines(tmp_path, machine):
+    """~30 s per machine on an idle core."""
+    regenerate(tmp_path, **MACHINES[machine])
+    assert_as_expected(tmp_path)
 
 
 if __name__ == "__main__":  # the pinned interpreter of ``regenerate``
