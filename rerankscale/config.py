@@ -323,46 +323,35 @@ def validate_run(cfg: RunConfig) -> None:
         raise ConfigError(
             "train.batch_queries, train.batch_pairs and train.grad_accum must be positive"
         )
-    points = cfg.train.checkpoints
+    check_checkpoints(cfg.train)
+
+
+def check_checkpoints(train: TrainConfig) -> None:
+    """Raise ``ConfigError`` if ``train.checkpoints`` is not a non-empty, strictly increasing
+    list of positive integers up to ``max_queries``, or ``checkpoint_every_steps`` is
+    negative. The values only: ``schedule.checkpoint_points`` turns them into points."""
+    points = train.checkpoints
     if points is not None:
-        if not points or any(b <= a for a, b in zip(points, points[1:])) or points[0] <= 0:
+        points = list(points)
+        if (
+            not points
+            or any(not isinstance(p, int) or isinstance(p, bool) for p in points)
+            or points[0] <= 0
+            or any(b <= a for a, b in zip(points, points[1:]))
+        ):
             raise ConfigError(
                 f"train.checkpoints {points} must be a non-empty, strictly increasing list of "
-                "positive queries-seen values"
+                "positive integer queries-seen values, e.g. [512, 1024, 4096]"
             )
-        if points[-1] > cfg.train.max_queries:
+        if points[-1] > train.max_queries:
             raise ConfigError(
-                f"last checkpoint {points[-1]} is beyond train.max_queries={cfg.train.max_queries}"
+                f"last checkpoint {points[-1]} is beyond train.max_queries={train.max_queries}; "
+                "drop it or raise max_queries"
             )
-
-
-def checkpoint_schedule(train: TrainConfig) -> list[int]:
-    """Queries-seen values at which checkpoints are taken.
-
-    Explicit ``train.checkpoints`` win; otherwise ``n_checkpoints`` values log-spaced from
-    ``first_checkpoint`` to ``max_queries`` (inclusive), rounded to whole queries. With
-    ``checkpoint_every_steps`` (the paper's schedule) every ``k·batch`` queries instead.
-    """
-    if train.checkpoints is not None:
-        return list(train.checkpoints)
-    per_step = (train.batch_queries if train.objective != "pointwise" else 0) or 0
-    if train.checkpoint_every_steps:
-        step_queries = per_step * train.grad_accum if per_step else None
-        if step_queries is None:
-            raise ConfigError(
-                "checkpoint_every_steps with the pointwise objective needs explicit "
-                "train.checkpoints (pointwise steps are counted in pairs)"
-            )
-        every = train.checkpoint_every_steps * step_queries
-        return list(range(every, train.max_queries + 1, every))
-    first = min(train.first_checkpoint, train.max_queries)
-    n = max(1, train.n_checkpoints)
-    if n == 1 or first == train.max_queries:
-        return [train.max_queries]
-    ratio = (train.max_queries / first) ** (1 / (n - 1))
-    points = sorted({int(round(first * ratio**i)) for i in range(n)})
-    points[-1] = train.max_queries
-    return points
+    elif train.checkpoint_every_steps and train.checkpoint_every_steps <= 0:
+        raise ConfigError(
+            f"train.checkpoint_every_steps must be positive, got {train.checkpoint_every_steps}"
+        )
 
 
 # --------------------------------------------------------------------------- presets

@@ -23,7 +23,8 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
-from rerankscale.config import ConfigError, RunConfig, StudyConfig, checkpoint_schedule
+from rerankscale.config import ConfigError, RunConfig, StudyConfig
+from rerankscale.schedule import checkpoint_points
 
 SYNTHETIC_PREFIX = "rerankscale/synthetic"
 MAX_NAMED = 3  # cells named in a problem shared by many cells
@@ -70,7 +71,7 @@ def invalid_cells(study: StudyConfig) -> dict[tuple[str, str, int], str]:
     for size, objective, seed in study.grid():
         try:
             cfg = study.cell(size, objective, seed)
-            checkpoint_schedule(cfg.train)
+            checkpoint_points(cfg)  # the checkpoints as training computes them
             if cfg.data.synthetic:  # the synthetic task's knobs, checked as training reads them
                 from rerankscale.data.synthetic.config import SyntheticConfig
 

@@ -8,9 +8,13 @@ objective, so objectives are compared at equal data:
   flattens them into pairs (so a pointwise micro-batch holds ``groups · (1 + k)`` pairs, e.g. 16
   groups = 128 pairs for k = 7, 12 groups = 132 pairs for k = 10).
 
-One optimizer step is ``grad_accum`` micro-batches (as in ``config.checkpoint_schedule``). The
-batch sizes are *global*: with several processes each takes its share of every micro-batch, so
-the same config trains the same model on one CPU or eight GPUs.
+One optimizer step is ``grad_accum`` micro-batches. The batch sizes are *global*: with several
+processes each takes its share of every micro-batch, so the same config trains the same model
+on one CPU or eight GPUs.
+
+Checkpoints are due at queries-seen points (``checkpoint_schedule``: the explicit list, every N
+optimizer steps, or log-spaced; ``checkpoint_points`` adds the final one); ``config`` checks the
+values of the list (``config.check_checkpoints``, raised by ``RunConfig.validate`` too).
 
 The optimizer is AdamW with weight decay on matrices only (``make_optimizer``); the peak
 learning rate follows the 1/width rule unless set (``resolve_lr``); the learning-rate schedules
@@ -23,10 +27,12 @@ Fine-tuning (``train``) and MLM pretraining (``pretrain``) both take these three
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import torch
+from rerankscale.config import ConfigError, RunConfig, TrainConfig, check_checkpoints
 
-from rerankscale.config import ConfigError, RunConfig, TrainConfig, checkpoint_schedule
+if TYPE_CHECKING:
+    import torch
 
 
 def groups_per_micro_batch(cfg: RunConfig) -> int:
@@ -52,45 +58,43 @@ def step_queries(cfg: RunConfig, step: int) -> int:
     return min(per_step, cfg.train.max_queries - step * per_step)
 
 
+def checkpoint_schedule(cfg: RunConfig) -> list[int]:
+    """Queries-seen values at which checkpoints are taken, as the config asks for them.
+
+    Explicit ``train.checkpoints`` win (checked by ``config.check_checkpoints``); with
+    ``checkpoint_every_steps`` (the paper's schedule) every ``k`` optimizer steps, i.e. every
+    ``k · queries_per_step(cfg)`` queries, for every objective (pointwise included);
+    otherwise ``n_checkpoints`` values log-spaced from ``first_checkpoint`` to ``max_queries``
+    (inclusive), rounded to whole queries.
+    """
+    train = cfg.train
+    check_checkpoints(train)
+    if train.checkpoints is not None:
+        return list(train.checkpoints)
+    if train.checkpoint_every_steps:
+        every = train.checkpoint_every_steps * queries_per_step(cfg)
+        return list(range(every, train.max_queries + 1, every))
+    first = min(train.first_checkpoint, train.max_queries)
+    n = max(1, train.n_checkpoints)
+    if n == 1 or first == train.max_queries:
+        return [train.max_queries]
+    ratio = (train.max_queries / first) ** (1 / (n - 1))
+    points = sorted({int(round(first * ratio**i)) for i in range(n)})
+    points[-1] = train.max_queries
+    return points
+
+
 def checkpoint_points(cfg: RunConfig) -> list[int]:
     """Queries-seen values at which checkpoints are due, strictly increasing, ending at
-    ``max_queries`` (the final checkpoint is always taken).
+    ``max_queries`` (``checkpoint_schedule`` plus the final checkpoint, always taken).
 
-    Uses ``config.checkpoint_schedule``; with ``checkpoint_every_steps`` the points are computed
-    here from the actual queries per step, which also covers the pointwise objective.
     A checkpoint is taken at the first optimizer step whose queries-seen count reaches the
     point, and named by the queries actually seen there (a log-spaced point need not fall on a
     step boundary; moving the step boundaries would make the weights depend on the schedule).
     """
-    train = cfg.train
-    if train.checkpoints is not None:
-        points = list(train.checkpoints)
-        if (
-            not points
-            or any(not isinstance(p, int) or isinstance(p, bool) for p in points)
-            or points[0] <= 0
-            or any(b <= a for a, b in zip(points, points[1:]))
-        ):
-            raise ConfigError(
-                f"train.checkpoints {points} must be a non-empty, strictly increasing list of "
-                "positive integer queries-seen values, e.g. [512, 1024, 4096]"
-            )
-        if points[-1] > train.max_queries:
-            raise ConfigError(
-                f"last checkpoint {points[-1]} is beyond train.max_queries={train.max_queries}; "
-                "drop it or raise max_queries"
-            )
-    elif train.checkpoint_every_steps:
-        if train.checkpoint_every_steps <= 0:
-            raise ConfigError(
-                f"train.checkpoint_every_steps must be positive, got {train.checkpoint_every_steps}"
-            )
-        every = train.checkpoint_every_steps * queries_per_step(cfg)
-        points = list(range(every, train.max_queries + 1, every))
-    else:
-        points = checkpoint_schedule(train)
-    if not points or points[-1] != train.max_queries:
-        points.append(train.max_queries)
+    points = checkpoint_schedule(cfg)
+    if not points or points[-1] != cfg.train.max_queries:
+        points.append(cfg.train.max_queries)
     return points
 
 
@@ -114,6 +118,8 @@ def make_optimizer(
     ``pretrain.PretrainRecipe``). On a ``"cpu"`` or ``"cuda"`` ``device_type`` the fused kernel
     is used; ``None`` leaves the choice to torch (its per-parameter loop on the CPU, which the
     shipped suite was pretrained with: the fused kernel rounds differently)."""
+    import torch  # deferred: the step arithmetic above serves the torch-free preflight too
+
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.ndim >= 2], "weight_decay": train_cfg.weight_decay},

@@ -6,11 +6,11 @@ from rerankscale.config import (
     ConfigError,
     RunConfig,
     TrainConfig,
-    checkpoint_schedule,
     format_size,
     load_study,
     parse_size,
 )
+from rerankscale.schedule import checkpoint_schedule
 
 
 @pytest.mark.parametrize(
@@ -113,12 +113,14 @@ def test_user_yaml_inherits_a_preset(tmp_path):
 
 
 def test_checkpoint_schedules():
-    train = TrainConfig(max_queries=16384, first_checkpoint=512, n_checkpoints=6)
-    points = checkpoint_schedule(train)
+    cfg = RunConfig(train=TrainConfig(max_queries=16384, first_checkpoint=512, n_checkpoints=6))
+    points = checkpoint_schedule(cfg)
     assert points[0] == 512 and points[-1] == 16384 and len(points) == 6
     ratios = [b / a for a, b in zip(points, points[1:])]
     assert max(ratios) / min(ratios) < 1.01  # log-spaced
-    every = TrainConfig(max_queries=1000, batch_queries=16, checkpoint_every_steps=10)
+    every = RunConfig(
+        train=TrainConfig(max_queries=1000, batch_queries=16, checkpoint_every_steps=10)
+    )
     assert checkpoint_schedule(every) == list(range(160, 1001, 160))
     with pytest.raises(ConfigError, match="increasing"):
         RunConfig.from_dict({"train": {"checkpoints": [100, 50]}}).validate()

@@ -13,8 +13,9 @@ import pytest
 
 from rerankscale import cli, report, results, sweep
 from rerankscale.config import ConfigError, load_study
-from rerankscale.preflight import PreflightError, check
+from rerankscale.preflight import PreflightError, check, invalid_cells
 from rerankscale.results import ResultsError
+from rerankscale.schedule import checkpoint_points
 from rerankscale.study import cell_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -204,3 +205,23 @@ def test_a_synthetic_knob_typo_is_found_before_training(tmp_path):
     problems = [str(p) for p in check(load_study(preset))]
     assert len(problems) == 1, problems
     assert problems[0].startswith("cell 20k/listwise/s0: unknown synthetic knob(s) ['zipf_qrell']")
+
+
+def test_pointwise_every_n_steps_passes_the_preflight_as_training_accepts_it(tmp_path):
+    """``checkpoint_every_steps`` counts optimizer steps for every objective: the preflight
+    (which once took a pointwise every-N-steps config for an error) accepts what training
+    trains, and the cell's checkpoints are those training takes."""
+    preset = study_file(
+        tmp_path,
+        "sizes: ['20k']\nheld_out: []\nobjectives: [pointwise, listwise]\n"
+        "base:\n  train: {max_queries: 1000, batch_pairs: 128, batch_queries: 16,\n"
+        "                  checkpoint_every_steps: 10}\n",
+    )
+    study = load_study(preset)
+    assert invalid_cells(study) == {}
+    assert not any(str(p).startswith("cell") for p in check(study))
+    pointwise = study.cell("20k", "pointwise", 0)
+    assert checkpoint_points(pointwise) == [160, 320, 480, 640, 800, 960, 1000]
+    negative = study_file(tmp_path, "base:\n  train: {checkpoint_every_steps: -2}\n")
+    with pytest.raises(ConfigError, match="checkpoint_every_steps must be positive"):
+        load_study(negative)
