@@ -22,6 +22,10 @@ A cross-encoder here is a transformers sequence-classification model with one ou
 Checkpoints are Hugging Face folders (``config.json``, ``model.safetensors``, tokenizer files),
 written atomically by ``save_model`` and read by ``load_model``; they also load with
 ``AutoModelForSequenceClassification.from_pretrained`` and sentence-transformers' ``CrossEncoder``.
+
+The ModernBERT construction and parameter counting shared with MLM pretraining
+(``modernbert_config``, ``parameter_counts``, ``seeded``, ``quiet_transformers``, ``ModelError``)
+live in ``rerankscale.modernbert`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -33,16 +37,23 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import torch
-from torch import nn
-
 from rerankscale.config import ConfigError, ModelConfig, format_size, member_seed, parse_size
+from rerankscale.data.synthetic.config import active_config
+from rerankscale.modernbert import (
+    ModelError,
+    modernbert_config,
+    parameter_counts,
+    quiet_transformers,
+    seeded,
+)
+from rerankscale.pretrain import suite_member
 from rerankscale.shapes import ETTIN_REGISTRY, Shape, flops_per_token, shape_for
+from rerankscale.suite import check_world, member_path
 from rerankscale.tokenizer import get_tokenizer
 
 __all__ = [
@@ -57,7 +68,9 @@ __all__ = [
     "model_shape",
     "modernbert_config",
     "parameter_counts",
+    "quiet_transformers",
     "save_model",
+    "seeded",
     "shape_for",
 ]
 
@@ -71,10 +84,6 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 SYNTHETIC_PREFIX = "rerankscale/synthetic"
 
 
-class ModelError(RuntimeError):
-    """A model cannot be built or used; the message names the problem and the fix."""
-
-
 class ModelLoadError(ModelError):
     """A folder or id is not a loadable cross-encoder; the message names it and what is missing."""
 
@@ -83,95 +92,7 @@ class ModelConfigError(ConfigError):
     """A ``ModelConfig`` value cannot be turned into a model (unknown family, size, ...)."""
 
 
-# --------------------------------------------------------------------------- small helpers
-
-
-@contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Run a block with torch's CPU RNG seeded to ``seed``, restoring the caller's RNG after."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-@contextlib.contextmanager
-def quiet_transformers(warnings: bool = True) -> Iterator[None]:
-    """Hide transformers' per-call progress bars ('Loading weights', 'Writing model shards')
-    and, with ``warnings``, its expected 'newly initialized weights' notices, for one block."""
-    from transformers.utils import logging
-
-    level, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
-    if warnings:
-        logging.set_verbosity_error()
-    logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        logging.set_verbosity(level)
-        if bars:
-            logging.enable_progress_bar()
-
-
-def modernbert_config(shape: Shape, tokenizer, model_cfg: ModelConfig | None = None):
-    """The ``ModernBertConfig`` of a ``scratch``/``suite`` model: ``shape``, the tokenizer's
-    vocabulary and special-token ids, every layer global attention, one label, dropouts from
-    ``model_cfg.dropout`` and the attention implementation from ``model_cfg.attn_implementation``.
-    """
-    from transformers import ModernBertConfig
-
-    model_cfg = model_cfg or ModelConfig()
-    ids = {
-        name: tokenizer.convert_tokens_to_ids(tok)
-        for name, tok in (
-            ("pad", tokenizer.pad_token),
-            ("cls", tokenizer.cls_token),
-            ("sep", tokenizer.sep_token),
-        )
-    }
-    if any(v is None for v in ids.values()):
-        raise ModelError(f"tokenizer lacks [PAD]/[CLS]/[SEP] tokens ({ids}); use a BERT-style one")
-    p = float(model_cfg.dropout)
-    config = ModernBertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=shape.d_model,
-        intermediate_size=shape.d_ff,
-        num_hidden_layers=shape.n_layers,
-        num_attention_heads=shape.n_heads,
-        max_position_embeddings=max(512, int(model_cfg.max_length)),
-        layer_types=["full_attention"] * shape.n_layers,
-        pad_token_id=ids["pad"],
-        cls_token_id=ids["cls"],
-        bos_token_id=ids["cls"],
-        sep_token_id=ids["sep"],
-        eos_token_id=ids["sep"],
-        attention_dropout=p,
-        mlp_dropout=p,
-        embedding_dropout=p,
-        classifier_dropout=p,
-        num_labels=1,
-        classifier_pooling=model_cfg.pooling,
-    )
-    config._attn_implementation = model_cfg.attn_implementation
-    return config
-
-
 # --------------------------------------------------------------------------- counting
-
-
-def parameter_counts(model: nn.Module) -> dict[str, int]:
-    """``{"total", "non_embedding"}`` parameter counts of ``model``.
-
-    Shared (tied) parameters count once. Non-embedding excludes the weights of every
-    ``nn.Embedding`` (token, and for BERT-like models position and token-type embeddings), as in
-    Kaplan et al. 2020 (arXiv 2001.08361 §2.1); LayerNorms, including the embedding LayerNorm,
-    count as non-embedding. For ``scratch``/``suite`` models this equals the hand formula
-    ``L·(4H² + 3HI + 2H) + H² + 3H + 1`` (``rerankscale.shapes``).
-    """
-    params = {id(p): p for p in model.parameters()}
-    embedding = {id(m.weight): m.weight for m in model.modules() if isinstance(m, nn.Embedding)}
-    total = sum(p.numel() for p in params.values())
-    emb = sum(p.numel() for key, p in embedding.items() if key in params)
-    return {"total": int(total), "non_embedding": int(total - emb)}
 
 
 _SHAPE_KEYS = {
@@ -214,15 +135,10 @@ def _suite(tokenizer, model_cfg, dataset_id, seed, cache_dir, recipe, progress):
     from transformers import ModernBertForSequenceClassification
 
     if dataset_id.startswith(SYNTHETIC_PREFIX) and recipe is None:
-        from rerankscale.data.synthetic.config import active_config
-        from rerankscale.suite import check_world, member_path
-
         # the shipped suite, checksum-verified, pretrained on the world the run's data is from
         check_world(active_config())
         member = member_path(model_cfg.size, seed=member_seed(model_cfg, seed))
     else:
-        from rerankscale.pretrain import suite_member
-
         member = suite_member(
             dataset_id,
             model_cfg.size,

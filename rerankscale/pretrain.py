@@ -50,6 +50,7 @@ import rerankscale.tokenizer as _tok
 from rerankscale.caches import cache_root
 from rerankscale.config import ConfigError, ModelConfig, format_size, parse_size
 from rerankscale.io import atomic_write_json
+from rerankscale.modernbert import modernbert_config, parameter_counts, quiet_transformers, seeded
 from rerankscale.schedule import LRSchedule, make_optimizer, resolve_lr
 from rerankscale.shapes import Shape, shape_for
 from rerankscale.tokenizer import SPECIAL_TOKENS, build_directory, save_and_check, slug
@@ -308,8 +309,6 @@ def pretrain_mlm(
     """
     from transformers import ModernBertForMaskedLM
 
-    from rerankscale.models import modernbert_config, parameter_counts, seeded
-
     recipe.validate()
     model_cfg = dataclasses.replace(model_cfg or ModelConfig(), dropout=0.0)
     cls_id, sep_id, mask_id, pad_id = (
@@ -507,8 +506,6 @@ def suite_member(
     def build(tmp: Path) -> None:
         docs = texts if texts is not None else _tok.corpus_texts(corpus_id, limit=recipe.max_texts)
         model, log = pretrain_mlm(shape, tokenizer, docs, recipe, model_cfg, progress)
-        from rerankscale.models import quiet_transformers
-
         with quiet_transformers(warnings=False):
             model.save_pretrained(str(tmp))
         save_and_check(tokenizer, tmp)

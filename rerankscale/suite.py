@@ -45,6 +45,7 @@ from rerankscale.data.synthetic.config import SyntheticConfig
 from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_texts
 from rerankscale.data.synthetic.world import build_world, zipf_weights
 from rerankscale.io import atomic_write_json
+from rerankscale.modernbert import quiet_transformers
 from rerankscale.pretrain import (
     LOG_FILE,
     PretrainRecipe,
@@ -259,8 +260,6 @@ def build_member(
     """Pretrain member ``size`` with pretraining seed ``seed`` into ``folder`` (written
     atomically); returns its log."""
     import torch
-
-    from rerankscale.models import quiet_transformers
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: bitwise reproducible on a CPU
