@@ -17,6 +17,7 @@ place, single files go through ``rerankscale.io``. A run killed at any moment re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ from typing import Any
 
 import torch
 
+from rerankscale.config import ConfigError, size_name
 from rerankscale.io import atomic_write_bytes, atomic_write_json, read_jsonl
 
 CONFIG = "config.json"
@@ -79,6 +81,17 @@ def _normalised(obj: Any) -> Any:
     return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
+def _comparable(config: dict[str, Any]) -> Any:
+    """A run config as two are compared: JSON values, a scratch/suite size by its name
+    (``config.size_name``: ``"50000"`` and ``"50k"`` are one run, as its run id says)."""
+    out = _normalised(config)
+    model = out.get("model") if isinstance(out, dict) else None
+    if isinstance(model, dict) and model.get("family") in ("scratch", "suite"):
+        with contextlib.suppress(ConfigError):
+            model["size"] = size_name(model.get("size"))
+    return out
+
+
 def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
@@ -126,7 +139,7 @@ def check_run_dir(run_dir: Path, run_id: str, config: dict[str, Any]) -> bool:
             f"{run_dir} is {kind}, not a run directory; pass the run's own folder "
             "(the one holding checkpoints/ and state/). Nothing was written."
         )
-    diffs = _diff(_normalised(info["config"]), _normalised(config))
+    diffs = _diff(_comparable(info["config"]), _comparable(config))
     if info["run_id"] != run_id or diffs:
         raise RunDirMismatchError(
             f"{run_dir} belongs to a different run ({info['run_id']!r}; differences: "

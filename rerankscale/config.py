@@ -11,6 +11,7 @@ form (see ``load_study``). Unknown keys are errors, never silently ignored.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import re
@@ -78,6 +79,16 @@ def format_size(n: int) -> str:
                 text = text.rstrip("0").rstrip(".")
             return f"{text}{suffix}"
     return str(n)
+
+
+def size_name(size: str | int) -> str:
+    """The one name of a size: ``"50000"``, ``50000`` and ``"50k"`` are all ``"50k"`` (the
+    form ``format_size`` writes). A count ``format_size`` would round (it keeps 3 significant
+    digits) keeps its digits, ``"1.234m"`` → ``"1234000"``, so two sizes never share a name.
+    Raises ``ConfigError`` for a malformed size, as ``parse_size`` does."""
+    n = parse_size(size)
+    short = format_size(n)
+    return short if parse_size(short) == n else str(n)
 
 
 # --------------------------------------------------------------------------- config blocks
@@ -177,8 +188,14 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
+        """``<family>-<size>-<objective>-s<seed>``, plus ``-p<pretraining seed>`` for a suite
+        member other than seed 0. A scratch/suite size is written by ``size_name``, so
+        ``"50k"`` and ``"50000"`` name one run; an hf size (a registry key) as given."""
         family = self.model.family
         size = self.model.size
+        if family in ("scratch", "suite"):
+            with contextlib.suppress(ConfigError):  # a malformed size: validate() says so
+                size = size_name(size)
         member = self.member_seed()
         tail = f"-p{member}" if member else ""  # pretraining seed 0: the original run ids
         return f"{family}-{size}-{self.train.objective}-s{self.train.seed}{tail}"

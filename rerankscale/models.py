@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from rerankscale.config import ConfigError, ModelConfig, format_size, member_seed, parse_size
+from rerankscale.config import ConfigError, ModelConfig, member_seed, parse_size, size_name
 from rerankscale.data.synthetic.config import active_config
 from rerankscale.modernbert import (
     ModelError,
@@ -170,7 +170,7 @@ def hf_name(model_cfg: ModelConfig) -> str:
         return str(model_cfg.name_or_path)
     key = str(model_cfg.size).strip().lower()
     with contextlib.suppress(ConfigError):
-        key = format_size(parse_size(key))
+        key = size_name(key)
     if key not in ETTIN_REGISTRY:
         raise ModelConfigError(
             f"family 'hf' has no registered model for size {model_cfg.size!r}; use one of "

@@ -1,5 +1,8 @@
 """Config: size strings, presets, grid expansion, validation errors."""
 
+import csv
+from pathlib import Path
+
 import pytest
 
 from rerankscale.config import (
@@ -9,6 +12,7 @@ from rerankscale.config import (
     format_size,
     load_study,
     parse_size,
+    size_name,
 )
 from rerankscale.schedule import checkpoint_schedule
 
@@ -49,6 +53,45 @@ def test_format_size(count, text):
 def test_malformed_size_is_a_clear_error(bad):
     with pytest.raises(ConfigError, match="size"):
         parse_size(bad)
+
+
+def test_a_size_has_one_name():
+    assert size_name("50000") == size_name(50_000) == size_name(" 50K ") == "50k"
+    assert size_name("1.60m") == size_name("1600000") == "1.6m"
+    assert size_name("1.234m") == "1234000" != size_name("1.23m") == "1.23m"  # never rounded
+    with pytest.raises(ConfigError, match="malformed size"):
+        size_name("5x")
+
+
+def test_run_id_names_a_size_one_way():
+    """``"50k"`` and ``"50000"`` are one model, so one run directory; the pretraining-seed
+    tail stays; an hf size is a registry key and is kept as written."""
+    ids = {
+        RunConfig.from_dict({"model": {"size": size}}).validate().run_id
+        for size in ("50k", "50000", "50.0k", 50_000)
+    }
+    assert ids == {"scratch-50k-listwise-s0"}
+    member = {"family": "suite", "size": "23000", "suite_seed": 2}
+    assert RunConfig.from_dict({"model": member}).run_id == "suite-23k-listwise-s0-p2"
+    hf = RunConfig.from_dict({"model": {"family": "hf", "size": "17M"}})
+    assert hf.run_id == "hf-17M-listwise-s0"
+    assert RunConfig.from_dict({"model": {"size": "2x"}}).run_id == "scratch-2x-listwise-s0"
+
+
+def test_the_committed_study_keeps_its_run_ids():
+    """Every run id of ``figures/results.csv`` is the one its config columns give today."""
+    table = Path(__file__).resolve().parents[1] / "figures" / "results.csv"
+    with table.open() as f:
+        rows = {
+            (r["run_id"], r["family"], r["size"], r["objective"], int(r["seed"]))
+            for r in csv.DictReader(f)
+        }
+    assert rows
+    cpu = load_study("cpu")
+    for run_id, family, size, objective, seed in sorted(rows):
+        cell = cpu.cell(size, objective, seed)
+        assert cell.model.family == family
+        assert cell.run_id == run_id
 
 
 def test_presets_load_and_expand():

@@ -231,6 +231,17 @@ def test_a_folder_of_another_run_is_refused_and_left_untouched(trained, tmp_path
     assert sorted(p.name for p in stray.iterdir()) == ["checkpoints"]
 
 
+def test_a_size_spelt_another_way_is_the_same_run(trained):
+    """``"10000"`` is ``"10k"``: the same run id and folder, and the finished run is kept."""
+    cfg, run_dir, _, _, _ = trained
+    before = snapshot(run_dir)
+    same = make_cfg(max_queries=160, checkpoints=[32, 96])
+    same.model.size = "10000"
+    assert same.run_id == cfg.run_id
+    assert train(same, run_dir, progress=False)["skipped"]
+    assert snapshot(run_dir) == before
+
+
 def test_resuming_from_a_checkpoint_of_another_run_is_refused(tmp_path):
     cfg = make_cfg(max_queries=64, checkpoints=[32, 64])
     train(cfg, tmp_path / "a", progress=False)
