@@ -2,12 +2,13 @@
 T7's regime checks).
 
 Most of an analysis notebook's time goes to bootstrap refits (hundreds of L-BFGS-B refits per
-law) and, in 04, to T7's fine-grid fit of each of the 36 exposure curves (~100 s of CPU of
-04's ~220 s, profiled on the committed cpu study). The same tables are recomputed whenever a
-notebook runs again on the same results: the sweep's analysis, then ``make notebooks``, then
-nbval. ``cached`` computes a table once and
-keeps it under ``<project>/.cache/analysis/`` (``paths.resolve``), keyed by a sha256 of
-everything the table depends on:
+law; T2's 48 bootstraps of 200 draws are most of 04's cost) and, in 04, to T7's fit of each of
+the 36 exposure curves (4 s of CPU on the coarse start grid since issue 11; 14 s on the full
+grid, and about 24 s with scipy's ``minimize`` wrappers around each L-BFGS-B run, which
+``scaling.fit.lbfgsb`` drops). The same tables are recomputed whenever a notebook runs again
+on the same results: the sweep's analysis, then ``make notebooks``, then nbval. ``cached``
+computes a table once and keeps it under ``<project>/.cache/analysis/`` (``paths.resolve``),
+keyed by a sha256 of everything the table depends on:
 
 * the function's qualified name and its keyword arguments (``n_boot``, ``seed``, ...);
 * the analysis inputs: the results table and the first-stage baseline (their contents, not

@@ -75,7 +75,10 @@ def power_law_regime(
         ["eval_set", "objective", "size", "n_params"]
     ):
         x, y = c["queries_seen"].to_numpy(float), c["y"].to_numpy(float)
-        r = sc.fit(sc.SaturatingLaw(), x, y)
+        # the coarse start grid, as every other fit of the analysis: on the committed CPU study
+        # its 12 starts reach the optimum the full grid's 45 find (R² equal to 5e-10, the same
+        # fit status for all 36 curves) at a quarter of the cost (4 s of CPU instead of 14 s)
+        r = sc.fit(sc.SaturatingLaw(), x, y, grid="coarse")
         resid = y - r.predict(x) if r.status != "degenerate" else np.full_like(y, np.nan)
         r2 = float(1 - np.sum(resid**2) / np.sum((y - y.mean()) ** 2))
         early, late = curvature(x, y)

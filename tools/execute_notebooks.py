@@ -7,12 +7,17 @@
 nothing is written into ``figures/``); each runs in a fresh papermill kernel started as the
 sweep starts its kernels (``sweep.execute_notebook``). The slow bootstrap tables come from the
 memo the sweep's own analysis filled (``rerankscale.memo``), so the notebooks run in seconds
-after a sweep on the same results. Commit the executed notebooks so a reader sees the study.
+after a sweep on the same results (cold, without the memo: 01 and 06 take seconds of CPU, 04
+and 05 a few minutes, most of it bootstrap refits; see the README). Commit the executed
+notebooks so a reader sees the study. What papermill records about one execution (its paths on
+this machine, start and end times of every cell) is removed, so that a re-execution on the same
+results changes only what a reader sees (``tests/test_notebooks.py`` checks both).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 from pathlib import Path
@@ -20,7 +25,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import nbformat  # noqa: E402
+
 from rerankscale import sweep  # noqa: E402
+
+
+def strip_run_metadata(path: Path) -> None:
+    """Remove papermill's per-execution metadata (paths, timings) from an executed notebook."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children: the kernels. On a
+    shared machine the wall time says how busy it was; this says what a notebook costs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,9 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     # other checkouts (relative paths resolve against the project directory, paths.resolve)
     params = {"preset": args.preset, "results_path": args.results, "figures_dir": None}
     for name in sweep.ANALYSIS_NOTEBOOKS:
-        start = time.time()
+        start, cpu = time.time(), _children_cpu()
         sweep.execute_notebook(sweep.NOTEBOOKS / name, out / name, params, cwd=str(ROOT))
-        print(f"{out / name}: {time.time() - start:.0f} s", flush=True)
+        strip_run_metadata(out / name)
+        wall, cpu = time.time() - start, _children_cpu() - cpu
+        print(f"{out / name}: {wall:.0f} s, kernel CPU {cpu:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

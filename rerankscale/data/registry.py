@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 import difflib
+import functools
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,6 +23,26 @@ ensure_home()  # before the first ``import ir_datasets``
 
 SYNTHETIC_PREFIX = "rerankscale/synthetic"
 KINDS = ("docs", "queries", "qrels", "scoreddocs", "docpairs")
+
+
+class _DocstoreOpened(logging.Filter):
+    """Drops ir_datasets' ``Opening <docstore> with direct file access`` records: logged at INFO
+    each time a local docs store is opened (twice per eval set in notebook 01), they tell a user
+    nothing to act on. ir_datasets' other INFO records (downloads, builds) still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Opening ") and message.endswith("with direct file access"))
+
+
+@functools.cache
+def _quiet_ir_datasets() -> None:
+    """Attach ``_DocstoreOpened`` to ir_datasets' logger. ir_datasets configures its logger
+    (handler, level INFO) lazily on first use, so the logger is made through ir_datasets' own
+    ``log.easy()`` first; a filter added before that would still hold, a level would not."""
+    import ir_datasets
+
+    ir_datasets.log.easy().logger().addFilter(_DocstoreOpened())
 
 
 def load_dataset(dataset_id: str):
@@ -38,6 +60,7 @@ def load_dataset(dataset_id: str):
     from .synthetic.irds import register_synthetic
 
     register_synthetic()  # the one place the synthetic ids are registered
+    _quiet_ir_datasets()
     if not isinstance(dataset_id, str) or not dataset_id.strip():
         raise UnknownDatasetError(
             f"dataset id must be a non-empty string like 'beir/scifact/test', got {dataset_id!r}"

@@ -34,6 +34,13 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+try:  # the compiled routine scipy's own L-BFGS-B driver calls (see ``lbfgsb``)
+    from scipy.optimize import _lbfgsb
+    from scipy.optimize._lbfgsb_py import status_messages as _STATUS
+    from scipy.optimize._lbfgsb_py import task_messages as _TASK
+except ImportError:  # pragma: no cover - another scipy layout: minimize() is used
+    _lbfgsb = None
+
 from rerankscale.results import ResultsError, is_error_metric, is_ranking_metric
 
 from .lawbase import _as_log_inputs
@@ -235,23 +242,82 @@ def projected_gradient(theta, grad, bounds) -> float:
     return float(np.max(np.abs(pg))) if pg.size else 0.0
 
 
+MAXCOR, MAXLS, MAXFUN = 20, 20, 15000  # L-BFGS-B memory; line-search steps; f,g evaluations
+FACTR = 1e-15 / np.finfo(float).eps  # ftol=1e-15 as minimize() turns it into factr
+
+
+def lbfgsb(obj, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, maxiter: int):
+    """L-BFGS-B on finite box bounds ``[lo, hi]``: scipy's driver loop
+    (``scipy.optimize._lbfgsb_py._minimize_lbfgsb``) around the same compiled routine with the
+    same arguments, without ``minimize``'s wrappers (``ScalarFunction``, ``MemoizeJac``),
+    which cost as much as the objective itself on these 3-5 parameter problems. Every
+    evaluation the routine asks for is ``obj(x)`` at the same ``x``, so the iterates, and the
+    result, are bit-identical to ``minimize(obj, x0, jac=True, method="L-BFGS-B", ...)``
+    (``tests/scaling/test_fit_driver.py`` checks it). Returns (x, nit, message); None when
+    this scipy has no such routine (the caller then uses ``minimize``)."""
+    if _lbfgsb is None:
+        return None
+    n = len(x0)
+    m = MAXCOR
+    nbd = np.full(n, 2, dtype=np.int32)  # both bounds finite (checked by the caller)
+    low_bnd = np.ascontiguousarray(lo, dtype=np.float64)
+    upper_bnd = np.ascontiguousarray(hi, dtype=np.float64)
+    x = np.array(x0, dtype=np.float64)
+    f = np.array(0.0, dtype=np.float64)
+    g = np.zeros((n,), dtype=np.float64)
+    wa = np.zeros(2 * m * n + 5 * n + 11 * m * m + 8 * m, np.float64)
+    iwa = np.zeros(3 * n, dtype=np.int32)
+    task = np.zeros(2, dtype=np.int32)
+    ln_task = np.zeros(2, dtype=np.int32)
+    lsave = np.zeros(4, dtype=np.int32)
+    isave = np.zeros(44, dtype=np.int32)
+    dsave = np.zeros(29, dtype=np.float64)
+    nit = nfev = 0
+    while True:
+        g = g.astype(np.float64)
+        _lbfgsb.setulb(
+            m, x, low_bnd, upper_bnd, nbd, f, g, FACTR, GTOL, wa, iwa, task, lsave, isave,
+            dsave, MAXLS, ln_task,
+        )  # fmt: skip
+        if task[0] == 3:  # FG: f and g at the current x
+            f, g = obj(x.copy())
+            nfev += 1
+        elif task[0] == 1:  # NEW_X: an iteration ended
+            nit += 1
+            if nit >= maxiter:
+                task[0], task[1] = 5, 504
+            elif nfev > MAXFUN:
+                task[0], task[1] = 5, 502
+        else:
+            break
+    return x, nit, _STATUS[task[0]] + ": " + _TASK[task[1]]
+
+
 def minimize_from(obj: HuberLogObjective, theta0, bounds, maxiter: int = 2000):
     """One L-BFGS-B run. Returns (theta, loss, projected-gradient norm, nit, message)."""
     lo, hi = np.array(bounds, dtype=float).T
     x0 = np.clip(np.asarray(theta0, dtype=float), lo, hi)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = minimize(
-            obj,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options=dict(maxiter=maxiter, ftol=1e-15, gtol=GTOL, maxcor=20),
+        lean = (
+            lbfgsb(obj, x0, lo, hi, maxiter)
+            if np.all(np.isfinite(lo) & np.isfinite(hi) & (lo < hi))
+            else None
         )
-    theta = np.asarray(res.x, dtype=float)
+        if lean is None:
+            res = minimize(
+                obj,
+                x0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options=dict(maxiter=maxiter, ftol=1e-15, gtol=GTOL, maxcor=MAXCOR),
+            )
+            lean = (res.x, res.nit, res.message)
+    x, nit, message = lean
+    theta = np.asarray(x, dtype=float)
     f, g = obj(theta)
-    return theta, f, projected_gradient(theta, g, bounds), int(res.nit), str(res.message)
+    return theta, f, projected_gradient(theta, g, bounds), int(nit), str(message)
 
 
 # --------------------------------------------------------------------------- checks
