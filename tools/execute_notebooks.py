@@ -31,12 +31,18 @@ from rerankscale import sweep  # noqa: E402
 
 
 def strip_run_metadata(path: Path) -> None:
-    """Remove papermill's per-execution metadata (paths, timings) from an executed notebook."""
+    """Remove papermill's per-execution metadata (paths, timings, empty tag lists) from an
+    executed notebook, and give the injected-parameters cell a stable id (papermill draws a
+    random one on every execution)."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = f"{path.name.split('_')[0]}-injected"
     nbformat.write(nb, path)
 
 
