@@ -15,6 +15,13 @@ approximately right, as on real data.
 * ``covered_pi`` (the prediction interval) against the seed mean of ``seeds`` new runs at N*,
   which is what ``forecast_split`` compares with the actual.
 
+Whether intervals are too wide or too narrow, apart from coverage's coarse 0/1 count:
+``spread_ratio`` compares, per held-out size, the intervals' mean half-width in standard
+deviations, (hi − lo)/(2·z), z = Φ⁻¹((1 + ci)/2), with the root mean square of the actual
+error over the simulations, √mean((prediction − f(N*))²) (for the prediction interval: of
+new seed mean − prediction). A ratio near 1 is an interval as wide as the forecast's real
+error; well above 1, a conservative one.
+
 Monte-Carlo error: the per-simulation coverage (averaged over the held-out sizes, which share
 a fit) has standard error sd/√n_sims; a 95% interval of n_sims = 200 simulations at true
 coverage 0.95 has a Monte-Carlo error of about ±0.015.
@@ -27,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from .forecast import forecast_split
 from .saturating import SaturatingLaw
@@ -105,6 +113,8 @@ def simulate_coverage(
     rng = np.random.default_rng(seed)
     fit_sizes = design.sizes[: design.n_fit]
     cov, cov_pi, width, width_pi, valid, methods = [], [], [], [], [], []
+    err, err_pi, half, half_pi = [], [], [], []
+    z = float(norm.ppf((1 + ci) / 2))
     t0 = time.perf_counter()
     for i in range(n_sims):
         table = simulate_table(design, rng, truth=truth, run_sigma=run_sigma, eval_sigma=eval_sigma)
@@ -139,6 +149,11 @@ def simulate_coverage(
             cov_pi.append(np.mean((pl <= new) & (new <= ph)))
             width.append(np.median(hi - lo))
             width_pi.append(np.median(ph - pl))
+            pred = rows["prediction"].to_numpy()
+            err.append(pred - law)
+            err_pi.append(new - pred)
+            half.append((hi - lo) / (2 * z))
+            half_pi.append((ph - pl) / (2 * z))
     seconds = time.perf_counter() - t0
 
     def mc(v):
@@ -147,6 +162,12 @@ def simulate_coverage(
             float(v.mean()) if len(v) else float("nan"),
             float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan"),
         )
+
+    def ratio(h, e):
+        if not h:
+            return []
+        rms = np.sqrt(np.mean(np.square(e), axis=0))
+        return np.round(np.mean(h, axis=0) / rms, 4).tolist()
 
     c, c_se = mc(cov)
     p, p_se = mc(cov_pi)
@@ -170,6 +191,8 @@ def simulate_coverage(
         methods=dict(zip(names.tolist(), counts.tolist())),
         median_width=float(np.median(width)) if width else float("nan"),
         median_width_pi=float(np.median(width_pi)) if width_pi else float("nan"),
+        spread_ratio=ratio(half, err),
+        spread_ratio_pi=ratio(half_pi, err_pi),
         truth=dict(truth),
         run_sigma=run_sigma,
         eval_sigma=eval_sigma,

@@ -99,16 +99,23 @@ def test_coverage_is_not_absurd_in_a_small_simulation():
         assert 0.7 <= r["coverage_pi"] <= 1.0, r
         assert 0.6 <= r["coverage"] <= 1.0, r
         assert r["median_width_pi"] > r["median_width"] > 0
+        # interval half-widths in sd units against the forecasts' RMS error, per held-out size;
+        # with one residual degree of freedom (4 × 1) the mean width is dominated by σ* draws
+        # from a scaled inverse χ²₁, so only the design with seeds is held near 1
+        ratios = r["spread_ratio"] + r["spread_ratio_pi"]
+        assert len(ratios) == 4 and min(ratios) > 0, r
+        if DESIGNS[design].seeds > 1:
+            assert max(ratios) < 2.5, r
 
 
 @pytest.mark.slow
 def test_coverage_near_nominal():
-    """Prediction intervals never under-cover (≥ 90 % − 2 Monte-Carlo errors) in both designs;
-    at 4 sizes × 1 seed they are within 90–97 % (± 2 MC errors). At 6 sizes × 3 seeds the run
-    bootstrap is known to be conservative (~0.99 in 40 simulated studies, docs/forecasting.md),
-    so only a loose upper bound is asserted there until that is fixed."""
-    for design, upper in (("4 sizes x 1 seed", 0.97), ("6 sizes x 3 seeds", 0.995)):
+    """Law and prediction intervals cover 90–97 % (± 2 Monte-Carlo errors) in both designs
+    (200 simulated studies each: 4 sizes × 1 seed and 6 sizes × 3 seeds, docs/forecasting.md;
+    the 6 × 3 over-coverage seen in 40 studies was Monte-Carlo noise)."""
+    for design in ("4 sizes x 1 seed", "6 sizes x 3 seeds"):
         r = simulate_coverage(design, n_sims=120, n_boot=80, seed=11)
         assert r["valid_share"] >= 0.9
-        se = r["coverage_pi_mc_se"]
-        assert 0.90 - 2 * se <= r["coverage_pi"] <= upper + 2 * se, r
+        for key in ("coverage", "coverage_pi"):
+            se = r[f"{key}_mc_se"]
+            assert 0.90 - 2 * se <= r[key] <= 0.97 + 2 * se, (key, r)
