@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 
 import rerankscale.tokenizer as _tok
 from rerankscale.caches import cache_root
-from rerankscale.config import ConfigError, ModelConfig, format_size, parse_size
+from rerankscale.config import ConfigError, ModelConfig, format_size, size_name
 from rerankscale.io import atomic_write_json
 from rerankscale.modernbert import modernbert_config, parameter_counts, quiet_transformers, seeded
 from rerankscale.schedule import LRSchedule, make_optimizer, resolve_lr
@@ -491,7 +491,7 @@ def suite_member(
     recipe = (recipe or PretrainRecipe()).validate()
     label = None
     if not isinstance(shape, Shape):
-        label = format_size(parse_size(shape))
+        label = size_name(shape)
         shape = shape_for(shape)
     if texts is not None:
         stream = iter(texts)

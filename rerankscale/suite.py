@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rerankscale.config import ConfigError, format_size, parse_size
+from rerankscale.config import ConfigError, parse_size, size_name
 from rerankscale.data.synthetic.config import SyntheticConfig
 from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_texts
 from rerankscale.data.synthetic.world import build_world, zipf_weights
@@ -117,7 +117,7 @@ def _tokenizer(spec: SuiteSpec):
 
 def member_name(size: str, seed: int = 0) -> str:
     """``120k`` for pretraining seed 0, ``120k-p1`` for seed 1."""
-    name = format_size(parse_size(size))
+    name = size_name(size)
     return f"{name}-p{int(seed)}" if seed else name
 
 
@@ -138,7 +138,7 @@ def key_of(spec: SuiteSpec, size: str, tokenizer=None, seed: int = 0) -> str:
         shape_for(size),
         tokenizer,
         spec.member_recipe(seed),
-        format_size(parse_size(size)),
+        size_name(size),
         fingerprint,
     )
 
