@@ -115,6 +115,26 @@ def _curve_x(lo: float, hi: float, n: int = 100) -> np.ndarray:
     return np.geomspace(lo, hi, n)
 
 
+def _better(metric: str) -> str:
+    """Which way a metric improves: "lower" for error metrics (CE), else "higher"."""
+    return "lower" if is_error_metric(metric) else "higher"
+
+
+def _short(n: float) -> str:
+    """A count in short form for titles: 9.98k, 640k, 1.2M."""
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return f"{n:.3g}"
+
+
+def _flops_label(c: float) -> str:
+    """A compute budget as a label: C = 3.0×10⁹."""
+    exp = int(np.floor(np.log10(c)))
+    sup = str(exp).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"C = {c / 10**exp:.1f}×10{sup}"
+
+
 # --------------------------------------------------------------------------- F1
 
 
@@ -221,7 +241,18 @@ def plot_size_scaling(
     ax.set_xscale("log")
     ax.set_xlabel("non-embedding parameters N" if x == "n_params" else x)
     ax.set_ylabel(metric)
-    ax.legend(frameon=False, fontsize=8)
+    # below the axes, in two columns: inside, it covered the held-out forecasts
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(
+            handles,
+            labels,
+            frameon=False,
+            fontsize=7.5,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncol=2,
+        )
     where = f" on {eval_set}" if eval_set else ""
     ax.set_title(
         f"{metric}{where} vs model size (higher is better)\n★ held out, × forecast ± 95%",
@@ -396,11 +427,12 @@ def plot_compute_optimal(
             axes[0, 1].axvspan(*trained, color="0.93", zorder=0)
         outside = optimal[(optimal["N_opt"] < trained[0]) | (optimal["N_opt"] > trained[1])]
         share = len(outside) / max(len(optimal), 1)
+        span = f"{_short(trained[0])}–{_short(trained[1])}"
         ax.set_title(
-            "N* inside the trained sizes (shaded)"
+            f"N* inside the trained sizes ({span}, shaded) at every budget"
             if share == 0
-            else f"N* outside the trained sizes (shaded) at {share:.0%} of budgets: "
-            "an extrapolation",
+            else f"N* outside the trained sizes ({span}, shaded)\nat {share:.0%} of budgets: "
+            "those optima are extrapolations",
             fontsize=8,
         )
     for obj in _objectives(optimal):
@@ -418,6 +450,8 @@ def plot_compute_optimal(
     if isoflop is not None:
         ax2 = axes[0, 1]
         col = "prediction_metric"
+        ends: dict[float, list[tuple[float, float]]] = {}  # budget -> curve ends (N, metric)
+        extrapolated = False
         for obj in _objectives(isoflop):
             color = objective_color(obj)
             iso = isoflop[isoflop["objective"] == obj]
@@ -426,17 +460,20 @@ def plot_compute_optimal(
                 s = iso[iso["C"] == c].sort_values("N")
                 ax2.plot(s["N"], s[col], color=shade, lw=1.2)
                 i = int(np.argmin(np.abs(np.log(s["N"].to_numpy() / s["N_opt"].iloc[0]))))
+                n_opt = float(s["N"].iloc[i])
+                out = trained is not None and not (trained[0] <= n_opt <= trained[1])
+                extrapolated |= out
                 ax2.scatter(
-                    [s["N"].iloc[i]], [s[col].iloc[i]], color=shade, marker="D", s=18, zorder=4
+                    [n_opt],
+                    [s[col].iloc[i]],
+                    marker="D",
+                    s=22,
+                    zorder=4,
+                    facecolor="white" if out else shade,
+                    edgecolor=shade,
+                    linewidth=1.2,
                 )
-                ax2.annotate(
-                    f"C={c:.1e}",
-                    (s["N"].iloc[-1], s[col].iloc[-1]),
-                    fontsize=6,
-                    color=shade,
-                    xytext=(2, 0),
-                    textcoords="offset points",
-                )
+                ends.setdefault(float(c), []).append((s["N"].iloc[-1], s[col].iloc[-1]))
                 drawn.append(
                     pd.DataFrame(dict(objective=obj, kind="isoflop", C=c, x=s["N"], y=s[col]))
                 )
@@ -450,10 +487,32 @@ def plot_compute_optimal(
                         dict(objective=obj, kind="measured", C=e["C"], x=e["n_params"], y=e[metric])
                     )
                 )
+        # one label per budget (the objectives share the budgets), right of its curves' ends
+        for c, pts in ends.items():
+            n_end = max(n for n, _ in pts)
+            y_end = float(np.mean([y for _, y in pts]))
+            ax2.annotate(
+                _flops_label(c),
+                (n_end, y_end),
+                fontsize=7.5,
+                color="0.2",
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+            )
         ax2.set_xscale("log")
+        if ends:
+            ax2.autoscale_view()
+            lo, hi = ax2.get_xlim()
+            n_max = max(n for pts in ends.values() for n, _ in pts)
+            ax2.set_xlim(lo, max(hi, n_max * 20))  # room for the labels
         ax2.set_xlabel("N at fixed compute")
         ax2.set_ylabel(metric or "law prediction")
-        ax2.set_title("iso-FLOP profiles (◆ optimum, ○ measured)", fontsize=9)
+        marks = "◆ optimum (◇ outside the trained sizes), ○ measured"
+        ax2.set_title(
+            f"iso-FLOP profiles at compute C\n{marks if extrapolated else '◆ optimum, ○ measured'}",
+            fontsize=8,
+        )
     fig.rerankscale_data = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
     return fig
 
@@ -499,9 +558,24 @@ def plot_equal_compute(
         ax.set_xscale("log")
         ax.set_xlabel("training FLOPs")
         ax.set_title(obj, color=objective_color(obj), fontsize=10)
-        ax.legend(frameon=False, fontsize=6)
+        # below the panel: inside, the legend sat on the lines
+        ax.legend(
+            frameon=False,
+            fontsize=8,
+            title="larger − smaller",
+            title_fontsize=8,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.24),
+            ncol=3,
+        )
     better = "lower" if is_error_metric(metric) else "higher"
     axes[0, 0].set_ylabel(f"Δ {metric} (larger − smaller; {better} is better)")
+    wins = "below" if is_error_metric(metric) else "above"
+    fig.suptitle(
+        f"Equal training compute: {metric} of the larger minus the smaller model at matched "
+        f"training FLOPs ({wins} 0: the larger model is better)",
+        fontsize=10,
+    )
     fig.rerankscale_data = eq.reset_index(drop=True)
     return fig
 
@@ -510,10 +584,15 @@ def plot_equal_compute(
 
 
 def plot_ce_vs_metric(
-    df: pd.DataFrame, *, ce: str = "ce@64", metrics: Sequence[str] = ("ndcg@10",)
+    df: pd.DataFrame,
+    *,
+    ce: str = "ce@64",
+    metrics: Sequence[str] = ("ndcg@10",),
+    eval_set: str | None = None,
 ) -> Figure:
     """F6: contrastive entropy (x) against ranking metrics (y), one point per checkpoint,
-    coloured by objective (CE depends on score scale, so objectives form separate bands)."""
+    coloured by objective (CE depends on score scale, so objectives form separate bands).
+    Axis labels say which way is better; ``eval_set`` names the eval set in the title."""
     metrics = list(metrics)
     fig, axes = _figure(ncols=len(metrics))
     drawn = []
@@ -522,9 +601,11 @@ def plot_ce_vs_metric(
             d = df[df["objective"] == obj]
             ax.scatter(d[ce], d[m], s=10, alpha=0.6, color=objective_color(obj), label=obj)
             drawn.append(pd.DataFrame(dict(objective=obj, metric=m, x=d[ce], y=d[m])))
-        ax.set_xlabel(ce)
-        ax.set_ylabel(m)
+        ax.set_xlabel(f"{ce} (contrastive entropy; {_better(ce)} is better)")
+        ax.set_ylabel(f"{m} ({_better(m)} is better)")
         ax.legend(frameon=False, fontsize=7)
+    where = f" on {eval_set}" if eval_set else ""
+    fig.suptitle(f"Contrastive entropy vs ranking metrics{where}, every checkpoint", fontsize=10)
     fig.rerankscale_data = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()
     return fig
 

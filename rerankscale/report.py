@@ -304,7 +304,9 @@ def f3_joint(a: Analysis, metric: str = "ndcg@10"):
 
 def f6_contrastive_entropy(a: Analysis):
     """F6: contrastive entropy against NDCG@10 and MRR@10, every checkpoint."""
-    return plots.plot_ce_vs_metric(a.on(), ce=a.ce, metrics=("ndcg@10", "mrr@10"))
+    return plots.plot_ce_vs_metric(
+        a.on(), ce=a.ce, metrics=("ndcg@10", "mrr@10"), eval_set=a.primary
+    )
 
 
 # --------------------------------------------------------------------------- forecasts (T3, F1)
