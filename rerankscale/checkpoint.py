@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from rerankscale.config import ConfigError, size_name
+from rerankscale.config import ConfigError, RunConfig, size_name
 from rerankscale.io import atomic_write_bytes, atomic_write_json, read_jsonl
 
 CONFIG = "config.json"
@@ -82,8 +82,12 @@ def _normalised(obj: Any) -> Any:
 
 
 def _comparable(config: dict[str, Any]) -> Any:
-    """A run config as two are compared: JSON values, a scratch/suite size by its name
+    """A run config as two are compared: JSON values, every field the folder's config lacks at
+    its default (a field added to the config later keeps the old behaviour at its default, so
+    a run written before it is the same run), a scratch/suite size by its name
     (``config.size_name``: ``"50000"`` and ``"50k"`` are one run, as its run id says)."""
+    with contextlib.suppress(ConfigError, TypeError):
+        config = RunConfig.from_dict(config).to_dict()
     out = _normalised(config)
     model = out.get("model") if isinstance(out, dict) else None
     if isinstance(model, dict) and model.get("family") in ("scratch", "suite"):

@@ -231,6 +231,25 @@ def test_a_folder_of_another_run_is_refused_and_left_untouched(trained, tmp_path
     assert sorted(p.name for p in stray.iterdir()) == ["checkpoints"]
 
 
+def test_a_run_written_before_a_config_field_existed_is_the_same_run(trained):
+    """A folder whose config.json lacks a field added later (here ``model.suite_seed``) is
+    compared with that field at its default: the finished run is kept, not refused."""
+    cfg, run_dir, _, _, _ = trained
+    path = run_dir / "config.json"
+    info = json.loads(path.read_text())
+    original = path.read_text()
+    del info["config"]["model"]["suite_seed"]
+    path.write_text(json.dumps(info))
+    try:
+        assert train(cfg, run_dir, progress=False)["skipped"]
+        other = make_cfg(max_queries=160, checkpoints=[32, 96])
+        other.model.suite_seed = 3  # off the default: not the folder's run
+        with pytest.raises(RunDirMismatchError, match=r"model\.suite_seed: 0 in the folder, 3"):
+            train(other, run_dir, progress=False)
+    finally:
+        path.write_text(original)
+
+
 def test_a_size_spelt_another_way_is_the_same_run(trained):
     """``"10000"`` is ``"10k"``: the same run id and folder, and the finished run is kept."""
     cfg, run_dir, _, _, _ = trained
