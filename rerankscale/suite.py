@@ -318,13 +318,8 @@ def build_suite(
     keys = {member_name(s, k): key_of(spec, s, tokenizer, seed=k) for s, k in members}
     todo = [
         (s, k)
-        for s, k in members
-        if not _verified(
-            suite_dir,
-            member_name(s, k),
-            manifest["members"].get(member_name(s, k)),
-            keys[member_name(s, k)],
-        )
+        for (s, k), name in zip(members, keys)
+        if not _verified(suite_dir, name, manifest["members"].get(name), keys[name])
     ]
     todo.sort(key=lambda m: (-parse_size(m[0]), m[1]))  # longest first: the pool finishes sooner
 
