@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("suite", help="build (or verify) the pretrained mini-suite in suite/")
     p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
+    p.add_argument(
+        "--suite",
+        default="deep",
+        help="which shipped suite (rerankscale.suite.SUITES): 'deep' (suite/deep/, the cpu "
+        "study's; default) or 'stream' (suite/)",
+    )
     return parser
 
 
@@ -116,10 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "suite":
             import time
 
-            from rerankscale.suite import SUITE_DIR, build_suite
+            from rerankscale.suite import build_suite, suite_folder, suite_spec
 
+            spec, folder = suite_spec(args.suite), suite_folder(args.suite)
             started = time.time()
-            manifest = build_suite(workers=args.workers)
+            manifest = build_suite(spec, folder, workers=args.workers)
             for name, entry in manifest["members"].items():
                 print(
                     f"{name:>6}  N={entry['n_params_non_embedding']:>8,}  held-out MLM loss "
@@ -127,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{entry['probe']['query_weighted']:.3f}  {entry['seconds']:.0f} s"
                 )
             print(
-                f"suite in {SUITE_DIR}: {len(manifest['members'])} members, "
+                f"suite in {folder}: {len(manifest['members'])} members, "
                 f"{time.time() - started:.0f} s"
             )
             return 0

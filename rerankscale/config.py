@@ -126,6 +126,9 @@ class ModelConfig:
     # suite: the pretraining seed of the member fine-tuned (MultiBERTs-style seed pairs);
     # "paired" takes the fine-tuning seed, so a study's seeds span pretraining × fine-tuning
     suite_seed: int | str = 0
+    # suite: which shipped suite (``rerankscale.suite.SUITES``): "stream" is ``suite/``, "deep"
+    # is ``suite/deep/``
+    suite: str = "stream"
 
 
 def member_seed(model: ModelConfig, train_seed: int) -> int:
@@ -315,6 +318,10 @@ def validate_run(cfg: RunConfig) -> None:
         raise ConfigError(
             f"model.suite_seed={seed!r}: use a pretraining seed (an integer ≥ 0) or 'paired' "
             "(the fine-tuning seed)"
+        )
+    if not isinstance(cfg.model.suite, str):
+        raise ConfigError(
+            f"model.suite={cfg.model.suite!r}: name a shipped suite as a string ('stream' or 'deep')"
         )
     if cfg.model.pooling not in POOLINGS:
         raise ConfigError(f"unknown pooling {cfg.model.pooling!r}; choose one of {POOLINGS}")

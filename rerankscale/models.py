@@ -53,7 +53,7 @@ from rerankscale.modernbert import (
 )
 from rerankscale.pretrain import suite_member
 from rerankscale.shapes import ETTIN_REGISTRY, Shape, flops_per_token, shape_for
-from rerankscale.suite import check_world, member_path
+from rerankscale.suite import check_world, member_path, suite_folder
 from rerankscale.tokenizer import get_tokenizer
 
 __all__ = [
@@ -136,8 +136,9 @@ def _suite(tokenizer, model_cfg, dataset_id, seed, cache_dir, recipe, progress):
 
     if dataset_id.startswith(SYNTHETIC_PREFIX) and recipe is None:
         # the shipped suite, checksum-verified, pretrained on the world the run's data is from
-        check_world(active_config())
-        member = member_path(model_cfg.size, seed=member_seed(model_cfg, seed))
+        folder = suite_folder(model_cfg.suite)
+        check_world(active_config(), folder)
+        member = member_path(model_cfg.size, folder, seed=member_seed(model_cfg, seed))
     else:
         member = suite_member(
             dataset_id,

@@ -53,6 +53,16 @@ PACKAGE_CHECKOUT = Path(__file__).resolve().parent.parent  # where the package w
 SUITE_ENV_VAR = "RERANKSCALE_SUITE"
 
 
+ROOT_SUITE = "stream"  # the first shipped suite lives in suite/ itself; any other in suite/<name>/
+
+
+def named_suite_dir(name: str, root: Path | None = None) -> Path:
+    """The folder of the shipped suite ``name`` (``rerankscale.suite.SUITES``): ``root`` (default
+    ``suite_dir()``) for ``stream``, ``root/<name>`` for any other."""
+    root = suite_dir() if root is None else root
+    return root if name == ROOT_SUITE else root / name
+
+
 def suite_dir() -> Path:
     """The pretrained suite's folder: ``$RERANKSCALE_SUITE`` when set; else ``suite/`` of the
     checkout the package runs from (the shipped suite; an editable install or the repository

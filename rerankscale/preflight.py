@@ -135,17 +135,25 @@ def _suite_problems(cells: list[RunConfig]) -> list[Problem]:
     if not cells:
         return []
     from rerankscale.data.synthetic.config import SyntheticConfig
-    from rerankscale.suite import check_world, member_name, member_path
+    from rerankscale.suite import check_world, member_name, member_path, suite_folder
 
     problems = []
-    for world in sorted({json.dumps(c.data.synthetic, sort_keys=True) for c in cells}):
+    folders = {}
+    for name in sorted({c.model.suite for c in cells}):
         try:
-            check_world(SyntheticConfig.from_overrides(json.loads(world)))
+            folders[name] = suite_folder(name)
+        except ConfigError as error:
+            problems.append(Problem("model.suite", one_line(error)))
+    worlds = {(c.model.suite, json.dumps(c.data.synthetic, sort_keys=True)) for c in cells}
+    for name, world in sorted(w for w in worlds if w[0] in folders):
+        try:
+            check_world(SyntheticConfig.from_overrides(json.loads(world)), folders[name])
         except ConfigError as error:
             problems.append(Problem("suite world", one_line(error)))
-    for size, seed in sorted({(c.model.size, c.member_seed()) for c in cells}):
+    members = {(c.model.suite, c.model.size, c.member_seed()) for c in cells}
+    for name, size, seed in sorted(m for m in members if m[0] in folders):
         try:
-            member_path(size, seed=seed)
+            member_path(size, folders[name], seed=seed)
         except ConfigError as error:
             problems.append(Problem(f"suite member {member_name(size, seed)}", one_line(error)))
     return problems

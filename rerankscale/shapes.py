@@ -30,7 +30,10 @@ Shape rule (``shape_for(target)``; N = target non-embedding count):
 
 1. depth ``L = max(2, round((N / (10·A²))^(1/3)))`` with aspect ratio ``A = d_model / L = 64``
    (with I = 2H a layer holds ≈ 10H², so N ≈ 10·L·H² = 10·A²·L³). Tiny models (N ≲ 650k) keep
-   L = 2 as in the CPU prototype; 50m → L = 11, 1b → L = 29 (Ettin-1b: 28 × 1792).
+   L = 2 as in the CPU prototype; 50m → L = 11, 1b → L = 29 (Ettin-1b: 28 × 1792). A is a
+   parameter: the ``deep`` suite uses A = 20 (2 layers to 53k, 3 at 120k, 4 at 280k, 5 at
+   640k), deeper-and-thinner as small language models favour (MobileLLM, Liu et al. 2024,
+   arXiv 2402.14905) and as measured for the 280k member (docs/calibration.md, stop 18).
 2. width H: the positive root of ``N = L·(10H² + 2H) + H² + 3H + 1`` (the formula at I = 2H).
 3. heads ``max(2, round(H / d_head))`` with head size d_head = 32 below H = 512 and 64 above
    (the prototype's ``max(2, H/32)`` at small widths; BERT/ModernBERT's 64 at large ones).
@@ -113,13 +116,16 @@ def non_embedding_formula(n_layers: int, d_model: int, d_ff: int, num_labels: in
     return L * (4 * H * H + 3 * H * inter + 2 * H) + H * H + 2 * H + (H + 1) * num_labels
 
 
-def shape_for(size: str | int) -> Shape:
-    """The shape whose non-embedding count is closest to ``size`` under the documented rule.
+def shape_for(size: str | int, aspect_ratio: int = ASPECT_RATIO) -> Shape:
+    """The shape whose non-embedding count is closest to ``size`` under the documented rule;
+    ``aspect_ratio`` is A = d_model / n_layers of step 1 (a lower A: deeper and narrower).
 
     >>> shape_for("50k")
     Shape(n_layers=2, d_model=48, n_heads=2, d_ff=100)
     >>> shape_for("1b").n_layers, shape_for("1b").d_model
     (29, 1856)
+    >>> shape_for("280k", aspect_ratio=20)
+    Shape(n_layers=4, d_model=84, n_heads=3, d_ff=158)
     """
     target = parse_size(size)
     if not MIN_SIZE <= target <= MAX_SIZE:
@@ -127,7 +133,9 @@ def shape_for(size: str | int) -> Shape:
             f"size {size!r} ({target:,} non-embedding parameters) is outside the shape rule's "
             f"range {format_size(MIN_SIZE)}–{format_size(MAX_SIZE)}; pick a size in that range"
         )
-    n_layers = max(MIN_LAYERS, round((target / (10 * ASPECT_RATIO**2)) ** (1 / 3)))
+    if aspect_ratio < 1:
+        raise ShapeError(f"aspect_ratio={aspect_ratio!r}: use d_model / n_layers ≥ 1 (default 64)")
+    n_layers = max(MIN_LAYERS, round((target / (10 * aspect_ratio**2)) ** (1 / 3)))
     a, b, c = 10 * n_layers + 1, 2 * n_layers + 3, 1 - target
     width = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
     head_size = 32 if width < 512 else 64

@@ -46,6 +46,7 @@ from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_t
 from rerankscale.data.synthetic.world import build_world, zipf_weights
 from rerankscale.io import atomic_write_json
 from rerankscale.modernbert import quiet_transformers
+from rerankscale.paths import ROOT_SUITE, named_suite_dir
 from rerankscale.pretrain import (
     LOG_FILE,
     PretrainRecipe,
@@ -53,7 +54,7 @@ from rerankscale.pretrain import (
     pretrain_mlm,
     recipe_key_fields,
 )
-from rerankscale.shapes import shape_for
+from rerankscale.shapes import ASPECT_RATIO, Shape, shape_for
 from rerankscale.tokenizer import SUITE_DIR, file_lock, get_tokenizer, save_and_check
 
 MANIFEST = "manifest.json"
@@ -84,6 +85,11 @@ class SuiteSpec:
     # the synthetic world's knobs (``SyntheticConfig`` overrides) the collection is drawn from;
     # a study fine-tuning the suite must use the same world (``DataConfig.synthetic``)
     world: dict = field(default_factory=dict)
+    # the shape rule's d_model / n_layers (``shapes.shape_for``); lower is deeper
+    aspect_ratio: int = ASPECT_RATIO
+
+    def shape(self, size: str) -> Shape:
+        return shape_for(size, aspect_ratio=self.aspect_ratio)
 
     def world_config(self) -> SyntheticConfig:
         return SyntheticConfig.from_overrides(dict(self.world))
@@ -98,6 +104,8 @@ class SuiteSpec:
         }
         if self.world:  # absent for the default world: the shipped manifest stays as written
             out["world"] = dict(sorted(self.world.items()))
+        if self.aspect_ratio != ASPECT_RATIO:
+            out["aspect_ratio"] = self.aspect_ratio
         return out
 
     def members(self) -> list[tuple[str, int]]:
@@ -109,6 +117,39 @@ class SuiteSpec:
 
 
 DEFAULT_SUITE = SuiteSpec()
+
+# Depth grows with N (aspect ratio 20: 2 layers to 53k, then 3, 4, 5), document packing, a
+# flatter query law (Zipf 1.0: the register mapping's tail is worth NDCG, so capacity is
+# rewarded), three pretraining seeds per size for ``model.suite_seed: paired``
+# (docs/calibration.md, stops 17–19).
+DEEP_SUITE = SuiteSpec(
+    seeds=(0, 1, 2),
+    recipe=dataclasses.replace(DEFAULT_SUITE.recipe, packing="documents"),
+    world={"zipf_qrel": 1.0},
+    aspect_ratio=20,
+)
+
+# every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream
+# packing) is ``suite/`` itself, any other ``suite/<name>/``; ``model.suite`` picks one (default
+# ``stream``), ``make suite SUITE=<name>`` (``rerankscale suite --suite``) builds it
+SUITES = {ROOT_SUITE: DEFAULT_SUITE, "deep": DEEP_SUITE}
+
+
+def suite_spec(name: str = ROOT_SUITE) -> SuiteSpec:
+    """The spec of the shipped suite ``name``; ``SuiteError`` naming the known ones."""
+    if name not in SUITES:
+        raise SuiteError(
+            f"unknown suite {name!r}; use one of {sorted(SUITES)}, or add a SuiteSpec to "
+            "rerankscale.suite.SUITES"
+        )
+    return SUITES[name]
+
+
+def suite_folder(name: str = ROOT_SUITE) -> Path:
+    """Where the shipped suite ``name`` lives: ``suite/`` for ``stream``, else
+    ``suite/<name>/``."""
+    suite_spec(name)
+    return named_suite_dir(name, SUITE_DIR)
 
 
 def _tokenizer(spec: SuiteSpec):
@@ -135,7 +176,7 @@ def key_of(spec: SuiteSpec, size: str, tokenizer=None, seed: int = 0) -> str:
     )
     return member_key(
         CORPUS_ID,
-        shape_for(size),
+        spec.shape(size),
         tokenizer,
         spec.member_recipe(seed),
         size_name(size),
@@ -153,6 +194,20 @@ def sha256(path: Path) -> str:
 
 def _checksums(folder: Path) -> dict[str, str]:
     return {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def rebuild_command(suite_dir: str | Path = SUITE_DIR) -> str:
+    """``make suite SUITE=<name>``: ``stream`` for ``suite/``, the folder's name otherwise."""
+    suite_dir = Path(suite_dir)
+    return f"{REBUILD} SUITE={ROOT_SUITE if suite_dir == SUITE_DIR else suite_dir.name}"
+
+
+def _in_repo(path: Path) -> str:
+    """``path`` relative to the project (as git names it) when it is inside, else in full."""
+    try:
+        return str(path.resolve().relative_to(SUITE_DIR.parent.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def read_manifest(suite_dir: Path = SUITE_DIR) -> dict:
@@ -177,14 +232,15 @@ def member_path(size: str, suite_dir: str | Path = SUITE_DIR, seed: int = 0) -> 
         raise SuiteError(
             f"the pretrained suite has no member {name!r} ({suite_dir / MANIFEST} lists "
             f"{sorted(read_manifest(suite_dir)['members'], key=member_order)}); add the size or "
-            f"pretraining seed to rerankscale.suite.DEFAULT_SUITE and run `{REBUILD}`, or use "
+            "pretraining seed to its SuiteSpec in rerankscale.suite.SUITES and run "
+            f"`{rebuild_command(suite_dir)}`, or use "
             "family 'scratch'"
         )
     if not _verified(suite_dir, name, entry):
         raise SuiteError(
             f"suite member {name!r} in {suite_dir / name} is missing or its checksum differs from "
-            f"{suite_dir / MANIFEST}; rebuild it with `{REBUILD}` (or restore it with "
-            f"`git checkout -- {Path(suite_dir).name}/{name}`)"
+            f"{suite_dir / MANIFEST}; rebuild it with `{rebuild_command(suite_dir)}` (or restore "
+            f"it with `git checkout -- {_in_repo(suite_dir / name)}`)"
         )
     return suite_dir / name
 
@@ -197,7 +253,7 @@ def check_world(world: SyntheticConfig, suite_dir: str | Path = SUITE_DIR) -> No
         raise SuiteError(
             f"the suite in {suite_dir} was pretrained on the synthetic world {built or 'default'} "
             f"but the run's data.synthetic differs; set data.synthetic to {built or '{}'}, or "
-            f"rebuild the suite for this world with `{REBUILD}`"
+            f"rebuild the suite for this world with `{rebuild_command(suite_dir)}`"
         )
 
 
@@ -267,7 +323,7 @@ def build_member(
         tokenizer = _tokenizer(spec)
         world = spec.world_config()
         model, log = pretrain_mlm(
-            shape_for(size),
+            spec.shape(size),
             tokenizer,
             pretraining_texts(world, corpus_cfg=spec.corpus),
             spec.member_recipe(seed),

@@ -1,8 +1,9 @@
 """The pretrained suite's own scaling (T0s, F0), as Ettin's report shows for its family.
 
-Reads ``suite/manifest.json`` and each member's ``pretrain.json`` (no torch). The held-out MLM
-loss of the final members is fitted in model size with the error power law
-L(N) = E + A·N^−α (``scaling.PowerLaw``, Huber on log residuals, as every law of the study);
+Reads a shipped suite's ``manifest.json`` (``suite/`` or ``suite/<name>/``) and each member's
+``pretrain.json`` (no torch). The held-out MLM loss of the final members (every pretraining
+seed) is fitted in model size with the error power law L(N) = E + A·N^−α (``scaling.PowerLaw``,
+Huber on log residuals, as every law of the study);
 the training curves give loss against pretraining tokens per member. The knowledge probe
 (``suite.probe_member``) is tabulated beside: the share of the query mass whose register
 mapping each member knows before fine-tuning.
@@ -18,18 +19,36 @@ import pandas as pd
 
 from rerankscale import plots
 from rerankscale import scaling as sc
+from rerankscale.paths import ROOT_SUITE, named_suite_dir
 from rerankscale.tokenizer import SUITE_DIR
 
 
-def suite_table(suite_dir: str | Path = SUITE_DIR) -> pd.DataFrame:
-    """One row per member: size, N, tokens, held-out MLM loss, probe, pretraining seconds."""
-    manifest = json.loads((Path(suite_dir) / "manifest.json").read_text())
+def suite_folder(suite: str) -> Path:
+    """The shipped suite's folder (``paths.named_suite_dir``); ``FileNotFoundError`` naming
+    the suite when it has no manifest."""
+    folder = named_suite_dir(suite, SUITE_DIR)
+    if not (folder / "manifest.json").is_file():
+        raise FileNotFoundError(
+            f"suite {suite!r} has no {folder / 'manifest.json'}; name a shipped suite "
+            "(rerankscale.suite.SUITES) or build it with `make suite SUITE=<name>`"
+        )
+    return folder
+
+
+def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
+    """One row per member (size × pretraining seed) of the shipped suite ``suite``
+    (``rerankscale.suite.SUITES``): N, shape, tokens, held-out MLM loss, probe, pretraining
+    seconds."""
+    manifest = json.loads((suite_folder(suite) / "manifest.json").read_text())
     rows = []
     for name, m in manifest["members"].items():
         probe = m["probe"]
+        size, _, seed = name.partition("-p")
         rows.append(
             {
-                "size": name,
+                "member": name,
+                "size": size,
+                "pretrain_seed": int(seed or 0),
                 "n_params": m["n_params_non_embedding"],
                 "d_model": m["shape"]["d_model"],
                 "n_layers": m["shape"]["n_layers"],
@@ -42,19 +61,25 @@ def suite_table(suite_dir: str | Path = SUITE_DIR) -> pd.DataFrame:
                 "seconds": m["seconds"],
             }
         )
-    return pd.DataFrame(rows).sort_values("n_params", ignore_index=True)
+    return pd.DataFrame(rows).sort_values(["n_params", "pretrain_seed"], ignore_index=True)
 
 
-def suite_curves(suite_dir: str | Path = SUITE_DIR) -> pd.DataFrame:
-    """Training curves: (size, n_params, tokens, loss) of every member."""
+def suite_curves(suite: str = ROOT_SUITE) -> pd.DataFrame:
+    """Training curves: (member, size, n_params, tokens, loss) of every member."""
     frames = []
-    for folder in sorted(Path(suite_dir).iterdir()):
+    for folder in sorted(suite_folder(suite).iterdir()):
         log = folder / "pretrain.json"
         if folder.is_dir() and log.is_file():
             d = json.loads(log.read_text())
             c = pd.DataFrame(d["curve"])
-            frames.append(c.assign(size=d["size"], n_params=d["n_params_non_embedding"]))
-    return pd.concat(frames, ignore_index=True).sort_values(["n_params", "tokens"])
+            frames.append(
+                c.assign(
+                    member=folder.name,
+                    size=folder.name.partition("-p")[0],
+                    n_params=d["n_params_non_embedding"],
+                )
+            )
+    return pd.concat(frames, ignore_index=True).sort_values(["n_params", "member", "tokens"])
 
 
 def size_law(table: pd.DataFrame) -> sc.FitResult:
@@ -90,9 +115,11 @@ def f0_suite_scaling(table: pd.DataFrame, curves: pd.DataFrame, law: sc.FitResul
     )
     ax.legend(fontsize=7)
     ax = axes[0, 1]
-    shades = plots.size_shades("listwise", len(table))
-    for shade, (_, c) in zip(shades, curves.groupby("n_params", sort=True)):
-        ax.plot(c["tokens"], c["loss"], color=shade, label=c["size"].iloc[0], lw=1)
+    shades = plots.size_shades("listwise", table["n_params"].nunique())
+    for shade, (_, by_size) in zip(shades, curves.groupby("n_params", sort=True)):
+        for i, (_, c) in enumerate(by_size.groupby("member", sort=True)):
+            label = c["size"].iloc[0] if i == 0 else None  # one label per size, all its seeds
+            ax.plot(c["tokens"], c["loss"], color=shade, label=label, lw=1)
     ax.set(
         xscale="log",
         xlabel="pretraining tokens",
@@ -101,13 +128,26 @@ def f0_suite_scaling(table: pd.DataFrame, curves: pd.DataFrame, law: sc.FitResul
     )
     ax.legend(fontsize=7, ncol=2)
     ax = axes[0, 2]
+    mean = table.groupby("n_params")["probe_query_weighted"].mean()
+    seeds = table["pretrain_seed"].nunique()
     ax.plot(
-        table["n_params"],
-        table["probe_query_weighted"],
-        "o-",
+        mean.index,
+        mean.to_numpy(),
+        "-",
         color="k",
-        label="query-weighted probe",
+        label=f"query-weighted probe ({seeds} seed mean)" if seeds > 1 else "query-weighted probe",
     )
+    if seeds > 1:
+        ax.scatter(
+            table["n_params"],
+            table["probe_query_weighted"],
+            color="k",
+            s=10,
+            alpha=0.6,
+            label="each pretraining seed",
+        )
+    else:
+        ax.scatter(table["n_params"], table["probe_query_weighted"], color="k", s=16)
     ax.axhline(
         table["probe_constant_guess"].iloc[0], ls=":", color="0.5", label="always the top relation"
     )

@@ -225,3 +225,16 @@ def test_pointwise_every_n_steps_passes_the_preflight_as_training_accepts_it(tmp
     negative = study_file(tmp_path, "base:\n  train: {checkpoint_every_steps: -2}\n")
     with pytest.raises(ConfigError, match="checkpoint_every_steps must be positive"):
         load_study(negative)
+
+
+def test_an_unknown_suite_name_is_found_before_training(tmp_path):
+    preset = study_file(
+        tmp_path,
+        "sizes: ['10k']\nheld_out: []\nobjectives: [listwise]\n"
+        "base:\n  model: {family: suite, suite: nope}\n",
+    )
+    problems = [str(p) for p in check(load_study(preset))]
+    assert problems == [
+        "model.suite: unknown suite 'nope'; use one of ['deep', 'stream'], or add a SuiteSpec "
+        "to rerankscale.suite.SUITES"
+    ], problems

@@ -104,3 +104,19 @@ def test_shape_table_reports_actual_counts():
             100 * (row["n_params"] - row["target"]) / row["target"]
         )
         assert abs(row["deviation_pct"]) < 1
+
+
+def test_a_lower_aspect_ratio_is_deeper_and_keeps_the_count():
+    """A = 20 (the ``deep`` suite): 2 layers up to 53k, then one more layer per ~2.3x in N; the
+    count still lands within 0.5% of the target and the width is even per head."""
+    sizes = ["10k", "23k", "53k", "120k", "280k", "640k"]
+    shapes = [shape_for(s, aspect_ratio=20) for s in sizes]
+    assert [s.n_layers for s in shapes] == [2, 2, 2, 3, 4, 5]
+    assert shapes[:3] == [shape_for(s) for s in sizes[:3]]  # the 2-layer members are unchanged
+    for size, shape in zip(sizes, shapes):
+        target = int(size[:-1]) * 1000
+        assert abs(shape.non_embedding_params() - target) / target < 5e-3
+        assert shape.d_model % (2 * shape.n_heads) == 0
+    assert [shape_for(s).n_layers for s in sizes] == [2] * 6  # A = 64: all two layers
+    with pytest.raises(ShapeError, match="aspect_ratio=0"):
+        shape_for("10k", aspect_ratio=0)

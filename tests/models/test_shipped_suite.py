@@ -60,6 +60,45 @@ def test_manifest_keys_match_the_default_recipe(manifest, tokenizer):
         assert entry["key"] == key_of(DEFAULT_SUITE, name, tokenizer)
 
 
+def test_the_deep_suite_ships_three_pretraining_seeds_per_size_deepening_with_n(tokenizer):
+    """``suite/deep/``: 6 sizes × 3 pretraining seeds, every member's key from ``DEEP_SUITE``
+    and its checksums verified; depth 2, 2, 2, 3, 4, 5; both suites together ≤ 50 MB."""
+    from rerankscale.suite import DEEP_SUITE, member_name, suite_folder
+
+    folder = suite_folder("deep")
+    members = read_manifest(folder)["members"]
+    assert read_manifest(folder)["spec"] == json_ready(DEEP_SUITE.to_dict())
+    assert sorted(members) == sorted(member_name(s, k) for s, k in DEEP_SUITE.members())
+    for size, seed in DEEP_SUITE.members():
+        name, entry = member_name(size, seed), members[member_name(size, seed)]
+        assert entry["key"] == key_of(DEEP_SUITE, size, tokenizer, seed=seed)
+        assert entry["shape"] == DEEP_SUITE.shape(size).to_dict()
+        assert member_path(size, folder, seed=seed) == folder / name
+    assert [members[s]["shape"]["n_layers"] for s in DEEP_SUITE.sizes] == [2, 2, 2, 3, 4, 5]
+    assert sum(p.stat().st_size for p in SUITE_DIR.rglob("*") if p.is_file()) <= 50e6
+
+
+def json_ready(value):
+    import json
+
+    return json.loads(json.dumps(value))
+
+
+def test_a_suite_is_named_and_its_errors_name_its_rebuild_command(tmp_path):
+    from rerankscale.suite import rebuild_command, suite_folder, suite_spec
+
+    assert suite_folder("stream") == SUITE_DIR and suite_folder("deep") == SUITE_DIR / "deep"
+    assert rebuild_command(SUITE_DIR) == "make suite SUITE=stream"
+    assert rebuild_command(SUITE_DIR / "deep") == "make suite SUITE=deep"
+    with pytest.raises(SuiteError, match=r"unknown suite 'nope'; use one of \['deep', 'stream'\]"):
+        suite_spec("nope")
+    folder = tmp_path / "deep"  # a suite folder is named by its suite
+    folder.mkdir()
+    (folder / MANIFEST).write_text('{"members": {}}')
+    with pytest.raises(SuiteError, match=r"no member '10k-p2'.*`make suite SUITE=deep`"):
+        member_path("10k", folder, seed=2)
+
+
 def test_missing_or_corrupt_member_is_a_clear_error(tmp_path, manifest):
     suite = tmp_path / "suite"
     shutil.copytree(SUITE_DIR / "10k", suite / "10k")
