@@ -1,21 +1,138 @@
 """(query, passage) batches for cross-encoders.
 
 ``PairEncoder`` turns lists of queries and passages into padded tensors
-``[CLS] q [SEP] d [SEP]`` for a BERT-style tokenizer. Each distinct text is tokenized once (a dict
-cache of token ids without special tokens), which matters in reranking and group training where
-one query meets many passages and a passage recurs across queries. ``length_buckets`` groups
-indices of similar length so the evaluator pads little.
+``[CLS] q [SEP] d [SEP]`` for a BERT-style tokenizer. Each distinct text is tokenized once and its
+token ids (without special tokens) kept in a ``TokenCache`` (one flat integer array: ≈ 2 bytes
+per token, plus ≈ 60 bytes per text), which matters in reranking and group training where one
+query meets many passages and a passage recurs across queries. ``length_buckets`` groups indices
+of similar length so the evaluator pads little.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import sys
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
 
 class EncodingError(ValueError):
     """Bad input to the encoder; the message names the problem and the fix."""
+
+
+Tokenize = Callable[[list[str]], Sequence[Sequence[int]]]  # texts -> one id sequence per text
+
+
+class TokenCache:
+    """Token ids of distinct texts, each text tokenized once, kept in one flat integer array.
+
+    The texts' ids lie one after another in ``ids``; a dict maps each text to its span, packed in
+    one int as ``start · 2³² + length``. ``ids`` is ``uint16`` while every id is < 2¹⁶ (any
+    vocabulary up to 65,536 tokens: BERT's, ModernBERT's, the synthetic task's), else the
+    smallest unsigned type that holds the largest id; it grows ×``GROWTH`` (1.25), so up to a
+    fifth of it may be unused; it holds up to 2³² tokens. ``spans`` says where texts' ids lie in
+    ``ids`` (to build batches with array operations), ``get`` returns them as ``list[int]``: both
+    equal what the tokenizer returned.
+
+    Memory (``nbytes``), for ``T`` tokens in ``n`` texts, ``cap(T) ≤ 1.25·T``::
+
+        2·cap(T)  +  sys.getsizeof(dict)  +  32·n
+        (ids)        (≈ 20–40 B per text)    (the span ints)
+
+    i.e. 2–2.5 B per token plus ≈ 55–70 B per text, ≤ 8 B per token from ≈ 12 tokens per text
+    (bench/bench_tokens.py measures it). The texts are referenced, not copied (the cache keeps
+    them alive). The storage this replaced, a dict of ``list[int]``, costs 8 B per token (a list
+    slot) + 28–32 B per id ≥ 257 (an int object each) + ≥ 56 B per text: ≈ 30–36 B per token.
+
+    Example::
+
+        cache = TokenCache()
+        cache.get(["a b", "c"], lambda t: tokenizer(t, add_special_tokens=False)["input_ids"])
+    """
+
+    GROWTH = 1.25
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every text (and release the array)."""
+        self._spans: dict[str, int] = {}
+        self._ids = np.zeros(0, dtype=np.uint16)
+        self.n_tokens = 0
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the cache holds beyond the texts: ``ids`` (its capacity), the dict, its values
+        (0..256 are shared ints). O(texts)."""
+        values = sum(sys.getsizeof(v) for v in self._spans.values() if v > 256)
+        return self._ids.nbytes + sys.getsizeof(self._spans) + values
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Every cached token id, text after text (a read-only view)."""
+        view = self._ids[: self.n_tokens]
+        view.flags.writeable = False
+        return view
+
+    def spans(self, texts: Sequence[str], tokenize: Tokenize) -> tuple[np.ndarray, np.ndarray]:
+        """``(starts, lengths)``: text ``i``'s ids are ``ids[starts[i] : starts[i] + lengths[i]]``.
+        ``tokenize`` is called once, on the texts not seen before (not at all if there are none)."""
+        spans = self._spans
+        new = list(dict.fromkeys(t for t in texts if t not in spans))
+        bad = [t for t in new if not isinstance(t, str)]
+        if bad:
+            raise EncodingError(f"texts must be strings; got {type(bad[0]).__name__}: {bad[0]!r}")
+        if new:
+            self._add(new, tokenize(new))
+        packed = np.fromiter((spans[t] for t in texts), dtype=np.uint64, count=len(texts))
+        return (packed >> 32).astype(np.int64), (packed & 0xFFFFFFFF).astype(np.int64)
+
+    def get(self, texts: Sequence[str], tokenize: Tokenize) -> list[list[int]]:
+        """The token ids of each text (tokenizing as ``spans`` does)."""
+        starts, lengths = self.spans(texts, tokenize)
+        row, k = _ranges(lengths)
+        flat = self._ids[starts[row] + k].tolist()
+        bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        return [flat[i:j] for i, j in zip(bounds, bounds[1:])]
+
+    def _add(self, texts: list[str], encoded: Sequence[Sequence[int]]) -> None:
+        lengths = [len(e) for e in encoded]
+        flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64)
+        start, end = self.n_tokens, self.n_tokens + flat.size
+        self._ids = _reserve(self._ids, end, int(flat.max(initial=0)))
+        self._ids[start:end] = flat
+        starts = itertools.accumulate(lengths[:-1], initial=start)
+        self._spans.update(zip(texts, (s << 32 | n for s, n in zip(starts, lengths))))
+        self.n_tokens = end
+
+
+def _ranges(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(row, k)`` enumerating ``k = 0 .. counts[row] − 1`` for every row, in order.
+
+    >>> [a.tolist() for a in _ranges(np.array([2, 0, 3]))]
+    [[0, 0, 2, 2, 2], [0, 1, 0, 1, 2]]
+    """
+    row = np.repeat(np.arange(len(counts)), counts)
+    first = np.cumsum(counts) - counts  # each row's first position in the flat enumeration
+    return row, np.arange(len(row)) - first[row]
+
+
+def _reserve(array: np.ndarray, size: int, largest: int) -> np.ndarray:
+    """``array`` itself, or a zero-padded copy with room for ``size`` items (capacity grown
+    ×``TokenCache.GROWTH``) and a dtype that holds ``largest``."""
+    dtype = np.promote_types(array.dtype, np.min_scalar_type(largest))
+    if size <= array.size and dtype == array.dtype:
+        return array
+    capacity = array.size if size <= array.size else max(size, int(array.size * TokenCache.GROWTH))
+    grown = np.zeros(capacity, dtype=dtype)
+    grown[: array.size] = array
+    return grown
 
 
 class PairEncoder:
@@ -59,7 +176,7 @@ class PairEncoder:
         if token_type_ids is None:
             token_type_ids = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
         self.use_token_type_ids = bool(token_type_ids)
-        self._cache: dict[str, list[int]] = {}
+        self._cache = TokenCache()
         self._check_template()
 
     def _check_template(self) -> None:
@@ -76,14 +193,10 @@ class PairEncoder:
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids without special tokens, tokenizing only texts not seen before."""
-        new = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        bad = [t for t in new if not isinstance(t, str)]
-        if bad:
-            raise EncodingError(f"texts must be strings; got {type(bad[0]).__name__}: {bad[0]!r}")
-        if new:
-            encoded = self.tokenizer(new, add_special_tokens=False)["input_ids"]
-            self._cache.update(zip(new, (list(e) for e in encoded)))
-        return [self._cache[t] for t in texts]
+        return self._cache.get(texts, self._tokenize)
+
+    def _tokenize(self, texts: list[str]) -> list[list[int]]:
+        return self.tokenizer(texts, add_special_tokens=False)["input_ids"]
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -92,7 +205,9 @@ class PairEncoder:
     def cache_size(self) -> int:
         return len(self._cache)
 
-    def _pairs(self, queries: Sequence[str], docs: Sequence[str]) -> list[tuple[list, list]]:
+    def _pairs(self, queries: Sequence[str], docs: Sequence[str]) -> tuple[np.ndarray, ...]:
+        """``(q_start, n_q, d_start, n_d)``: where each pair's query and passage ids start in the
+        cache's ``ids`` and how many of them the pair keeps (the truncation rule above)."""
         if isinstance(queries, str) or isinstance(docs, str):
             raise EncodingError("encode takes lists of queries and passages, not single strings")
         if len(queries) != len(docs):
@@ -100,34 +215,39 @@ class PairEncoder:
                 f"{len(queries)} queries but {len(docs)} passages; pass one query per passage"
             )
         budget = self.max_length - 3
-        out = []
-        for q, d in zip(self.token_ids(queries), self.token_ids(docs)):
-            n_q = min(len(q), max(budget - len(d), budget // 2))
-            out.append((q[:n_q], d[: budget - n_q]))
-        return out
+        q_start, q_len = self._cache.spans(queries, self._tokenize)
+        d_start, d_len = self._cache.spans(docs, self._tokenize)
+        n_q = np.minimum(q_len, np.maximum(budget - d_len, budget // 2))
+        return q_start, n_q, d_start, np.minimum(d_len, budget - n_q)
 
     # ------------------------------------------------------------------ public
 
     def lengths(self, queries: Sequence[str], docs: Sequence[str]) -> list[int]:
         """Non-padding tokens of each encoded pair (special tokens included)."""
-        return [len(q) + len(d) + 3 for q, d in self._pairs(queries, docs)]
+        _, n_q, _, n_d = self._pairs(queries, docs)
+        return (n_q + n_d + 3).tolist()
 
     def encode(self, queries: Sequence[str], docs: Sequence[str]) -> dict[str, torch.Tensor]:
         """``{"input_ids", "attention_mask"[, "token_type_ids"]}``, each ``LongTensor[P, T]`` with
         ``T`` the longest pair of this batch."""
-        pairs = self._pairs(queries, docs)
-        if not pairs:
+        q_start, n_q, d_start, n_d = self._pairs(queries, docs)
+        if not len(n_q):
             raise EncodingError("encode got no pairs; pass at least one (query, passage)")
-        lengths = [len(q) + len(d) + 3 for q, d in pairs]
-        width = max(lengths)
-        pad, cls, sep = self.pad_id, self.cls_id, self.sep_id
-        rows = [[cls, *q, sep, *d, sep] + [pad] * (width - n) for (q, d), n in zip(pairs, lengths)]
-        input_ids = torch.tensor(rows, dtype=torch.long)
-        positions = torch.arange(width).unsqueeze(0)
-        attention = (positions < torch.tensor(lengths).unsqueeze(1)).long()
-        batch = {"input_ids": input_ids, "attention_mask": attention}
+        lengths = n_q + n_d + 3
+        rows = np.arange(len(lengths))
+        input_ids = np.full((len(lengths), int(lengths.max())), self.pad_id, dtype=np.int64)
+        input_ids[:, 0] = self.cls_id
+        input_ids[rows, n_q + 1] = input_ids[rows, lengths - 1] = self.sep_id
+        ids = self._cache.ids
+        row, k = _ranges(n_q)  # query token k of pair `row` goes to column 1 + k
+        input_ids[row, 1 + k] = ids[q_start[row] + k]
+        row, k = _ranges(n_d)  # passage token k goes to column n_q + 2 + k
+        input_ids[row, n_q[row] + 2 + k] = ids[d_start[row] + k]
+        positions = torch.arange(input_ids.shape[1]).unsqueeze(0)
+        attention = (positions < torch.from_numpy(lengths).unsqueeze(1)).long()
+        batch = {"input_ids": torch.from_numpy(input_ids), "attention_mask": attention}
         if self.use_token_type_ids:  # 1 from the passage's first token to its [SEP]
-            starts = torch.tensor([len(q) + 2 for q, _ in pairs]).unsqueeze(1)
+            starts = torch.from_numpy(n_q + 2).unsqueeze(1)
             batch["token_type_ids"] = ((positions >= starts) & attention.bool()).long()
         return batch
 

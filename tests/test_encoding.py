@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import random
+import tracemalloc
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from rerankscale.encoding import EncodingError, PairEncoder, length_buckets
+import rerankscale.encoding
+from rerankscale.encoding import EncodingError, PairEncoder, TokenCache, length_buckets
 from rerankscale.tokenizer import train_wordpiece, wordlevel_tokenizer
 
 WORDS = [f"w{i}" for i in range(50)]
@@ -119,6 +124,62 @@ def test_each_distinct_text_is_tokenized_once(word_tok):
     assert enc.cache_size == 5
     enc.clear_cache()
     assert enc.cache_size == 0
+
+
+def test_token_cache_returns_exactly_what_the_tokenizer_returns():
+    """Real text (this package's source lines, unicode included), a WordPiece tokenizer; texts
+    repeated within and across calls, new texts after the arrays have grown, empty texts."""
+    lines = [
+        " ".join(x.split()) for x in Path(rerankscale.encoding.__file__).read_text().split("\n")
+    ]
+    tok = train_wordpiece(lines, vocab_size=300)
+    enc = PairEncoder(tok, max_length=32)
+    calls = [lines[:120] + lines[:40], lines[80:200] + ["", lines[5]], lines[150:] + lines[::7]]
+    for texts in calls:
+        expected = [list(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+        assert enc.token_ids(texts) == expected  # ids, order and lengths
+        starts, lengths = enc._cache.spans(texts, enc._tokenize)
+        assert lengths.tolist() == [len(e) for e in expected]
+        assert [enc._cache.ids[s : s + n].tolist() for s, n in zip(starts, lengths)] == expected
+    distinct = set(lines)
+    assert enc.cache_size == len(distinct)
+    assert enc._cache.n_tokens == sum(
+        len(tok(t, add_special_tokens=False)["input_ids"]) for t in distinct
+    )
+    assert enc._cache.ids.dtype == np.uint16
+
+
+def test_token_cache_widens_for_ids_beyond_uint16():
+    def tokenize(texts):
+        return [[int(w) for w in t.split()] for t in texts]
+
+    cache = TokenCache()
+    assert cache.get(["1 2 3", "65535"], tokenize) == [[1, 2, 3], [65535]]
+    assert cache.ids.dtype == np.uint16
+    big = ["70000 5", str(2**40)]
+    assert cache.get(big + ["1 2 3"], tokenize) == [[70000, 5], [2**40], [1, 2, 3]]
+    assert cache.get(["65535", "70000 5"], tokenize) == [[65535], [70000, 5]]
+    assert cache.ids.dtype == np.uint64
+
+
+def test_token_cache_bytes_per_token(word_tok):
+    """``nbytes`` (the docstring's formula) matches what tracemalloc sees the cache retain, and
+    is ≤ 8 B per token for passage-like texts (10–30 tokens) filled step by step."""
+    texts = _texts(3000, 10, 30, seed=3)
+    enc = PairEncoder(word_tok, max_length=64)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(0, len(texts), 100):
+            enc.encode(texts[i : i + 100], texts[i : i + 100])
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    cache = enc._cache
+    assert cache.nbytes == pytest.approx(retained, rel=0.1)
+    assert cache.nbytes / cache.n_tokens <= 8
 
 
 def test_length_buckets_sorted_and_deterministic():
