@@ -238,3 +238,10 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
         "model.suite: unknown suite 'nope'; use one of ['deep', 'stream'], or add a SuiteSpec "
         "to rerankscale.suite.SUITES"
     ], problems
+
+
+def test_the_deep_study_finds_every_member_and_its_world_in_the_shipped_suite():
+    """``cpu-deep``: 6 sizes × 3 paired seeds on ``suite/deep/``, Zipf 1.0: nothing to fix."""
+    study = load_study("cpu-deep")
+    assert {c.member_seed() for c in study.cells()} == {0, 1, 2}
+    assert check(study) == []
