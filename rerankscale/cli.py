@@ -75,9 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
     p.add_argument(
         "--suite",
-        default="stream",
-        help="which shipped suite (rerankscale.suite.SUITES): 'stream' (suite/, the cpu "
-        "study's; default) or 'deep' (suite/deep/, the cpu-deep preset's)",
+        default="deep",
+        help="which shipped suite (rerankscale.suite.SUITES): 'deep' (suite/deep/, the cpu "
+        "study's; default) or 'stream' (suite/, the cpu-stream preset's)",
     )
     return parser
 

@@ -67,7 +67,7 @@ def test_a_set_is_rebuilt_whole_from_a_saved_table(tmp_path, notebooks, capsys):
     assert t1["size"].tolist() == ["10k", "23k", "53k", "120k", "280k"]
     assert t1["n_seeds"].tolist() == [3] * 5
     assert t1["ndcg@10"].tolist() == pytest.approx(
-        [0.462279, 0.493587, 0.709186, 0.683955, 0.622251], abs=1e-6
+        [0.501898, 0.567052, 0.709433, 0.699683, 0.738728], abs=1e-6
     )
     assert not list(tmp_path.glob(".figures.*"))  # no staging folder left
 

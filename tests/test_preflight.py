@@ -241,7 +241,7 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
 
 
 def test_the_deep_study_finds_every_member_and_its_world_in_the_shipped_suite():
-    """``cpu-deep``: 6 sizes × 3 paired seeds on ``suite/deep/``, Zipf 1.0: nothing to fix."""
-    study = load_study("cpu-deep")
+    """``cpu``: 6 sizes × 3 paired seeds on ``suite/deep/``, Zipf 1.0: nothing to fix."""
+    study = load_study("cpu")
     assert {c.member_seed() for c in study.cells()} == {0, 1, 2}
     assert check(study) == []

@@ -40,8 +40,8 @@ NOTEBOOKS = {
         "# 01 · Data: the dataset and its first-stage baseline\n\n"
         "Statistics of the training and eval sets of a preset, and the first-stage (BM25) "
         "ranking scored with the same metrics as every reranker (the baseline of T1).",
-        """# Parameters (papermill). Defaults: the smoke preset (synthetic task, small eval subset).
-preset = "smoke"
+        """# Parameters (papermill). Defaults: the default CPU study (synthetic task).
+preset = "cpu"
 results_path = None      # unused here; accepted so the sweep can pass the same parameters
 figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         "%matplotlib inline\nfrom rerankscale import overview\n\nstudy = overview.load_preset(preset)\n"
@@ -50,16 +50,19 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         "baseline = overview.first_stage_table(study)\nbaseline",
         "overview.save_first_stage(baseline, figures_dir)",
         "## The pretrained suite\n\n"
-        "The `cpu` preset fine-tunes the shipped mini-suite (`suite/`, `docs/suite.md`): six "
-        "ModernBERT members pretrained with whole-word MLM on the same 10M tokens of the "
-        "synthetic world's pretraining collection. Below, each member's held-out MLM loss, the "
-        "law L(N) = E + A·N^−α fitted to it, the pretraining curves, and the probe of the "
-        "query→passage register mapping that ranking needs (measured before fine-tuning).",
+        "The `cpu` preset fine-tunes the shipped mini-suite `deep` (`suite/deep/`, "
+        "`docs/suite.md`): six ModernBERT sizes, 2 to 5 layers deep, three pretraining seeds "
+        "each, every member pretrained with whole-word MLM on the same 10M tokens of the "
+        "synthetic world's pretraining collection (a preset names its suite in `model.suite`). "
+        "Below, each member's held-out MLM loss, the law L(N) = E + A·N^−α fitted to all of "
+        "them, the pretraining curves, and the probe of the query→passage register mapping "
+        "that ranking needs (measured before fine-tuning).",
         "from rerankscale import report, suite_report\n\n"
-        "members = suite_report.suite_table()\nmembers",
+        "suite = study.base.model.suite\n"
+        "members = suite_report.suite_table(suite)\nmembers",
         "suite_law = suite_report.size_law(members)\n"
         '{"status": suite_law.status, **suite_law.params}',
-        "fig = suite_report.f0_suite_scaling(members, suite_report.suite_curves(), suite_law)\n"
+        "fig = suite_report.f0_suite_scaling(members, suite_report.suite_curves(suite), suite_law)\n"
         'report.save(members, figures_dir, "T0_suite")\n'
         'report.save(fig, figures_dir, "F0_suite_scaling")\nfig',
     ],
