@@ -3,7 +3,7 @@
 #   make test    the test suite (fast tests + nbval on every notebook)
 #   make notebooks  execute the analysis notebooks in place on figures/results.csv (commit them)
 #   make suite   rebuild the cpu study's pretrained mini-suite suite/deep/ (not needed: it is
-#                committed); SUITE=stream rebuilds the first suite in suite/ (rerankscale.suite.SUITES)
+#                committed); SUITE=stream rebuilds the first suite in suite/ (rerankscale.models.suite.SUITES)
 #   make test-slurm  start a single-node SLURM here (root, apt-get), run tests/test_slurm.py, stop it
 # Each creates .venv and installs the project on first use.
 

@@ -49,12 +49,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rerankscale.config import ModelConfig  # noqa: E402
-from rerankscale.encoding import PairEncoder  # noqa: E402
+from rerankscale.evaluation.rerank import rerank  # noqa: E402
 from rerankscale.io import atomic_write_json  # noqa: E402
-from rerankscale.models import build_model, load_model, parameter_counts, save_model  # noqa: E402
+from rerankscale.models.crossencoder import build_model, load_model, parameter_counts, save_model  # noqa: E402
+from rerankscale.models.encoding import PairEncoder  # noqa: E402
+from rerankscale.models.tokenizer import train_wordpiece  # noqa: E402
 from rerankscale.provenance import environment_info  # noqa: E402
-from rerankscale.rerank import rerank  # noqa: E402
-from rerankscale.tokenizer import train_wordpiece  # noqa: E402
 
 SCIFACT = REPO.parent / "shared" / "data" / "scifact"
 
@@ -68,7 +68,7 @@ WORKLOADS = {  # name: (dataset id, max_length) — the CPU study's eval set, an
 def load_candidates(workload: str, n_queries: int, depth: int):
     """The workload's eval set and its first ``n_queries`` judged queries (sorted ids)."""
     from rerankscale.data import load_eval_set, seed_beir_cache
-    from rerankscale.metrics import judged_queries
+    from rerankscale.evaluation.metrics import judged_queries
 
     dataset_id, _ = WORKLOADS[workload]
     if workload == "scifact":
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
     report = {
-        "benchmark": "rerank: rerankscale.rerank vs sentence_transformers CrossEncoder.predict",
+        "benchmark": "rerank: rerankscale.evaluation.rerank vs sentence_transformers CrossEncoder.predict",
         "settings": {
             "batch_size": args.batch_size,
             "threads": args.threads,

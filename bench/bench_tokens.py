@@ -49,8 +49,8 @@ REPO = Path(__file__).resolve().parent.parent
 # which numba (bm25s, generating synthetic training chunks) imports
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 
-from rerankscale.encoding import TokenCache  # noqa: E402
 from rerankscale.io import atomic_write_json  # noqa: E402
+from rerankscale.models.encoding import TokenCache  # noqa: E402
 from rerankscale.provenance import environment_info  # noqa: E402
 
 SYNTHETIC = "rerankscale/synthetic/train"
@@ -84,7 +84,7 @@ def synthetic_batches(n_groups: int, groups_per_step: int):
     """The trainer's calls for the first ``n_groups`` training groups, and the tokenizer."""
     from rerankscale.data import training_groups
     from rerankscale.data.texts import dataset_vocabulary
-    from rerankscale.tokenizer import wordlevel_tokenizer
+    from rerankscale.models.tokenizer import wordlevel_tokenizer
 
     groups = list(itertools.islice(training_groups(SYNTHETIC, N_NEGATIVES, seed=0), n_groups))
     batches = []
@@ -99,7 +99,7 @@ def scifact_batches(vocab_size: int, per_call: int = 256):
     """SciFact's corpus and queries in calls of ``per_call`` texts, and a WordPiece tokenizer."""
     from rerankscale.data import load_dataset, seed_beir_cache
     from rerankscale.data.registry import iter_docs, iter_queries
-    from rerankscale.tokenizer import train_wordpiece
+    from rerankscale.models.tokenizer import train_wordpiece
 
     seed_beir_cache("scifact", SCIFACT)
     ds = load_dataset("beir/scifact")

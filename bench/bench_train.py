@@ -43,8 +43,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rerankscale.config import ModelConfig, RunConfig  # noqa: E402
-from rerankscale.encoding import PairEncoder  # noqa: E402
 from rerankscale.io import atomic_write_json  # noqa: E402
+from rerankscale.models.encoding import PairEncoder  # noqa: E402
 from rerankscale.provenance import environment_info  # noqa: E402
 
 DATASET = "rerankscale/synthetic/train"
@@ -111,7 +111,7 @@ def step_ordered_pairs(groups: list, groups_per_step: int, seed: int = 0) -> lis
 
 
 def training_flops(encoder: PairEncoder, pairs: list[tuple], shape: dict, n_params: int):
-    from rerankscale.models import flops_per_token
+    from rerankscale.models.crossencoder import flops_per_token
 
     lengths = encoder.lengths([p[0] for p in pairs], [p[1] for p in pairs])
     flops = 0.0
@@ -144,7 +144,12 @@ def heldout(model, tokenizer, groups: list, max_length: int, device: str = "cpu"
 def build_and_save(size: str, max_length: int, out: Path, shape_override=None):
     """Build the model once and save it; both trainers load this folder. ``shape_override``
     (tokenizer -> model) replaces the size rule's model (the tokenizer is the dataset's)."""
-    from rerankscale.models import build_model, model_shape, parameter_counts, save_model
+    from rerankscale.models.crossencoder import (
+        build_model,
+        model_shape,
+        parameter_counts,
+        save_model,
+    )
 
     mcfg = ModelConfig(
         family="scratch",
@@ -170,7 +175,7 @@ def run_ours(
     objective: str = "pointwise",
 ) -> dict:
     import rerankscale.data
-    from rerankscale.train import train
+    from rerankscale.training.train import train
 
     cfg = RunConfig()
     cfg.model = ModelConfig(
@@ -188,7 +193,7 @@ def run_ours(
             start = time.perf_counter()
             summary = train(cfg, run_dir, progress=False)
             wall = time.perf_counter() - start
-            from rerankscale.models import load_model
+            from rerankscale.models.crossencoder import load_model
 
             model, tokenizer = load_model(
                 Path(run_dir) / "checkpoints" / summary["checkpoints"][-1]
@@ -402,8 +407,8 @@ def ettin_150m_like(tokenizer):
     50368), built from a config with random weights."""
     from transformers import ModernBertForSequenceClassification
 
-    from rerankscale.models import modernbert_config
-    from rerankscale.shapes import Shape
+    from rerankscale.models.crossencoder import modernbert_config
+    from rerankscale.models.shapes import Shape
 
     config = modernbert_config(
         Shape(n_layers=22, d_model=768, n_heads=12, d_ff=1152),

@@ -12,7 +12,7 @@
 Errors in the user's input (an unknown preset, invalid YAML, a bad size, an unavailable
 dataset, a missing or empty results table) are printed as one line naming the problem and the
 fix, with exit status 2; ``sweep`` finds them all before any cell starts
-(``rerankscale.preflight``), one line each.
+(``rerankscale.orchestration.preflight``), one line each.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--suite",
         default="deep",
-        help="which shipped suite (rerankscale.suite.SUITES): 'deep' (suite/deep/, the cpu "
+        help="which shipped suite (rerankscale.models.suite.SUITES): 'deep' (suite/deep/, the cpu "
         "study's; default) or 'stream' (suite/, the cpu-stream preset's)",
     )
     return parser
@@ -84,10 +84,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from rerankscale import sweep as sw
-    from rerankscale.artifacts import ArtifactError
     from rerankscale.data.errors import DataError
-    from rerankscale.results import ResultsError
+    from rerankscale.evaluation.results import ResultsError
+    from rerankscale.orchestration import sweep as sw
+    from rerankscale.reporting.artifacts import ArtifactError
 
     try:
         if args.command == "sweep":
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
             return 0
         if args.command == "figures":
-            from rerankscale.study import load_preset, resolve
+            from rerankscale.orchestration.study import load_preset, resolve
 
             study = load_preset(args.preset)
             runs = resolve(args.runs_dir or study.runs_path)
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "suite":
             import time
 
-            from rerankscale.suite import build_suite, suite_folder, suite_spec
+            from rerankscale.models.suite import build_suite, suite_folder, suite_spec
 
             spec, folder = suite_spec(args.suite), suite_folder(args.suite)
             started = time.time()

@@ -126,7 +126,7 @@ class ModelConfig:
     # suite: the pretraining seed of the member fine-tuned (MultiBERTs-style seed pairs);
     # "paired" takes the fine-tuning seed, so a study's seeds span pretraining × fine-tuning
     suite_seed: int | str = 0
-    # suite: which shipped suite (``rerankscale.suite.SUITES``): "stream" is ``suite/``, "deep"
+    # suite: which shipped suite (``rerankscale.models.suite.SUITES``): "stream" is ``suite/``, "deep"
     # is ``suite/deep/``
     suite: str = "stream"
 
@@ -230,7 +230,7 @@ class RunConfig:
 class SlurmConfig:
     """Resources of each cell on SLURM (``sweep --executor slurm``: one job-array task per
     cell), passed to ``submitit.AutoExecutor.update_parameters``; checked by the preflight
-    (``rerankscale.slurm``)."""
+    (``rerankscale.orchestration.slurm``)."""
 
     cpus_per_task: int = 1
     mem_gb: float | None = None  # memory per cell; None = the cluster's default

@@ -57,7 +57,7 @@ ROOT_SUITE = "stream"  # the first shipped suite lives in suite/ itself; any oth
 
 
 def named_suite_dir(name: str, root: Path | None = None) -> Path:
-    """The folder of the shipped suite ``name`` (``rerankscale.suite.SUITES``): ``root`` (default
+    """The folder of the shipped suite ``name`` (``rerankscale.models.suite.SUITES``): ``root`` (default
     ``suite_dir()``) for ``stream``, ``root/<name>`` for any other."""
     root = suite_dir() if root is None else root
     return root if name == ROOT_SUITE else root / name

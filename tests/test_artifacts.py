@@ -14,10 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rerankscale import artifacts, report, sweep
-from rerankscale.artifacts import ArtifactError
 from rerankscale.config import RunConfig
 from rerankscale.io import sha256
+from rerankscale.orchestration import sweep
+from rerankscale.reporting import artifacts, report
+from rerankscale.reporting.artifacts import ArtifactError
 
 
 def make_runs(root: Path) -> Path:
@@ -242,7 +243,7 @@ def test_a_failing_notebook_is_one_line_from_the_cli(tmp_path, monkeypatch, caps
 STAND_IN_ANALYSIS = """
 import os, time
 import pandas as pd
-from rerankscale import report
+from rerankscale.reporting import report
 NAME = "STEM"
 for i in range(3):
     report.save(pd.DataFrame({"tag": [os.environ["TEST_TAG"]], "i": [i]}), figures_dir,
@@ -254,7 +255,8 @@ for i in range(3):
 CLI_SCRIPT = """
 import sys
 from pathlib import Path
-from rerankscale import cli, sweep
+from rerankscale import cli
+from rerankscale.orchestration import sweep
 sweep.NOTEBOOKS = Path(sys.argv[1])
 sys.exit(cli.main(["figures", "--preset", "smoke", "--runs-dir", sys.argv[2],
                    "--figures-dir", sys.argv[3]]))

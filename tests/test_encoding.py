@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-import rerankscale.encoding
-from rerankscale.encoding import EncodingError, PairEncoder, TokenCache, length_buckets
-from rerankscale.tokenizer import train_wordpiece, wordlevel_tokenizer
+import rerankscale.models.encoding
+from rerankscale.models.encoding import EncodingError, PairEncoder, TokenCache, length_buckets
+from rerankscale.models.tokenizer import train_wordpiece, wordlevel_tokenizer
 
 WORDS = [f"w{i}" for i in range(50)]
 
@@ -130,7 +130,8 @@ def test_token_cache_returns_exactly_what_the_tokenizer_returns():
     """Real text (this package's source lines, unicode included), a WordPiece tokenizer; texts
     repeated within and across calls, new texts after the arrays have grown, empty texts."""
     lines = [
-        " ".join(x.split()) for x in Path(rerankscale.encoding.__file__).read_text().split("\n")
+        " ".join(x.split())
+        for x in Path(rerankscale.models.encoding.__file__).read_text().split("\n")
     ]
     tok = train_wordpiece(lines, vocab_size=300)
     enc = PairEncoder(tok, max_length=32)

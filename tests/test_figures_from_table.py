@@ -15,8 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rerankscale import artifacts, cli, report, sweep
+from rerankscale import cli
 from rerankscale.io import sha256
+from rerankscale.orchestration import sweep
+from rerankscale.reporting import artifacts, report
 
 SLICE = Path(__file__).resolve().parent / "data" / "repro" / "results.csv"  # 60 rows, cpu runs
 

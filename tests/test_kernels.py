@@ -9,7 +9,7 @@ import pytest
 import zmq
 from nbformat.v4 import new_code_cell, new_notebook
 
-from rerankscale.kernels import QuietKernelManager
+from rerankscale.orchestration.kernels import QuietKernelManager
 
 NOISE = ("without encryption", "KeyboardInterrupt")
 BARS = """from tqdm.auto import tqdm
@@ -36,7 +36,7 @@ def test_papermill_run_is_quiet(tmp_path):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
     nbformat.write(nb, tmp_path / "bars.ipynb")
     script = (
-        "from pathlib import Path\nfrom rerankscale import sweep\n"
+        "from pathlib import Path\nfrom rerankscale.orchestration import sweep\n"
         f"sweep.execute_notebook(Path({str(tmp_path / 'bars.ipynb')!r}), "
         f"Path({str(tmp_path / 'out.ipynb')!r}), {{'n': 2}}, cwd={str(tmp_path)!r})\n"
     )

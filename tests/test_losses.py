@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from rerankscale.losses import (
+from rerankscale.training.losses import (
     LOSSES,
     LambdaLoss,
     ListMLELoss,

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rerankscale import sweep
+from rerankscale.orchestration import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 

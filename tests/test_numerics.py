@@ -12,7 +12,7 @@ import pytest
 from jupyter_client.manager import AsyncKernelManager
 
 from rerankscale import numerics
-from rerankscale.kernels import QuietKernelManager
+from rerankscale.orchestration.kernels import QuietKernelManager
 
 
 def test_pinned_names_the_kernel_only_on_x86():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rerankscale import paths
-from rerankscale.tokenizer import SUITE_DIR
+from rerankscale.models.tokenizer import SUITE_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ def test_the_shipped_suite_stays_findable(tmp_path, monkeypatch):
 
 STAND_IN_CELL = """
 import json, os, pathlib
-from rerankscale import study
+from rerankscale.orchestration import study
 cfg = study.cell_config(preset, size, objective, seed)
 run = study.run_dir(out_dir, cfg)
 (run / "eval").mkdir(parents=True, exist_ok=True)
@@ -60,14 +60,17 @@ row = {"step": 1, "eval_set": "synthetic-dev", "queries_seen": 256, "pairs_seen"
 """
 STAND_IN_ANALYSIS = """
 import pandas as pd
-from rerankscale import report, results
+from rerankscale.reporting import report
+from rerankscale.evaluation import results
 table = results.load(results_path)
 report.save(pd.DataFrame({"rows": [len(table)]}), figures_dir, "T1_final_metrics")
 """
 SCRIPT = """
 import json, sys
 from pathlib import Path
-from rerankscale import cli, sweep, tokenizer
+from rerankscale import cli
+from rerankscale.orchestration import sweep
+from rerankscale.models import tokenizer
 from rerankscale.data import dataset_home
 sweep.NOTEBOOKS = Path(sys.argv[1])
 sweep.ANALYSIS_NOTEBOOKS = ("04_fit.ipynb",)

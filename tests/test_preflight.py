@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from rerankscale import cli, report, results, sweep
+from rerankscale import cli
 from rerankscale.config import ConfigError, load_study
-from rerankscale.preflight import PreflightError, check, invalid_cells
-from rerankscale.results import ResultsError
-from rerankscale.schedule import checkpoint_points
-from rerankscale.study import cell_config
+from rerankscale.evaluation import results
+from rerankscale.evaluation.results import ResultsError
+from rerankscale.orchestration import sweep
+from rerankscale.orchestration.preflight import PreflightError, check, invalid_cells
+from rerankscale.orchestration.study import cell_config
+from rerankscale.reporting import report
+from rerankscale.training.schedule import checkpoint_points
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -236,7 +239,7 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
     problems = [str(p) for p in check(load_study(preset))]
     assert problems == [
         "model.suite: unknown suite 'nope'; use one of ['deep', 'stream'], or add a SuiteSpec "
-        "to rerankscale.suite.SUITES"
+        "to rerankscale.models.suite.SUITES"
     ], problems
 
 

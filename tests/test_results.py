@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from rerankscale import results
 from rerankscale.config import RunConfig
+from rerankscale.evaluation import results
 from rerankscale.io import append_jsonl, atomic_write_json
 
 

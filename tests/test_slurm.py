@@ -23,9 +23,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rerankscale import cli, results, slurm, sweep
+from rerankscale import cli
 from rerankscale.config import ConfigError, SlurmConfig, load_study
-from rerankscale.preflight import PreflightError, check
+from rerankscale.evaluation import results
+from rerankscale.orchestration import slurm, sweep
+from rerankscale.orchestration.preflight import PreflightError, check
 
 
 def study_file(tmp_path: Path, text: str, name: str = "mine") -> Path:

@@ -8,7 +8,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from rerankscale import cli, sweep
+from rerankscale import cli
+from rerankscale.orchestration import sweep
 
 PARAMS = 'preset = "x"\nsize = "1k"\nobjective = "listwise"\nseed = 0\nout_dir = "runs"'
 BODY = """import json, pathlib
@@ -111,7 +112,7 @@ def test_submitit_local_executor_runs_cells(fake_study, capsys):
 
 def test_an_invalid_cell_stops_the_sweep_before_any_cell(fake_study):
     """A malformed size is found by the preflight: nothing runs, the status says invalid."""
-    from rerankscale.preflight import PreflightError
+    from rerankscale.orchestration.preflight import PreflightError
 
     preset, runs = fake_study
     preset.write_text(preset.read_text().replace("'2k'", "'bad'"))

@@ -16,7 +16,7 @@ import pandas as pd
 
 def run(args):
     size, objective, seed, out, overrides = args
-    from rerankscale.study import cell_config, evaluate_cell, run_dir, train_cell
+    from rerankscale.orchestration.study import cell_config, evaluate_cell, run_dir, train_cell
 
     cfg = cell_config("cpu", size, objective, seed, overrides=overrides)
     t = time.time()

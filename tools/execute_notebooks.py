@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import nbformat  # noqa: E402
 
-from rerankscale import sweep  # noqa: E402
+from rerankscale.orchestration import sweep  # noqa: E402
 
 
 def strip_run_metadata(path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from rerankscale.config import parse_size
-from rerankscale.study import load_preset
+from rerankscale.orchestration.study import load_preset
 
 METRIC = "ndcg@10"
 

@@ -1,6 +1,9 @@
 """Data layer: ir_datasets ids -> eval sets (queries, qrels, first-stage candidates) and training
 groups; the built-in synthetic task; offline cache handling.
 
+Stage 1 of the pipeline (**data** → models → training → evaluation → scaling → reporting →
+orchestration).
+
 Importing this package sets ``IR_DATASETS_HOME`` to ``<project>/.cache/ir_datasets`` unless it is
 already set (see ``home``); import it before ``ir_datasets``.
 """

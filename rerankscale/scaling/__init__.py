@@ -13,6 +13,11 @@ Typical use::
     sc.compute_optimal(r, C=[1e15, 1e16], k=6 * tokens_per_pair)
     fc = sc.compare_methods(df, sc.forecast_methods("ndcg@10", via="ce@24"), y="ndcg@10")
     sc.summarize_methods(fc)                                   # MAE, bias, coverage per method
+
+Stage 5 of the pipeline (data → models → training → evaluation → **scaling** → reporting →
+orchestration). ``regime`` (T7: is a study in the paper's regime? above BM25, power-law
+exposure curves, larger is better) is built on these fits and is imported on its own:
+``from rerankscale.scaling import regime``.
 """
 
 from .bootstrap import BootstrapResult, bootstrap_fit

@@ -41,7 +41,7 @@ try:  # the compiled routine scipy's own L-BFGS-B driver calls (see ``lbfgsb``)
 except ImportError:  # pragma: no cover - another scipy layout: minimize() is used
     _lbfgsb = None
 
-from rerankscale.results import ResultsError, is_error_metric, is_ranking_metric
+from rerankscale.evaluation.results import ResultsError, is_error_metric, is_ranking_metric
 
 from .lawbase import _as_log_inputs
 from .laws import Law, get_law

@@ -1,7 +1,7 @@
 """Metric helpers for the scaling fits, seed averages and a synthetic results table.
 
 The results table itself (its schema, metric names, validation, final checkpoints and the error
-class) is ``rerankscale.results``; the names the scaling package has always offered are
+class) is ``rerankscale.evaluation.results``; the names the scaling package has always offered are
 re-exported here. This module adds the error transforms a law is fitted on (``to_error``:
 1 − NDCG, contrastive entropy as it is), ``seed_average`` and ``synthetic_results_table``,
 which draws a table from known laws (with a run-level random effect) for tests and benchmarks.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rerankscale.results import (
+from rerankscale.evaluation.results import (
     EXPOSURE_COLUMNS,
     KEY_COLUMNS,
     OPTIONAL_COLUMNS,

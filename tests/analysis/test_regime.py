@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rerankscale import regime
+from rerankscale.scaling import regime
 
 SIZES = {"10k": 1e4, "40k": 4e4, "160k": 1.6e5}
 QUERIES = [256, 512, 1024, 2048, 4096]

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rerankscale import report, results
 from rerankscale import scaling as sc
+from rerankscale.evaluation import results
+from rerankscale.reporting import report
 
 SIZES = (10e3, 20e3, 40e3, 80e3, 160e3, 320e3)
 

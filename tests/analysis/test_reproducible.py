@@ -46,7 +46,7 @@ def tables(folder: Path, n_boot: int = N_BOOT) -> dict[str, pd.DataFrame]:
     """Every table of notebooks 04-06 and the data behind every figure, from ``folder``'s
     results (the notebooks' calls, with ``n_boot`` draws and one metric where a table takes a
     list: the same code paths at a fraction of the fits)."""
-    from rerankscale import report
+    from rerankscale.reporting import report
 
     a = report.load_analysis("cpu", folder / "results.csv")
     one = ["ndcg@10"]

@@ -91,8 +91,8 @@ def build_tiny_model(seed: int = 0):
     import torch
 
     from rerankscale.config import ModelConfig
-    from rerankscale.models import build_model
-    from rerankscale.tokenizer import wordlevel_tokenizer
+    from rerankscale.models.crossencoder import build_model
+    from rerankscale.models.tokenizer import wordlevel_tokenizer
 
     torch.set_num_threads(1)
     tokenizer = wordlevel_tokenizer(WORDS + ["not", "retrieved"])
@@ -110,7 +110,7 @@ def build_tiny_model(seed: int = 0):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    from rerankscale.models import save_model
+    from rerankscale.models.crossencoder import save_model
 
     model, tokenizer = build_tiny_model()
     return save_model(model, tokenizer, tmp_path_factory.mktemp("model") / "tiny")
@@ -126,7 +126,7 @@ def make_run_dir(
 ) -> Path:
     """A run directory in the documented layout with one tiny model per checkpoint."""
     from rerankscale.config import RunConfig
-    from rerankscale.models import save_model
+    from rerankscale.models.crossencoder import save_model
 
     cfg = RunConfig()
     cfg.model.max_length = 64

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rerankscale.contrastive import contrastive_entropy, sample_negatives, stable_hash
-from rerankscale.metrics import EvalError, QueryMismatchError
+from rerankscale.evaluation.contrastive import contrastive_entropy, sample_negatives, stable_hash
+from rerankscale.evaluation.metrics import EvalError, QueryMismatchError
 
 CANDS = {
     "q": [("n1", 9.0), ("p1", 8.0), ("p3", 7.0), ("x1", 6.0), ("p2", 5.0), ("x2", 4.0), ("x3", 3.0)]
@@ -85,7 +85,7 @@ def test_negative_sampling_is_deterministic_order_free_and_uniform():
 
 
 def test_stable_hash_is_the_same_in_another_process():
-    code = "from rerankscale.contrastive import stable_hash; print(stable_hash(0, 'q1', 'd7'))"
+    code = "from rerankscale.evaluation.contrastive import stable_hash; print(stable_hash(0, 'q1', 'd7'))"
     repo = str(Path(__file__).resolve().parents[2])
     out = subprocess.run(
         [sys.executable, "-c", code],

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from rerankscale import evaluate as ev
 from rerankscale.config import EvalConfig
+from rerankscale.evaluation import evaluate as ev
+from rerankscale.evaluation.metrics import METRICS, EvalError, EvalSetError
+from rerankscale.evaluation.runfile import read_trec_run
 from rerankscale.io import read_jsonl
-from rerankscale.metrics import METRICS, EvalError, EvalSetError
-from rerankscale.models import ModelLoadError, load_model
-from rerankscale.runfile import read_trec_run
+from rerankscale.models.crossencoder import ModelLoadError, load_model
 
 from .conftest import make_eval_set, make_run_dir
 
@@ -96,7 +96,7 @@ def test_rows_files_and_subsets(run_dir):
 
 def test_second_call_skips_everything(run_dir, monkeypatch):
     first = ev.evaluate_run(run_dir, eval_sets=sets(), progress=False)
-    import rerankscale.models as models
+    import rerankscale.models.crossencoder as models
 
     def no_load(path):
         raise AssertionError(f"{path} was loaded again")
@@ -189,7 +189,7 @@ def test_sigkill_mid_evaluation_then_restart(run_dir, tmp_path):
     repo = Path(__file__).resolve().parents[2]
     code = (
         "import pickle, sys, torch; torch.set_num_threads(1);"
-        "from rerankscale.evaluate import evaluate_run;"
+        "from rerankscale.evaluation.evaluate import evaluate_run;"
         f"evaluate_run({str(run_dir)!r}, eval_sets=pickle.load(open({str(pickle_path)!r}, 'rb')),"
         " progress=False)"
     )
@@ -241,8 +241,8 @@ import json, sys, torch
 torch.set_num_threads(1)
 from pathlib import Path
 from rerankscale.config import RunConfig
-from rerankscale.models import build_model, save_model
-from rerankscale.evaluate import evaluate_run
+from rerankscale.models.crossencoder import build_model, save_model
+from rerankscale.evaluation.evaluate import evaluate_run
 cfg = RunConfig()
 cfg.data.max_eval_queries = 30
 cfg.data.candidate_depth = cfg.eval.depth = 20

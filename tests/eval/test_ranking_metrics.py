@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from rerankscale.metrics import (
+from rerankscale.evaluation.metrics import (
     METRICS,
     EvalError,
     EvalSetError,

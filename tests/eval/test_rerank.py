@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from rerankscale.config import EvalConfig
-from rerankscale.evaluate import evaluate_model
-from rerankscale.metrics import EvalSetError
-from rerankscale.models import load_model
-from rerankscale.rerank import RerankError, clear_encoder_cache, pair_encoder, rerank
+from rerankscale.evaluation.evaluate import evaluate_model
+from rerankscale.evaluation.metrics import EvalSetError
+from rerankscale.evaluation.rerank import RerankError, clear_encoder_cache, pair_encoder, rerank
+from rerankscale.models.crossencoder import load_model
 
 from .conftest import build_tiny_model
 
@@ -129,7 +129,7 @@ def test_rerank_errors(tiny, toy_set):
 
 
 def test_token_budget_batches():
-    from rerankscale.rerank import token_budget_batches
+    from rerankscale.evaluation.rerank import token_budget_batches
 
     lengths = [3, 9, 5, 9, 1]
     assert token_budget_batches(lengths, 4, None) == [[1, 3, 2, 0], [4]]  # count only
@@ -143,7 +143,7 @@ def test_token_budget_batches():
 def test_cpu_batch_budget_follows_model_width(tiny):
     from types import SimpleNamespace
 
-    from rerankscale.rerank import cpu_batch_tokens
+    from rerankscale.evaluation.rerank import cpu_batch_tokens
 
     def width(hidden, inter):
         return SimpleNamespace(config=SimpleNamespace(hidden_size=hidden, intermediate_size=inter))

@@ -7,8 +7,8 @@ import gzip
 import numpy as np
 import pytest
 
-from rerankscale.metrics import QueryMismatchError, RunFileError, compute_metrics
-from rerankscale.runfile import format_trec_run, read_trec_run, write_trec_run
+from rerankscale.evaluation.metrics import QueryMismatchError, RunFileError, compute_metrics
+from rerankscale.evaluation.runfile import format_trec_run, read_trec_run, write_trec_run
 
 RUN = {"q2": {"a": 0.5, "b": 0.5, "c": 1.25}, "q1": {"z": -1.0, "y": -1.0, "x": -1.0}}
 

@@ -26,7 +26,7 @@ import json, sys
 import ir_measures
 from ir_measures import AP, RR, P, R, nDCG
 from rerankscale.data import seed_beir_cache, load_eval_set
-from rerankscale.metrics import METRICS, first_stage_metrics, first_stage_run, frozen_metrics
+from rerankscale.evaluation.metrics import METRICS, first_stage_metrics, first_stage_run, frozen_metrics
 seed_beir_cache("scifact", sys.argv[1])
 es = load_eval_set("beir/scifact/test", depth=100, progress=False)
 out = first_stage_metrics(es)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rerankscale.metrics import QueryMismatchError, compute_metrics, tie_free_run
-from rerankscale.significance import (
+from rerankscale.evaluation.metrics import QueryMismatchError, compute_metrics, tie_free_run
+from rerankscale.evaluation.significance import (
     COLUMNS,
     compare_runs,
     fisher_randomization_test,

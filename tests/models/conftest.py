@@ -54,7 +54,7 @@ def corpus() -> list[str]:
 
 @pytest.fixture(scope="session")
 def word_tokenizer():
-    from rerankscale.tokenizer import wordlevel_tokenizer
+    from rerankscale.models.tokenizer import wordlevel_tokenizer
 
     return wordlevel_tokenizer(pseudo_vocabulary())
 
@@ -63,7 +63,7 @@ def word_tokenizer():
 def fake_data(monkeypatch, corpus):
     """Stand-ins for ``rerankscale.data.corpus_texts`` / ``dataset_vocabulary``: dataset
     ``toy/words`` has a fixed vocabulary, ``toy/text`` has none. Records every call."""
-    import rerankscale.tokenizer as tok
+    import rerankscale.models.tokenizer as tok
 
     calls = {"corpus_texts": 0, "dataset_vocabulary": 0, "limits": []}
 

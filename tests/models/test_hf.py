@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rerankscale.config import ModelConfig
-from rerankscale.models import (
+from rerankscale.models.crossencoder import (
     ETTIN_REGISTRY,
     ModelLoadError,
     build_model,
@@ -16,7 +16,7 @@ from rerankscale.models import (
     modernbert_config,
     parameter_counts,
 )
-from rerankscale.shapes import shape_for
+from rerankscale.models.shapes import shape_for
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_registry_maps_the_paper_sizes_to_ettin_and_name_or_path_overrides():
 
 
 def test_unfetchable_hub_id_names_the_id_and_the_missing_hub_access(monkeypatch, tmp_path):
-    import rerankscale.models as models
+    import rerankscale.models.crossencoder as models
 
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty Hugging Face cache
     monkeypatch.setattr(models, "_hub_reachable", lambda: False)
@@ -74,7 +74,7 @@ def test_unfetchable_hub_id_names_the_id_and_the_missing_hub_access(monkeypatch,
 
 
 def test_hub_offline_environment_means_unreachable(monkeypatch):
-    from rerankscale.models import _hub_reachable
+    from rerankscale.models.crossencoder import _hub_reachable
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert _hub_reachable() is False

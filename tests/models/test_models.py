@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from rerankscale.config import ConfigError, ModelConfig
-from rerankscale.encoding import PairEncoder
-from rerankscale.models import (
+from rerankscale.models.crossencoder import (
     ModelConfigError,
     ModelLoadError,
     build_model,
@@ -18,7 +17,8 @@ from rerankscale.models import (
     parameter_counts,
     save_model,
 )
-from rerankscale.shapes import shape_for
+from rerankscale.models.encoding import PairEncoder
+from rerankscale.models.shapes import shape_for
 
 
 def _scores(model, tokenizer, max_length=32):
@@ -111,7 +111,7 @@ def test_load_model_names_the_path_and_what_is_missing(tmp_path, word_tokenizer)
 def test_load_model_refuses_an_encoder_that_is_not_a_cross_encoder(tmp_path, word_tokenizer):
     from transformers import ModernBertForMaskedLM
 
-    from rerankscale.models import modernbert_config
+    from rerankscale.models.crossencoder import modernbert_config
 
     config = modernbert_config(shape_for("20k"), word_tokenizer)
     config.num_labels = 2

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from rerankscale.config import ConfigError
-from rerankscale.models import flops_per_token, modernbert_config, parameter_counts
-from rerankscale.shapes import Shape, ShapeError, non_embedding_formula, shape_for
+from rerankscale.models.crossencoder import flops_per_token, modernbert_config, parameter_counts
+from rerankscale.models.shapes import Shape, ShapeError, non_embedding_formula, shape_for
 
 
 def test_formula_written_out_for_the_prototype_shape():
@@ -92,7 +92,7 @@ def test_flops_per_token_follow_kaplan_table_1():
 
 
 def test_shape_table_reports_actual_counts():
-    from rerankscale.shapes import shape_table
+    from rerankscale.models.shapes import shape_table
 
     rows = shape_table(["10k", "1.6m", "1b"], vocab_size=1000)
     assert [r["size"] for r in rows] == ["10k", "1.6m", "1b"]

@@ -13,8 +13,8 @@ from rerankscale.config import ModelConfig, parse_size
 from rerankscale.data.synthetic.config import SyntheticConfig
 from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_chunk
 from rerankscale.data.synthetic.world import build_world
-from rerankscale.pretrain import mask_tokens, word_continuations, word_starts
-from rerankscale.suite import (
+from rerankscale.models.pretrain import mask_tokens, word_continuations, word_starts
+from rerankscale.models.suite import (
     DEFAULT_SUITE,
     MANIFEST,
     SUITE_DIR,
@@ -37,7 +37,7 @@ def manifest():
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from rerankscale.tokenizer import get_tokenizer
+    from rerankscale.models.tokenizer import get_tokenizer
 
     return get_tokenizer(TRAIN, 1024, progress=False)
 
@@ -63,7 +63,7 @@ def test_manifest_keys_match_the_default_recipe(manifest, tokenizer):
 def test_the_deep_suite_ships_three_pretraining_seeds_per_size_deepening_with_n(tokenizer):
     """``suite/deep/``: 6 sizes × 3 pretraining seeds, every member's key from ``DEEP_SUITE``
     and its checksums verified; depth 2, 2, 2, 3, 4, 5; both suites together ≤ 50 MB."""
-    from rerankscale.suite import DEEP_SUITE, member_name, suite_folder
+    from rerankscale.models.suite import DEEP_SUITE, member_name, suite_folder
 
     folder = suite_folder("deep")
     members = read_manifest(folder)["members"]
@@ -85,7 +85,7 @@ def json_ready(value):
 
 
 def test_a_suite_is_named_and_its_errors_name_its_rebuild_command(tmp_path):
-    from rerankscale.suite import rebuild_command, suite_folder, suite_spec
+    from rerankscale.models.suite import rebuild_command, suite_folder, suite_spec
 
     assert suite_folder("stream") == SUITE_DIR and suite_folder("deep") == SUITE_DIR / "deep"
     assert rebuild_command(SUITE_DIR) == "make suite SUITE=stream"
@@ -119,7 +119,7 @@ def test_missing_or_corrupt_member_is_a_clear_error(tmp_path, manifest):
 def test_build_model_fine_tunes_the_shipped_member(tokenizer):
     from transformers import ModernBertForMaskedLM
 
-    from rerankscale.models import build_model
+    from rerankscale.models.crossencoder import build_model
 
     model, _ = build_model(
         ModelConfig(family="suite", size="10k", pooling="mean", vocab_size=1024, max_length=64),
@@ -200,7 +200,7 @@ def test_rebuilding_the_smallest_member_gives_the_shipped_weights(tmp_path, mani
 
 
 def test_suite_report_fits_the_members_loss_law(tmp_path):
-    from rerankscale import report, suite_report
+    from rerankscale.reporting import report, suite_report
 
     members = suite_report.suite_table()
     law = suite_report.size_law(members)
@@ -220,7 +220,7 @@ def test_pretraining_seeds_and_world_name_and_key_their_own_members(tokenizer):
     pretraining seed or another world is another member (``<size>-p<seed>``, another key)."""
     import dataclasses
 
-    from rerankscale.suite import member_name, member_order
+    from rerankscale.models.suite import member_name, member_order
 
     spec = dataclasses.replace(DEFAULT_SUITE, sizes=("10k", "23k"), seeds=(0, 2))
     assert spec.members() == [("10k", 0), ("10k", 2), ("23k", 0), ("23k", 2)]
@@ -239,7 +239,7 @@ def test_pretraining_seeds_and_world_name_and_key_their_own_members(tokenizer):
 
 
 def test_fine_tuning_on_another_world_than_the_suite_is_an_error_that_names_the_fix():
-    from rerankscale.suite import check_world
+    from rerankscale.models.suite import check_world
 
     check_world(SyntheticConfig())  # the shipped suite: the default world
     with pytest.raises(SuiteError, match=r"pretrained on the synthetic world default.*set data"):

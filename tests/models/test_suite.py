@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rerankscale.config import ModelConfig
-from rerankscale.pretrain import (
+from rerankscale.models.pretrain import (
     NO_DOCUMENT,
     PretrainError,
     PretrainRecipe,
@@ -17,7 +17,7 @@ from rerankscale.pretrain import (
     pack_documents,
     suite_member,
 )
-from rerankscale.shapes import shape_for
+from rerankscale.models.shapes import shape_for
 
 RECIPE = PretrainRecipe(min_tokens=100_000, max_tokens=1_000_000, seq_len=48, log_every=10)
 
@@ -70,7 +70,7 @@ def test_mlm_loss_falls_and_the_larger_member_ends_lower(members):
 
 
 def test_second_request_loads_the_cache(members, corpus, word_tokenizer, monkeypatch):
-    import rerankscale.pretrain as pretrain
+    import rerankscale.models.pretrain as pretrain
 
     cache, small, _ = members
 
@@ -117,9 +117,9 @@ def test_second_request_loads_the_cache(members, corpus, word_tokenizer, monkeyp
 def test_build_model_suite_loads_the_pretrained_encoder(members, fake_data, monkeypatch):
     from transformers import ModernBertForMaskedLM
 
-    import rerankscale.pretrain as pretrain
-    import rerankscale.tokenizer as _tok
-    from rerankscale.models import build_model
+    import rerankscale.models.pretrain as pretrain
+    import rerankscale.models.tokenizer as _tok
+    from rerankscale.models.crossencoder import build_model
 
     cache, _, large = members
     # build_model passes the default recipe; make it the test's recipe
@@ -181,7 +181,7 @@ def test_document_attention_isolates_the_documents_of_a_row(word_tokenizer):
     without document attention it does not (the mask is really applied)."""
     from transformers import ModernBertForMaskedLM
 
-    from rerankscale.models import modernbert_config
+    from rerankscale.models.crossencoder import modernbert_config
 
     torch.manual_seed(0)
     model = ModernBertForMaskedLM(modernbert_config(shape_for("5k"), word_tokenizer)).eval()
@@ -199,7 +199,7 @@ def test_document_attention_isolates_the_documents_of_a_row(word_tokenizer):
 
 def test_document_packing_recipe_pretrains_and_is_checked(corpus, word_tokenizer):
     from rerankscale.config import ConfigError
-    from rerankscale.pretrain import pretrain_mlm
+    from rerankscale.models.pretrain import pretrain_mlm
 
     recipe = PretrainRecipe(
         min_tokens=20_000, max_tokens=20_000, seq_len=32, log_every=5, packing="documents"
@@ -226,7 +226,7 @@ def test_too_small_corpus_is_a_clear_error(tmp_path, word_tokenizer):
 
 
 def test_pretraining_is_deterministic_for_a_seed(corpus, word_tokenizer):
-    from rerankscale.pretrain import pretrain_mlm
+    from rerankscale.models.pretrain import pretrain_mlm
 
     recipe = PretrainRecipe(min_tokens=20_000, max_tokens=20_000, seq_len=32, log_every=5)
     a, log_a = pretrain_mlm(shape_for("5k"), word_tokenizer, corpus[:800], recipe, progress=False)
@@ -241,7 +241,7 @@ def test_pretraining_is_deterministic_for_a_seed(corpus, word_tokenizer):
 def test_a_recipe_field_at_its_old_value_leaves_member_keys_unchanged():
     """Adding ``packing`` must not invalidate the shipped members: at "stream" it is not part
     of the key; "documents" is a different member."""
-    from rerankscale.pretrain import recipe_key_fields
+    from rerankscale.models.pretrain import recipe_key_fields
 
     stream, documents = PretrainRecipe(), PretrainRecipe(packing="documents")
     assert "packing" not in recipe_key_fields(stream)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rerankscale.tokenizer import (
+from rerankscale.models.tokenizer import (
     TokenizerError,
     get_tokenizer,
     save_and_check,
@@ -63,7 +63,7 @@ def test_bad_vocabularies_are_clear_errors():
 
 
 def test_get_tokenizer_picks_the_kind_and_caches_on_disk(tmp_path, fake_data, monkeypatch):
-    import rerankscale.tokenizer as tokmod
+    import rerankscale.models.tokenizer as tokmod
 
     trained = []
     real_train = tokmod.train_wordpiece
@@ -91,7 +91,7 @@ def test_get_tokenizer_picks_the_kind_and_caches_on_disk(tmp_path, fake_data, mo
 
 
 def test_tokenizer_cache_key_follows_the_corpus_content(tmp_path, fake_data, monkeypatch, corpus):
-    import rerankscale.tokenizer as tokmod
+    import rerankscale.models.tokenizer as tokmod
 
     first = tokmod.tokenizer_key(tokmod.tokenizer_spec("toy/text", 150))
     monkeypatch.setattr(tokmod, "corpus_texts", lambda d, limit=None: iter(corpus[1:][:limit]))
@@ -99,7 +99,7 @@ def test_tokenizer_cache_key_follows_the_corpus_content(tmp_path, fake_data, mon
 
 
 def test_a_failed_build_leaves_no_cache_entry(tmp_path, fake_data, monkeypatch):
-    import rerankscale.tokenizer as tokmod
+    import rerankscale.models.tokenizer as tokmod
 
     def broken(dataset_id, limit=None):
         for i in range(limit or 10**6):

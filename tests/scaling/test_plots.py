@@ -1,11 +1,11 @@
-"""Figures (rerankscale.plots): palette, one function per figure, atomic save with the CSV."""
+"""Figures (rerankscale.reporting.plots): palette, one function per figure, atomic save with the CSV."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from rerankscale import plots
+from rerankscale.reporting import plots
 from rerankscale.scaling import (
     ChinchillaLaw,
     PowerLaw,

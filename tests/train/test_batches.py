@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from rerankscale.batches import GroupStream, TrainingDataError, plan_step, validate_group
+from rerankscale.training.batches import GroupStream, TrainingDataError, plan_step, validate_group
 
 
 @dataclass

@@ -11,9 +11,9 @@ import torch
 
 from rerankscale.config import RunConfig
 from rerankscale.data import load_eval_set
-from rerankscale.encoding import PairEncoder
-from rerankscale.models import load_model
-from rerankscale.train import list_checkpoints, train
+from rerankscale.models.crossencoder import load_model
+from rerankscale.models.encoding import PairEncoder
+from rerankscale.training.train import list_checkpoints, train
 
 
 def ndcg_at_10(ranking: list[str], qrels: dict[str, int]) -> float:

@@ -23,15 +23,15 @@ import torch
 from safetensors.torch import load_file
 
 import rerankscale.data
-import rerankscale.losses
-import rerankscale.train as train_module
-from rerankscale.batches import TrainingDataError
-from rerankscale.checkpoint import CheckpointError, RunDirMismatchError
+import rerankscale.training.losses
+import rerankscale.training.train as train_module
 from rerankscale.config import ConfigError, RunConfig
-from rerankscale.encoding import PairEncoder
 from rerankscale.io import read_jsonl
-from rerankscale.models import build_model, flops_per_token, save_model
-from rerankscale.train import TrainingDivergedError, list_checkpoints, train
+from rerankscale.models.crossencoder import build_model, flops_per_token, save_model
+from rerankscale.models.encoding import PairEncoder
+from rerankscale.training.batches import TrainingDataError
+from rerankscale.training.checkpoint import CheckpointError, RunDirMismatchError
+from rerankscale.training.train import TrainingDivergedError, list_checkpoints, train
 
 REPO = Path(__file__).resolve().parents[2]
 DATASET = "rerankscale/synthetic/train"
@@ -295,7 +295,7 @@ def test_a_group_without_positive_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_a_non_finite_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    real = rerankscale.losses.make_loss
+    real = rerankscale.training.losses.make_loss
 
     def nan_at_step_6(name):
         inner, calls = real(name), [0]
@@ -307,7 +307,7 @@ def test_a_non_finite_loss_stops_with_the_step_and_keeps_the_last_checkpoint(tmp
 
         return loss
 
-    monkeypatch.setattr(rerankscale.losses, "make_loss", nan_at_step_6)
+    monkeypatch.setattr(rerankscale.training.losses, "make_loss", nan_at_step_6)
     run_dir = tmp_path / "r"
     with pytest.raises(TrainingDivergedError, match=r"non-finite loss at step 6 .*q000000032"):
         train(make_cfg(max_queries=160, checkpoints=[32, 160]), run_dir, progress=False)
@@ -390,7 +390,7 @@ def test_resume_after_sigkill_reproduces_the_uninterrupted_run(tmp_path):
         [
             sys.executable,
             "-m",
-            "rerankscale.train",
+            "rerankscale.training.train",
             "--config",
             str(tmp_path / "run.json"),
             "--run-dir",
@@ -444,7 +444,7 @@ def test_two_ddp_processes_follow_the_single_process_trajectory(tmp_path):
             "--master_port",
             str(_free_port()),
             "-m",
-            "rerankscale.train",
+            "rerankscale.training.train",
             "--config",
             str(tmp_path / "run.json"),
             "--run-dir",

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import EvalError, QueryMismatchError
+from rerankscale.evaluation.metrics import EvalError, QueryMismatchError
 
 
 def stable_hash(*parts: object) -> int:

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rerankscale import plots
 from rerankscale import scaling as sc
+from rerankscale.models.tokenizer import SUITE_DIR
 from rerankscale.paths import ROOT_SUITE, named_suite_dir
-from rerankscale.tokenizer import SUITE_DIR
+from rerankscale.reporting import plots
 
 
 def suite_folder(suite: str) -> Path:
@@ -30,14 +30,14 @@ def suite_folder(suite: str) -> Path:
     if not (folder / "manifest.json").is_file():
         raise FileNotFoundError(
             f"suite {suite!r} has no {folder / 'manifest.json'}; name a shipped suite "
-            "(rerankscale.suite.SUITES) or build it with `make suite SUITE=<name>`"
+            "(rerankscale.models.suite.SUITES) or build it with `make suite SUITE=<name>`"
         )
     return folder
 
 
 def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
     """One row per member (size × pretraining seed) of the shipped suite ``suite``
-    (``rerankscale.suite.SUITES``): N, shape, tokens, held-out MLM loss, probe, pretraining
+    (``rerankscale.models.suite.SUITES``): N, shape, tokens, held-out MLM loss, probe, pretraining
     seconds."""
     manifest = json.loads((suite_folder(suite) / "manifest.json").read_text())
     rows = []

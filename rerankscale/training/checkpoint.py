@@ -186,7 +186,7 @@ def save_checkpoint(run_dir: Path, model, tokenizer, exposure: Exposure, extra: 
     ``checkpoints/q<queries_seen:09d>/``, atomically (``models.save_model``). Main process only."""
     from transformers.utils import logging as hf_logging
 
-    from rerankscale.models import save_model
+    from rerankscale.models.crossencoder import save_model
 
     path = Path(run_dir) / "checkpoints" / checkpoint_name(exposure.queries_seen)
     bars = hf_logging.is_progress_bar_enabled()

@@ -38,7 +38,9 @@ TOKENIZER_RECIPE = 1  # bump when the way tokenizers are built changes (invalida
 MAX_TRAIN_TEXTS = 1_000_000  # documents read to train a WordPiece vocabulary
 FINGERPRINT_DOCS = 100  # documents hashed to tell two corpora with the same id apart
 META_FILE = "rerankscale_tokenizer.json"
-SUITE_DIR = suite_dir()  # the shipped pretrained mini-suite (rerankscale.suite; rule in paths)
+SUITE_DIR = (
+    suite_dir()
+)  # the shipped pretrained mini-suite (rerankscale.models.suite; rule in paths)
 
 
 class TokenizerError(RuntimeError):

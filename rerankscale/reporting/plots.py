@@ -29,9 +29,9 @@ import pandas as pd
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from .io import atomic_write_bytes
-from .scaling.fit import FitResult
-from .scaling.table import is_error_metric, seed_average, size_label
+from rerankscale.io import atomic_write_bytes
+from rerankscale.scaling.fit import FitResult
+from rerankscale.scaling.table import is_error_metric, seed_average, size_label
 
 # seaborn.color_palette("colorblind").as_hex(), fixed here so every figure agrees
 COLORBLIND = [

@@ -27,8 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .metrics import METRICS, EvalError, QueryMismatchError, compute_metrics, rel_threshold_of
-from .runfile import read_trec_run
+from rerankscale.evaluation.metrics import (
+    METRICS,
+    EvalError,
+    QueryMismatchError,
+    compute_metrics,
+    rel_threshold_of,
+)
+from rerankscale.evaluation.runfile import read_trec_run
 
 STAT_TESTS = ("student", "fisher")
 COLUMNS = [

@@ -85,14 +85,14 @@ def run_dir(out_dir: str | Path, cfg: RunConfig) -> Path:
 
 def train_cell(cfg: RunConfig, out_dir: str | Path, progress: bool = True) -> dict:
     """Train (or resume, or skip when finished) one cell; returns the training summary."""
-    from rerankscale.train import train
+    from rerankscale.training.train import train
 
     return train(cfg, run_dir(out_dir, cfg), progress=progress)
 
 
 def evaluate_cell(run_directory: str | Path, progress: bool = True):
     """Evaluate every checkpoint of a trained run on its eval sets (skips what is done)."""
-    from rerankscale.evaluate import evaluate_run
+    from rerankscale.evaluation.evaluate import evaluate_run
 
     path = resolve(run_directory)
     if not (path / "config.json").exists():

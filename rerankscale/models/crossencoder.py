@@ -4,15 +4,15 @@ A cross-encoder here is a transformers sequence-classification model with one ou
 (query, passage) pair, plus its tokenizer. Three families (``ModelConfig.family``):
 
 - ``scratch``: a ModernBERT encoder (pre-LN, RoPE, GeGLU; all layers global attention) with the
-  shape chosen from a size string by ``rerankscale.shapes.shape_for`` (the rule and the
+  shape chosen from a size string by ``rerankscale.models.shapes.shape_for`` (the rule and the
   parameter-count formula are documented there), randomly initialised from ``seed``; its
-  tokenizer comes from ``rerankscale.tokenizer.get_tokenizer`` (the dataset's fixed vocabulary,
+  tokenizer comes from ``rerankscale.models.tokenizer.get_tokenizer`` (the dataset's fixed vocabulary,
   or WordPiece trained on its documents).
 - ``suite``: the same shapes, pretrained with masked-language modelling; a local, offline
   stand-in for a pretrained family like Ettin. On the synthetic task the members are the
-  shipped suite (``rerankscale.suite``: pretrained on the world's own pretraining collection,
+  shipped suite (``rerankscale.models.suite``: pretrained on the world's own pretraining collection,
   committed under ``suite/`` with checksums); on any other dataset (or with ``recipe=``) they
-  are pretrained on the dataset's documents (``rerankscale.pretrain``) and cached on disk. The MLM encoder (and its prediction-head transform) is loaded
+  are pretrained on the dataset's documents (``rerankscale.models.pretrain``) and cached on disk. The MLM encoder (and its prediction-head transform) is loaded
   into the sequence-classification model; the 1-unit classifier is initialised from ``seed``.
 - ``hf``: any pretrained encoder by hub id or local path
   (``AutoModelForSequenceClassification.from_pretrained(x, num_labels=1)`` + ``AutoTokenizer``);
@@ -25,7 +25,7 @@ written atomically by ``save_model`` and read by ``load_model``; they also load 
 
 The ModernBERT construction and parameter counting shared with MLM pretraining
 (``modernbert_config``, ``parameter_counts``, ``seeded``, ``quiet_transformers``, ``ModelError``)
-live in ``rerankscale.modernbert`` and are re-exported here.
+live in ``rerankscale.models.modernbert`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -44,17 +44,17 @@ from urllib.parse import urlparse
 
 from rerankscale.config import ConfigError, ModelConfig, member_seed, parse_size, size_name
 from rerankscale.data.synthetic.config import active_config
-from rerankscale.modernbert import (
+from rerankscale.models.modernbert import (
     ModelError,
     modernbert_config,
     parameter_counts,
     quiet_transformers,
     seeded,
 )
-from rerankscale.pretrain import suite_member
-from rerankscale.shapes import ETTIN_REGISTRY, Shape, flops_per_token, shape_for
-from rerankscale.suite import check_world, member_path, suite_folder
-from rerankscale.tokenizer import get_tokenizer
+from rerankscale.models.pretrain import suite_member
+from rerankscale.models.shapes import ETTIN_REGISTRY, Shape, flops_per_token, shape_for
+from rerankscale.models.suite import check_world, member_path, suite_folder
+from rerankscale.models.tokenizer import get_tokenizer
 
 __all__ = [
     "ETTIN_REGISTRY",

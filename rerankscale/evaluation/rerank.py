@@ -30,9 +30,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .caches import LRU
-from .encoding import length_buckets
-from .metrics import EvalError, EvalSetError, judged_queries, validate_eval_set
+from rerankscale.caches import LRU
+from rerankscale.evaluation.metrics import (
+    EvalError,
+    EvalSetError,
+    judged_queries,
+    validate_eval_set,
+)
+from rerankscale.models.encoding import length_buckets
 
 
 class RerankError(EvalError):
@@ -62,7 +67,7 @@ def pair_encoder(tokenizer: Any, max_length: int):
 
     Keyed by ``tokenizer_fingerprint``, so every checkpoint of a run (same tokenizer, new
     object) reuses the token ids cached while scoring earlier ones. Holds at most 4 encoders."""
-    from .encoding import PairEncoder  # noqa: PLC0415  (kept lazy: tests may swap it)
+    from rerankscale.models.encoding import PairEncoder  # noqa: PLC0415  (kept lazy: tests may swap it)
 
     key = (tokenizer_fingerprint(tokenizer), int(max_length))
     return _ENCODERS.get(key, lambda: PairEncoder(tokenizer, max_length))

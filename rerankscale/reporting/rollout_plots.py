@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .plots import _figure, _objectives, objective_color
+from rerankscale.reporting.plots import _figure, _objectives, objective_color
 
 AXIS_LABELS = {"size": "ln(N / largest fitted N)", "exposure": "ln(D / largest fitted D)"}
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from rerankscale.artifacts import writable
 from rerankscale.config import RunConfig, StudyConfig
 from rerankscale.io import atomic_write_text
-from rerankscale.study import load_preset
+from rerankscale.orchestration.study import load_preset
+from rerankscale.reporting.artifacts import writable
 
 __all__ = [
     "load_preset",
@@ -44,7 +44,7 @@ FIRST_STAGE_FILE = "T0_first_stage.csv"
 
 def _eval_set(cfg: RunConfig, dataset_id: str):
     """The eval set exactly as a run of ``cfg`` is evaluated on (same queries and depth)."""
-    from rerankscale.evaluate import run_eval_sets
+    from rerankscale.evaluation.evaluate import run_eval_sets
 
     return run_eval_sets(cfg, [dataset_id])[0]
 
@@ -119,7 +119,7 @@ def example_records(study: StudyConfig, n: int = 3) -> pd.DataFrame:
 
 def first_stage_table(study: StudyConfig) -> pd.DataFrame:
     """First-stage metrics per eval set, on the query set the rerankers are evaluated on."""
-    from rerankscale.evaluate import first_stage_metrics
+    from rerankscale.evaluation.evaluate import first_stage_metrics
 
     rows = []
     for dataset_id in study.base.data.eval_sets:
@@ -138,7 +138,7 @@ def first_stage_table(study: StudyConfig) -> pd.DataFrame:
 
 def first_stage_by_eval_set(cfg: RunConfig) -> dict[str, dict[str, float]]:
     """{eval set name: {metric: first-stage value}} for a run's eval sets."""
-    from rerankscale.evaluate import first_stage_metrics
+    from rerankscale.evaluation.evaluate import first_stage_metrics
 
     out = {}
     for dataset_id in cfg.data.eval_sets:

@@ -45,17 +45,17 @@ from rerankscale.data.synthetic.config import SyntheticConfig
 from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_texts
 from rerankscale.data.synthetic.world import build_world, zipf_weights
 from rerankscale.io import atomic_write_json
-from rerankscale.modernbert import quiet_transformers
-from rerankscale.paths import ROOT_SUITE, named_suite_dir
-from rerankscale.pretrain import (
+from rerankscale.models.modernbert import quiet_transformers
+from rerankscale.models.pretrain import (
     LOG_FILE,
     PretrainRecipe,
     member_key,
     pretrain_mlm,
     recipe_key_fields,
 )
-from rerankscale.shapes import ASPECT_RATIO, Shape, shape_for
-from rerankscale.tokenizer import SUITE_DIR, file_lock, get_tokenizer, save_and_check
+from rerankscale.models.shapes import ASPECT_RATIO, Shape, shape_for
+from rerankscale.models.tokenizer import SUITE_DIR, file_lock, get_tokenizer, save_and_check
+from rerankscale.paths import ROOT_SUITE, named_suite_dir
 
 MANIFEST = "manifest.json"
 CORPUS_ID = "rerankscale/synthetic/pretrain"
@@ -140,7 +140,7 @@ def suite_spec(name: str = ROOT_SUITE) -> SuiteSpec:
     if name not in SUITES:
         raise SuiteError(
             f"unknown suite {name!r}; use one of {sorted(SUITES)}, or add a SuiteSpec to "
-            "rerankscale.suite.SUITES"
+            "rerankscale.models.suite.SUITES"
         )
     return SUITES[name]
 
@@ -232,7 +232,7 @@ def member_path(size: str, suite_dir: str | Path = SUITE_DIR, seed: int = 0) -> 
         raise SuiteError(
             f"the pretrained suite has no member {name!r} ({suite_dir / MANIFEST} lists "
             f"{sorted(read_manifest(suite_dir)['members'], key=member_order)}); add the size or "
-            "pretraining seed to its SuiteSpec in rerankscale.suite.SUITES and run "
+            "pretraining seed to its SuiteSpec in rerankscale.models.suite.SUITES and run "
             f"`{rebuild_command(suite_dir)}`, or use "
             "family 'scratch'"
         )

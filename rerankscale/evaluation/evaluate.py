@@ -37,11 +37,10 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .caches import LRU, file_lock
-from .config import ConfigError, EvalConfig, RunConfig
-from .contrastive import contrastive_entropy, stable_hash
-from .io import append_jsonl, read_jsonl
-from .metrics import (
+from rerankscale.caches import LRU, file_lock
+from rerankscale.config import ConfigError, EvalConfig, RunConfig
+from rerankscale.evaluation.contrastive import contrastive_entropy, stable_hash
+from rerankscale.evaluation.metrics import (
     METRICS,
     EvalError,
     EvalSetError,
@@ -56,10 +55,11 @@ from .metrics import (
     tie_free_run,
     validate_eval_set,
 )
-from .rerank import RerankError, clear_encoder_cache, pair_encoder, rerank
-from .results import CHECKPOINT_COLUMNS
-from .runfile import read_trec_run, write_trec_run
-from .significance import compare_run_files, compare_runs, paired_tests
+from rerankscale.evaluation.rerank import RerankError, clear_encoder_cache, pair_encoder, rerank
+from rerankscale.evaluation.results import CHECKPOINT_COLUMNS
+from rerankscale.evaluation.runfile import read_trec_run, write_trec_run
+from rerankscale.evaluation.significance import compare_run_files, compare_runs, paired_tests
+from rerankscale.io import append_jsonl, read_jsonl
 
 __all__ = [
     "METRICS",
@@ -214,7 +214,7 @@ def get_eval_set(
         float(bm25_b),
         json.dumps(synthetic or {}, sort_keys=True, default=str),
     )
-    from .data import load_eval_set  # noqa: PLC0415
+    from rerankscale.data import load_eval_set  # noqa: PLC0415
 
     return _EVAL_SETS.get(
         key,
@@ -269,7 +269,7 @@ def _read_run_config(run_dir: Path) -> tuple[str, RunConfig]:
     if not path.is_file():
         raise EvalError(
             f"{run_dir} has no config.json: it is not a run directory (train it first "
-            "with rerankscale.train.train)"
+            "with rerankscale.training.train.train)"
         )
     try:
         info = json.loads(path.read_text())
@@ -409,8 +409,8 @@ def evaluate_run(
     """
     import torch  # noqa: PLC0415
 
-    from .checkpoint import list_checkpoints, read_status  # noqa: PLC0415
-    from .models import load_model  # noqa: PLC0415
+    from rerankscale.models.crossencoder import load_model  # noqa: PLC0415
+    from rerankscale.training.checkpoint import list_checkpoints, read_status  # noqa: PLC0415
 
     run_dir = Path(run_dir)
     run_id, cfg = _read_run_config(run_dir)

@@ -8,7 +8,7 @@ its first judgment) can be read here and now: offline, a missing file is a ``Dat
 and how to pre-seed the cache. The built-in synthetic ids are generated locally and always
 available. Cells that fine-tune the shipped suite need their member in ``suite/`` with
 matching checksums. The preset's ``slurm`` block (each cell's resources) is checked too, and
-with ``--executor slurm`` against the cluster (``rerankscale.slurm``: partition, CPUs, memory,
+with ``--executor slurm`` against the cluster (``rerankscale.orchestration.slurm``: partition, CPUs, memory,
 GPUs, ``sbatch --test-only``).
 
 ``PreflightError`` carries every problem found (each one line: where, what, the fix); the
@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from rerankscale.config import ConfigError, RunConfig, StudyConfig
-from rerankscale.schedule import checkpoint_points
+from rerankscale.training.schedule import checkpoint_points
 
 SYNTHETIC_PREFIX = "rerankscale/synthetic"
 MAX_NAMED = 3  # cells named in a problem shared by many cells
@@ -135,7 +135,7 @@ def _suite_problems(cells: list[RunConfig]) -> list[Problem]:
     if not cells:
         return []
     from rerankscale.data.synthetic.config import SyntheticConfig
-    from rerankscale.suite import check_world, member_name, member_path, suite_folder
+    from rerankscale.models.suite import check_world, member_name, member_path, suite_folder
 
     problems = []
     folders = {}
@@ -161,8 +161,8 @@ def _suite_problems(cells: list[RunConfig]) -> list[Problem]:
 
 def _slurm_problems(study: StudyConfig, executor: str) -> list[Problem]:
     """The ``slurm`` block's impossible values and, for the slurm executor, what the cluster
-    cannot give (``rerankscale.slurm``), in the block's key order."""
-    from rerankscale.slurm import problems
+    cannot give (``rerankscale.orchestration.slurm``), in the block's key order."""
+    from rerankscale.orchestration.slurm import problems
 
     found = problems(study.slurm, executor)
     order = [f.name for f in dataclasses.fields(study.slurm)]

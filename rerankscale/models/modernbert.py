@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from rerankscale.config import ModelConfig
-from rerankscale.shapes import Shape
+from rerankscale.models.shapes import Shape
 
 __all__ = ["ModelError", "modernbert_config", "parameter_counts", "quiet_transformers", "seeded"]
 
@@ -109,7 +109,7 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
     ``nn.Embedding`` (token, and for BERT-like models position and token-type embeddings), as in
     Kaplan et al. 2020 (arXiv 2001.08361 §2.1); LayerNorms, including the embedding LayerNorm,
     count as non-embedding. For ``scratch``/``suite`` models this equals the hand formula
-    ``L·(4H² + 3HI + 2H) + H² + 3H + 1`` (``rerankscale.shapes``).
+    ``L·(4H² + 3HI + 2H) + H² + 3H + 1`` (``rerankscale.models.shapes``).
     """
     params = {id(p): p for p in model.parameters()}
     embedding = {id(m.weight): m.weight for m in model.modules() if isinstance(m, nn.Embedding)}

@@ -1,9 +1,9 @@
 """Run a study's grid: notebooks 02 (train) and 03 (evaluate) per cell with papermill, then the
 analysis notebooks 01 and 04–06, which build the study's artifact set (``figures/`` or
 ``runs/<name>/figures``) in a staging folder that replaces the set whole at the end
-(``rerankscale.artifacts``).
+(``rerankscale.reporting.artifacts``).
 
-Before any cell starts, the preflight (``rerankscale.preflight``) validates every cell's config
+Before any cell starts, the preflight (``rerankscale.orchestration.preflight``) validates every cell's config
 and checks every dataset and suite member; it reports every problem at once and nothing is
 started or written. An invalid cell shows as ``invalid`` in ``status``.
 
@@ -31,11 +31,11 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from rerankscale import preflight, slurm
 from rerankscale.config import ConfigError, StudyConfig
 from rerankscale.io import atomic_write_json
+from rerankscale.orchestration import preflight, slurm
+from rerankscale.orchestration.study import load_preset, preset_path, resolve
 from rerankscale.paths import PACKAGE_CHECKOUT, project_home
-from rerankscale.study import load_preset, preset_path, resolve
 
 NOTEBOOKS = PACKAGE_CHECKOUT / "notebooks"  # the notebooks ship with the checkout
 CELL_NOTEBOOKS = ("02_train.ipynb", "03_evaluate.ipynb")
@@ -64,7 +64,7 @@ class Cell:
 
 def expand(preset: str, study: StudyConfig, runs_dir: Path) -> list[Cell]:
     """The study's cells; an invalid cell keeps a recognisable run id and says why."""
-    from rerankscale.preflight import invalid_cells
+    from rerankscale.orchestration.preflight import invalid_cells
 
     bad = invalid_cells(study)
     preset, home = str(preset_path(preset)), str(project_home())
@@ -145,7 +145,7 @@ def sweep(
     figures_dir: str | Path | None = None,
     analysis: bool = True,
 ) -> dict:
-    """Check every cell and dataset first (``rerankscale.preflight``: ``PreflightError`` with
+    """Check every cell and dataset first (``rerankscale.orchestration.preflight``: ``PreflightError`` with
     every problem, nothing started), run every unfinished cell, then the analysis notebooks;
     returns a summary."""
     if executor not in EXECUTORS:
@@ -263,9 +263,10 @@ def run_analysis(
     """Collect the results table from ``runs`` (or read the saved one at ``table_path``:
     ``saved_results``) and run notebooks 01 and 04–06 on it. Everything is written into a
     staging folder beside ``figures_dir`` that replaces it whole once the last notebook has
-    finished (``rerankscale.artifacts``): an interrupted analysis leaves the previous set."""
-    from rerankscale import artifacts, results
-    from rerankscale.report import write_figures_readme
+    finished (``rerankscale.reporting.artifacts``): an interrupted analysis leaves the previous set."""
+    from rerankscale.evaluation import results
+    from rerankscale.reporting import artifacts
+    from rerankscale.reporting.report import write_figures_readme
 
     target = resolve(figures_dir)
     require_notebooks(ANALYSIS_NOTEBOOKS)
@@ -304,7 +305,7 @@ def saved_results(preset: str, path: str | Path):
     to rebuild ``preset``'s artifact set from: validated (``results.load``), and every run in it
     a cell of the preset, so that a table of another study (a quick preset's) is never analysed
     as this one's and never replaces its set (``ConfigError`` naming the strangers)."""
-    from rerankscale import results
+    from rerankscale.evaluation import results
 
     table = results.load(resolve(path))
     study = load_preset(preset)
@@ -339,7 +340,7 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, cwd: str | 
     warnings in a successful run's terminal)."""
     import papermill as pm
 
-    from rerankscale.kernels import QuietKernelManager
+    from rerankscale.orchestration.kernels import QuietKernelManager
 
     return pm.execute_notebook(
         str(notebook),

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write_bytes
-from .metrics import QueryMismatchError, RunFileError, tie_free_run
+from rerankscale.evaluation.metrics import QueryMismatchError, RunFileError, tie_free_run
+from rerankscale.io import atomic_write_bytes
 
 
 def format_trec_run(run: Mapping[str, Mapping[str, float]], tag: str = "rerankscale") -> str:

@@ -224,7 +224,7 @@ def validate_results_table(
     if missing:
         raise ResultsError(
             f"results table is missing required columns {missing}. Present: {list(df.columns)}. "
-            "Fix: build the table with rerankscale.results.collect(runs_dir), or add the columns "
+            "Fix: build the table with rerankscale.evaluation.results.collect(runs_dir), or add the columns "
             "(n_params = non-embedding parameter count; exposures and train_flops per checkpoint)."
         )
     metrics = list(metrics) if metrics is not None else metric_columns(df)

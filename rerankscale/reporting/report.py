@@ -25,14 +25,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rerankscale import plots, regime, rollout_plots
 from rerankscale import scaling as sc
-from rerankscale.artifacts import writable
 from rerankscale.config import StudyConfig, parse_size
+from rerankscale.evaluation.results import ResultsError
+from rerankscale.evaluation.results import load as load_results
 from rerankscale.io import atomic_write_text
-from rerankscale.results import ResultsError
-from rerankscale.results import load as load_results
-from rerankscale.study import load_preset, resolve
+from rerankscale.orchestration.study import load_preset, resolve
+from rerankscale.reporting import plots, rollout_plots
+from rerankscale.reporting.artifacts import writable
+from rerankscale.scaling import regime
 
 FIRST_STAGE = "first stage (BM25)"
 HEADLINE = ("ndcg@10", "mrr@10", "map")
@@ -105,7 +106,7 @@ def save(
 ) -> dict[str, Path]:
     """Write a table (CSV) or a figure (PNG, PDF and the CSV behind it) as ``<artifact_id>.*``;
     nothing when ``figures_dir`` is None (notebooks only display by default). A published set
-    (``rerankscale.artifacts``: one with a manifest) is refused: it is only replaced whole."""
+    (``rerankscale.reporting.artifacts``: one with a manifest) is refused: it is only replaced whole."""
     if figures_dir is None:
         return {}
     figures = writable(figures_dir)
@@ -767,7 +768,7 @@ ARTIFACTS = {
     "results": (
         "the consolidated results table: one row per run × checkpoint × eval set "
         "(`.csv` and `.parquet`)",
-        "sweep (`rerankscale.results.collect`)",
+        "sweep (`rerankscale.evaluation.results.collect`)",
     ),
     "T0_first_stage": (
         "first-stage (BM25) metrics per eval set on the evaluated queries",
@@ -881,7 +882,7 @@ def write_figures_readme(figures_dir: str | Path, preset: str) -> Path:
         f"from the results with `rerankscale figures --preset {preset}`. Every figure is saved "
         "as PNG and PDF with the CSV of the data it draws. The folder is replaced as a whole; "
         "`manifest.json` records the preset, the sha256 of `results.csv`, the git commit, the "
-        "time and the sha256 of every file (`rerankscale.artifacts`).",
+        "time and the sha256 of every file (`rerankscale.reporting.artifacts`).",
         "",
         "| artifact | files | what | made by |",
         "|---|---|---|---|",

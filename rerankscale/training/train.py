@@ -3,9 +3,9 @@
 The same loop runs on the CPU, one GPU, or several GPUs / nodes (DDP) through Hugging Face
 Accelerate::
 
-    python -m rerankscale.train --config run.json --run-dir runs/x        # one process
-    torchrun --nproc_per_node 2 -m rerankscale.train --config ...         # DDP (CPU: gloo)
-    accelerate launch --multi_gpu --num_processes 8 -m rerankscale.train --config ...  # GPUs
+    python -m rerankscale.training.train --config run.json --run-dir runs/x        # one process
+    torchrun --nproc_per_node 2 -m rerankscale.training.train --config ...         # DDP (CPU: gloo)
+    accelerate launch --multi_gpu --num_processes 8 -m rerankscale.training.train --config ...  # GPUs
 
 (``accelerate launch --cpu`` starts one process; several CPU processes need torchrun or MPI.)
 Every process reads the same deterministic group stream and scores its share of each batch.
@@ -40,13 +40,16 @@ from accelerate.state import AcceleratorState
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from rerankscale.batches import (
+from rerankscale.config import ConfigError, RunConfig
+from rerankscale.io import append_jsonl
+from rerankscale.provenance import environment_info
+from rerankscale.training.batches import (
     GroupStream,
     PreparedStep,
     TrainingDataError,
     plan_step,
 )
-from rerankscale.checkpoint import (
+from rerankscale.training.checkpoint import (
     LOG,
     CheckpointError,
     Exposure,
@@ -68,10 +71,7 @@ from rerankscale.checkpoint import (
     write_config,
     write_status,
 )
-from rerankscale.config import ConfigError, RunConfig
-from rerankscale.io import append_jsonl
-from rerankscale.provenance import environment_info
-from rerankscale.schedule import (
+from rerankscale.training.schedule import (
     LRSchedule,
     checkpoint_steps,
     groups_per_micro_batch,
@@ -138,9 +138,9 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
 
 def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     from rerankscale.data import training_groups
-    from rerankscale.encoding import PairEncoder
-    from rerankscale.losses import make_loss
-    from rerankscale.models import build_model, model_shape, parameter_counts
+    from rerankscale.models.crossencoder import build_model, model_shape, parameter_counts
+    from rerankscale.models.encoding import PairEncoder
+    from rerankscale.training.losses import make_loss
 
     main, rank, world = (
         accelerator.is_main_process,
@@ -368,7 +368,7 @@ class _FlopCounter:
     """Training FLOPs of pairs from their actual lengths, via ``models.flops_per_token``."""
 
     def __init__(self, shape: dict, n_non_embedding: int):
-        from rerankscale.models import flops_per_token
+        from rerankscale.models.crossencoder import flops_per_token
 
         self.shape, self.n, self.per_token, self.cache = shape, n_non_embedding, flops_per_token, {}
 
@@ -476,7 +476,7 @@ def _read_config(path: Path) -> RunConfig:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m rerankscale.train",
+        prog="python -m rerankscale.training.train",
         description="Train one run (works under `accelerate launch` and `torchrun`).",
     )
     parser.add_argument(
