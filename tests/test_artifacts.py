@@ -17,7 +17,7 @@ import pytest
 from rerankscale.config import RunConfig
 from rerankscale.io import sha256
 from rerankscale.orchestration import sweep
-from rerankscale.reporting import artifacts, report
+from rerankscale.reporting import artifacts, catalogue, report
 from rerankscale.reporting.artifacts import ArtifactError
 
 
@@ -160,7 +160,7 @@ def test_a_published_set_is_not_written_file_by_file(tmp_path):
     assert not (target / "T1_final_metrics.csv").exists()
     readme = (target / "README.md").read_text()
     with pytest.raises(ArtifactError, match="only replaced whole"):
-        report.write_figures_readme(target, "smoke")
+        catalogue.write_figures_readme(target, "smoke")
     assert (target / "README.md").read_text() == readme and artifacts.verify(target) == []
     assert report.save(pd.DataFrame({"x": [1]}), tmp_path / "mine", "T1")["csv"].exists()
 

@@ -266,7 +266,7 @@ def run_analysis(
     finished (``rerankscale.reporting.artifacts``): an interrupted analysis leaves the previous set."""
     from rerankscale.evaluation import results
     from rerankscale.reporting import artifacts
-    from rerankscale.reporting.report import write_figures_readme
+    from rerankscale.reporting.catalogue import write_figures_readme
 
     target = resolve(figures_dir)
     require_notebooks(ANALYSIS_NOTEBOOKS)

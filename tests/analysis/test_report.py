@@ -8,7 +8,9 @@ import pytest
 
 from rerankscale import scaling as sc
 from rerankscale.evaluation import results
-from rerankscale.reporting import report
+from rerankscale.reporting import catalogue, report
+from rerankscale.reporting.analysis import FIRST_STAGE
+from rerankscale.reporting.fit_tables import joint_fits
 
 SIZES = (10e3, 20e3, 40e3, 80e3, 160e3, 320e3)
 
@@ -55,7 +57,7 @@ def test_load_analysis(analysis):
 def test_t1_has_baseline_and_seed_means(analysis):
     a, _ = analysis
     t1 = report.t1_final_metrics(a)
-    base = t1[t1["objective"] == report.FIRST_STAGE]
+    base = t1[t1["objective"] == FIRST_STAGE]
     assert len(base) == 2 and (base["ndcg@10"] == 0.38).all()
     row = t1[
         (t1.objective == "listwise") & (t1["size"] == "80k") & (t1.eval_set == "synthetic-dev")
@@ -71,7 +73,7 @@ def test_t1_has_baseline_and_seed_means(analysis):
 
 def test_joint_fit_recovers_exponents_and_t2(analysis):
     a, _ = analysis
-    fits = report.joint_fits(a, "ndcg@10")
+    fits = joint_fits(a, "ndcg@10")
     for r in fits.values():
         assert r.params["beta"] == pytest.approx(0.35, rel=0.25)
     t2 = report.t2_laws(a, metrics=["ndcg@10"], n_boot=20)
@@ -144,4 +146,7 @@ def test_method_comparison_table(analysis):
     assert list(t9["eval_set"][:4]) == ["all"] * 4 and len(t9) == 2 * 3 * 4
     assert {"mae", "bias", "coverage", "coverage_pi", "rank", "formula"} <= set(t9.columns)
     assert t9["mae"].notna().all()
-    assert "T9_method_comparison" in report.ARTIFACTS and "T9_method_forecasts" in report.ARTIFACTS
+    assert (
+        "T9_method_comparison" in catalogue.ARTIFACTS
+        and "T9_method_forecasts" in catalogue.ARTIFACTS
+    )

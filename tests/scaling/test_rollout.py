@@ -135,7 +135,7 @@ def test_summary_by_hand():
 
 def test_no_window_to_roll_out_gives_an_empty_summary_and_a_figure_that_says_so():
     """Two sizes and three checkpoints (the smoke preset): the rollout has no rows at all."""
-    from rerankscale.reporting.rollout_plots import plot_rollout
+    from rerankscale.reporting.plots import plot_rollout
 
     by = ["axis", "eval_set", "objective", "metric", "horizon"]
     s = summarize_rollout(pd.DataFrame(), by=by)
