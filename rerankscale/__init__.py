@@ -4,14 +4,15 @@ The package follows the pipeline, one subpackage per stage (``docs/architecture.
 
 - ``data``: eval sets, training groups, the synthetic task, offline caches;
 - ``models``: shapes, tokenizers, the pretrained mini-suite, cross-encoders;
-- ``training``: the training loop, objectives, batches, schedule, run directories;
+- ``training``: the training loop, objectives, batches, run directories;
 - ``evaluation``: reranking, metrics, run files, significance, the results table;
 - ``scaling``: scaling laws, fits, bootstraps, forecasts, compute allocation, regime checks;
 - ``reporting``: the study's tables and figures for the notebooks;
 - ``orchestration``: cells, the sweep, preflight, SLURM.
 
-Small modules used by every stage stay at the top: ``config``, ``paths``, ``caches``, ``io``,
-``memo``, ``numerics``, ``provenance``, and ``cli`` (the ``rerankscale`` command).
+Small modules used by several stages stay at the top: ``config`` (with preset loading),
+``schedule`` (the step arithmetic of pretraining and fine-tuning alike), ``paths``, ``caches``,
+``io``, ``memo``, ``numerics``, ``provenance``, and ``cli`` (the ``rerankscale`` command).
 
 The notebooks' modules are re-exported here, loaded on first use so that ``import
 rerankscale`` stays cheap (no torch): ``from rerankscale import report, overview, runplots,

@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
             return 0
         if args.command == "figures":
-            from rerankscale.orchestration.study import load_preset, resolve
+            from rerankscale.config import load_preset
+            from rerankscale.paths import resolve
 
             study = load_preset(args.preset)
             runs = resolve(args.runs_dir or study.runs_path)

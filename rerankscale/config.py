@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from rerankscale.paths import resolve
+
 PRESETS_DIR = Path(__file__).with_name("presets")
 
 OBJECTIVES = ("pointwise", "pairwise", "listwise", "lambdaloss", "listmle")
@@ -406,6 +408,20 @@ def load_study(name_or_path: str | Path, overrides: dict[str, Any] | None = None
     if overrides:
         raw = _merge(raw, overrides)
     return _study_from_dict(raw)
+
+
+def preset_path(preset: str | Path) -> str | Path:
+    """A preset name as given; a YAML path made absolute (relative to the working directory
+    when it exists there, else to the project directory), so kernels find it too."""
+    path = Path(preset)
+    if path.suffix not in (".yaml", ".yml"):
+        return preset
+    return path.resolve() if path.exists() else resolve(path)
+
+
+def load_preset(preset: str | Path) -> StudyConfig:
+    """``load_study`` of a preset name or a YAML path (``preset_path``)."""
+    return load_study(preset_path(preset))
 
 
 def _read_yaml(name_or_path: str | Path) -> dict[str, Any]:

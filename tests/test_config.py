@@ -14,7 +14,7 @@ from rerankscale.config import (
     parse_size,
     size_name,
 )
-from rerankscale.training.schedule import checkpoint_schedule
+from rerankscale.schedule import checkpoint_schedule
 
 
 @pytest.mark.parametrize(

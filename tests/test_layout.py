@@ -1,6 +1,7 @@
 """The package's tree follows the pipeline (docs/architecture.md): the foundation at the top,
 one subpackage per stage, the notebooks' modules re-exported lazily without torch."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -19,8 +20,34 @@ FOUNDATION = {
     "memo",
     "numerics",
     "provenance",
+    "schedule",
 }
 STAGES = {"data", "models", "training", "evaluation", "scaling", "reporting", "orchestration"}
+ORDER = ["data", "models", "training", "evaluation", "scaling", "reporting", "orchestration"]
+
+
+def stage_of(module: str) -> int:
+    """0 for the foundation, 1-7 for the stages in pipeline order, 8 for the command line."""
+    parts = module.split(".")
+    if len(parts) < 2:
+        return 0
+    if parts[1] == "cli":
+        return 8
+    return ORDER.index(parts[1]) + 1 if parts[1] in ORDER else 0
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every ``rerankscale`` module ``path`` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rerankscale"):
+            if node.module == "rerankscale":
+                found |= {f"rerankscale.{a.name}" for a in node.names}
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("rerankscale")}
+    return found
 
 
 def test_top_level_is_the_foundation_and_the_stages():
@@ -55,3 +82,27 @@ def test_notebook_modules_import_from_the_top_without_torch():
         "rerankscale.reporting.suite_report",
     ]
     assert "report" in dir(rerankscale)
+
+
+def test_no_import_runs_back_up_the_pipeline():
+    """A module imports the foundation and its own or earlier stages only (the package
+    ``__init__``'s lazy notebook re-exports aside)."""
+    upward = []
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if module == "rerankscale.__init__":
+            continue
+        upward += [
+            (module, target)
+            for target in sorted(imported_modules(path))
+            if stage_of(target) > stage_of(module)
+        ]
+    assert upward == []
+
+
+def test_an_upward_import_is_seen_even_inside_a_function(tmp_path):
+    module = tmp_path / "fake.py"
+    module.write_text("def f():\n    from rerankscale.orchestration import sweep\n")
+    targets = imported_modules(module)
+    assert targets == {"rerankscale.orchestration"}
+    assert stage_of("rerankscale.orchestration") > stage_of("rerankscale.reporting.report")

@@ -19,7 +19,7 @@ from rerankscale.orchestration import sweep
 from rerankscale.orchestration.preflight import PreflightError, check, invalid_cells
 from rerankscale.orchestration.study import cell_config
 from rerankscale.reporting import report
-from rerankscale.training.schedule import checkpoint_points
+from rerankscale.schedule import checkpoint_points
 
 REPO = Path(__file__).resolve().parents[1]
 

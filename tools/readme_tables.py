@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rerankscale.config import parse_size
-from rerankscale.orchestration.study import load_preset
+from rerankscale.config import load_preset, parse_size
 
 METRIC = "ndcg@10"
 

@@ -17,7 +17,7 @@ is replaced by ``[MASK]`` (80 %), a random token (10 %) or kept (10 %), and the 
 cross-entropy of the original tokens at the selected positions. AdamW (weight decay on
 matrices only), linear warm-up then linear decay to 0, gradient clipping; learning rate
 ``min(lr_max, lr_width_const / d_model)`` (the 1/width rule the CPU prototype needed); the
-optimizer, schedule and width rule are fine-tuning's own (``rerankscale.training.schedule``).
+optimizer, schedule and width rule are fine-tuning's own (``rerankscale.schedule``).
 
 Every ``heldout_every``-th document is held out; the held-out MLM loss (fixed masks, the same
 for every member of a corpus) is measured before and after pretraining and recorded with the
@@ -58,7 +58,7 @@ from rerankscale.models.modernbert import (
 )
 from rerankscale.models.shapes import Shape, shape_for
 from rerankscale.models.tokenizer import SPECIAL_TOKENS, build_directory, save_and_check, slug
-from rerankscale.training.schedule import LRSchedule, make_optimizer, resolve_lr
+from rerankscale.schedule import LRSchedule, make_optimizer, resolve_lr
 
 LOG_FILE = "pretrain.json"
 PACKINGS = ("stream", "documents")

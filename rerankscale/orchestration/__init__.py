@@ -5,8 +5,7 @@ Stage 7 of the pipeline (data → models → training → evaluation → scaling
 ``from rerankscale import study`` (re-exported lazily by ``rerankscale/__init__.py``). This
 ``__init__`` imports nothing: import the module you need.
 
-- ``study``: one grid cell as the notebooks and the sweep address it: ``load_preset``,
-  ``cell_config``, ``run_dir``, ``train_cell``, ``evaluate_cell``;
+- ``study``: one grid cell as the notebooks and the sweep address it: ``cell_config``, ``run_dir``, ``train_cell``, ``evaluate_cell``;
 - ``sweep``: the grid's cells (notebooks 02, 03) and the analysis notebooks with papermill:
   ``sweep``, ``status``, ``run_analysis``, ``execute_notebook``, ``expand``, ``Cell``;
 - ``preflight``: every problem of a study found before any cell starts: ``check``,

@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from rerankscale.config import ConfigError, RunConfig, StudyConfig
-from rerankscale.training.schedule import checkpoint_points
+from rerankscale.schedule import checkpoint_points
 
 SYNTHETIC_PREFIX = "rerankscale/synthetic"
 MAX_NAMED = 3  # cells named in a problem shared by many cells

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rerankscale.config import ConfigError, RunConfig, StudyConfig, load_study
+from rerankscale.config import ConfigError, RunConfig, load_study, preset_path
 from rerankscale.paths import resolve  # relative paths follow the user: see rerankscale.paths
 
 
@@ -64,19 +64,6 @@ def parse_overrides(overrides: Any) -> dict[str, Any] | None:
         f"overrides must be a mapping, got {type(overrides).__name__} "
         f"{overrides!r}; {OVERRIDES_HINT}"
     )
-
-
-def preset_path(preset: str | Path) -> str | Path:
-    """A preset name as given; a YAML path made absolute (relative to the working directory
-    when it exists there, else to the project directory), so kernels find it too."""
-    path = Path(preset)
-    if path.suffix not in (".yaml", ".yml"):
-        return preset
-    return path.resolve() if path.exists() else resolve(path)
-
-
-def load_preset(preset: str | Path) -> StudyConfig:
-    return load_study(preset_path(preset))
 
 
 def run_dir(out_dir: str | Path, cfg: RunConfig) -> Path:

@@ -31,11 +31,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from rerankscale.config import ConfigError, StudyConfig
+from rerankscale.config import ConfigError, StudyConfig, load_preset, preset_path
 from rerankscale.io import atomic_write_json
 from rerankscale.orchestration import preflight, slurm
-from rerankscale.orchestration.study import load_preset, preset_path, resolve
-from rerankscale.paths import PACKAGE_CHECKOUT, project_home
+from rerankscale.paths import PACKAGE_CHECKOUT, project_home, resolve
 
 NOTEBOOKS = PACKAGE_CHECKOUT / "notebooks"  # the notebooks ship with the checkout
 CELL_NOTEBOOKS = ("02_train.ipynb", "03_evaluate.ipynb")

@@ -21,11 +21,11 @@ from pathlib import Path
 import pandas as pd
 
 from rerankscale import scaling as sc
-from rerankscale.config import StudyConfig
+from rerankscale.config import StudyConfig, load_preset
 from rerankscale.evaluation.results import ResultsError
 from rerankscale.evaluation.results import load as load_results
 from rerankscale.io import atomic_write_text
-from rerankscale.orchestration.study import load_preset, resolve
+from rerankscale.paths import resolve
 from rerankscale.reporting import plots
 from rerankscale.reporting.artifacts import writable
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rerankscale.config import RunConfig, StudyConfig
+from rerankscale.config import RunConfig, StudyConfig, load_preset
 from rerankscale.io import atomic_write_text
-from rerankscale.orchestration.study import load_preset
 from rerankscale.reporting.artifacts import writable
 
 __all__ = [

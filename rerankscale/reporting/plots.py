@@ -83,7 +83,8 @@ def save_figure(
 ) -> dict[str, Path]:
     """Write ``<artifact_id>.png`` (150 dpi), ``.pdf`` and ``.csv`` (``df``, or the figure's
     attached ``rerankscale_data`` when ``df`` is None) into ``figures_dir``, each atomically
-    (temporary file + rename). Returns the paths."""
+    (temporary file + rename). The PDF carries no creation date, so the same figure gives the
+    same bytes. Returns the paths."""
     if df is None:
         df = getattr(fig, "rerankscale_data", None)
     if df is None:
@@ -94,7 +95,8 @@ def save_figure(
     paths = {}
     for fmt in ("png", "pdf"):
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight")
+        metadata = {"CreationDate": None} if fmt == "pdf" else None
+        fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
         paths[fmt] = atomic_write_bytes(out / f"{artifact_id}.{fmt}", buf.getvalue())
     paths["csv"] = atomic_write_bytes(out / f"{artifact_id}.csv", df.to_csv(index=False).encode())
     return paths

@@ -1,8 +1,9 @@
 """Training: one run (size × objective × seed), checkpointed on an exposure schedule.
 
 Stage 3 of the pipeline (data → models → **training** → evaluation → scaling → reporting →
-orchestration). ``schedule``'s step arithmetic is torch-free (the preflight uses it); the rest
-needs torch, so this ``__init__`` imports nothing: import the module you need.
+orchestration). The step arithmetic (batch sizes, step counts, checkpoints, learning rate) is
+``rerankscale.schedule`` at the top, shared with pretraining; the modules here need torch, so
+this ``__init__`` imports nothing: import the module you need.
 
 - ``train``: the training loop on CPU, one GPU or DDP (``python -m rerankscale.training.train``):
   ``train``, ``main``;
@@ -10,8 +11,6 @@ needs torch, so this ``__init__`` imports nothing: import the module you need.
   ``make_loss``;
 - ``batches``: the resumable stream of query groups and its micro-batches and shards:
   ``GroupStream``, ``plan_step``;
-- ``schedule``: batch sizes, step counts, checkpoints, learning rate: ``checkpoint_points``,
-  ``checkpoint_schedule``, ``total_steps``, ``make_optimizer``, ``LRSchedule``;
 - ``checkpoint``: the run directory on disk (config, exposure checkpoints, resume state,
   status): ``write_config``, ``save_checkpoint``, ``list_checkpoints``, ``read_status``.
 """

@@ -3,7 +3,7 @@ cut into micro-batches and per-process shards.
 
 The unit of data is the *group*: one query with its positive passage first and ``k`` negatives
 (``rerankscale.data.training_groups``). Every objective consumes whole groups, so exposure is
-counted in queries for all of them (see ``rerankscale.training.schedule``):
+counted in queries for all of them (see ``rerankscale.schedule``):
 
 * group objectives (pairwise, listwise, ...) keep each group intact; a shard is ``b`` groups
   scored as a ``[b, 1 + k]`` matrix;

@@ -43,6 +43,15 @@ from tqdm.auto import tqdm
 from rerankscale.config import ConfigError, RunConfig
 from rerankscale.io import append_jsonl
 from rerankscale.provenance import environment_info
+from rerankscale.schedule import (
+    LRSchedule,
+    checkpoint_steps,
+    groups_per_micro_batch,
+    make_optimizer,
+    resolve_lr,
+    step_queries,
+    total_steps,
+)
 from rerankscale.training.batches import (
     GroupStream,
     PreparedStep,
@@ -70,15 +79,6 @@ from rerankscale.training.checkpoint import (
     state_tmp_dir,
     write_config,
     write_status,
-)
-from rerankscale.training.schedule import (
-    LRSchedule,
-    checkpoint_steps,
-    groups_per_micro_batch,
-    make_optimizer,
-    resolve_lr,
-    step_queries,
-    total_steps,
 )
 
 __all__ = [

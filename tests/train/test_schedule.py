@@ -3,7 +3,7 @@
 import pytest
 
 from rerankscale.config import ConfigError, RunConfig
-from rerankscale.training.schedule import (
+from rerankscale.schedule import (
     LRSchedule,
     checkpoint_points,
     checkpoint_steps,
@@ -98,7 +98,7 @@ def test_constant_and_wsd_schedules():
 def test_weight_decay_applies_to_matrices_only():
     import torch
 
-    from rerankscale.training.schedule import make_optimizer
+    from rerankscale.schedule import make_optimizer
 
     model = torch.nn.Sequential(
         torch.nn.Embedding(10, 4), torch.nn.Linear(4, 4), torch.nn.LayerNorm(4)
