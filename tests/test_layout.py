@@ -37,14 +37,13 @@ def stage_of(module: str) -> int:
 
 
 def imported_modules(path: Path) -> set[str]:
-    """Every ``rerankscale`` module ``path`` imports, at the top or inside a function."""
+    """Every ``rerankscale`` module ``path`` imports, at the top or inside a function (for
+    ``from a import b``: ``a`` and ``a.b``, whether ``b`` is a module or a name)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rerankscale"):
-            if node.module == "rerankscale":
-                found |= {f"rerankscale.{a.name}" for a in node.names}
-            else:
-                found.add(node.module)
+            found.add(node.module)  # and each name, which may be a submodule
+            found |= {f"{node.module}.{a.name}" for a in node.names}
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("rerankscale")}
     return found
@@ -104,5 +103,43 @@ def test_an_upward_import_is_seen_even_inside_a_function(tmp_path):
     module = tmp_path / "fake.py"
     module.write_text("def f():\n    from rerankscale.orchestration import sweep\n")
     targets = imported_modules(module)
-    assert targets == {"rerankscale.orchestration"}
+    assert targets == {"rerankscale.orchestration", "rerankscale.orchestration.sweep"}
     assert stage_of("rerankscale.orchestration") > stage_of("rerankscale.reporting.report")
+
+
+def module_graph() -> dict[str, set[str]]:
+    """module → the package's modules it imports (anywhere in its source)."""
+    paths = {
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in PACKAGE.rglob("*.py")
+    }
+    return {
+        module: (imported_modules(path) & paths.keys()) - {module}
+        for module, path in paths.items()
+        if module != "rerankscale"  # the lazy notebook re-exports
+    }
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of ``graph`` (depth-first search), or [] when there is none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt, path + [nxt])):
+                return cycle
+        state[node] = 2
+        return []
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start, [start])):
+            return cycle
+    return []
+
+
+def test_no_import_circles_even_through_imports_inside_functions():
+    assert find_cycle(module_graph()) == []
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
