@@ -22,8 +22,8 @@ FOUNDATION = {
     "provenance",
     "schedule",
 }
-STAGES = {"data", "models", "training", "evaluation", "scaling", "reporting", "orchestration"}
 ORDER = ["data", "models", "training", "evaluation", "scaling", "reporting", "orchestration"]
+STAGES = set(ORDER)  # pipeline order: a stage may import only the foundation and earlier stages
 
 
 def stage_of(module: str) -> int:
