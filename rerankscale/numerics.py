@@ -19,7 +19,7 @@ threshold, the tables move by far more. Sources (measured in ``docs/forecasting.
 * **SIMD dispatch.** numpy runs float64 ``exp``/``log`` through AVX-512 code where the CPU has
   it, rounded differently from the code every other CPU runs.
 * **Threads.** OpenBLAS splits long reductions across threads (the fits' vectors are too short
-  for that, and they run under ``fit.single_threaded_blas``; measured: no effect).
+  for that, and they run under ``optimize.single_threaded_blas``; measured: no effect).
 * **libm's dispatch.** numpy's float64 ``exp``, ``log``, ``power``, ``expm1``, ``log1p`` (on
   CPUs without AVX-512, and with its AVX-512 targets off) call the C library's, and glibc
   picks each function's code by CPU when it loads (ifunc): an FMA variant on CPUs with FMA and

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .fit import FitResult, HuberLogObjective, refit, retry_unconverged, single_threaded_blas
+from .fit import FitResult, refit_many, retry_unconverged
+from .optimize import single_threaded_blas
 
 USABLE = ("ok", "on_bound")
 
@@ -202,16 +203,14 @@ def bootstrap_fit(
     thetas = np.full((n_boot, p), np.nan)
     statuses = np.empty(n_boot, dtype=object)
     losses = np.full(n_boot, np.nan)
-    U = np.log(result.X) - result.log_x0
-    base_w = np.ones(result.n_points) if result.weights is None else result.weights
-    objective = HuberLogObjective(result.law, U, result.y, base_w, result.delta)
-    with single_threaded_blas():  # once around the loop (refit nests its own, ~2 µs)
-        for b in range(n_boot):
-            rng = replicate_rng(seed, b)
-            counts = np.zeros(G)
-            for m in members:
-                np.add.at(counts, rng.choice(m, size=len(m), replace=True), 1.0)
-            r = refit(result, counts[codes], maxiter=maxiter, objective=objective)
+    counts = np.zeros((n_boot, G))
+    for b in range(n_boot):
+        rng = replicate_rng(seed, b)
+        for m in members:
+            np.add.at(counts[b], rng.choice(m, size=len(m), replace=True), 1.0)
+    with single_threaded_blas():  # every replicate at once (``fit.refit_many``)
+        refits = refit_many(result, weights=counts[:, codes], maxiter=maxiter)
+        for b, r in enumerate(refits):
             r = retry_unconverged(r, maxiter=maxiter)
             statuses[b] = r.status
             losses[b] = r.loss

@@ -25,66 +25,22 @@ There is no fallback: a failed fit is returned as such, never replaced by anothe
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
-
-try:  # the compiled routine scipy's own L-BFGS-B driver calls (see ``lbfgsb``)
-    from scipy.optimize import _lbfgsb
-    from scipy.optimize._lbfgsb_py import status_messages as _STATUS
-    from scipy.optimize._lbfgsb_py import task_messages as _TASK
-except ImportError:  # pragma: no cover - another scipy layout: minimize() is used
-    _lbfgsb = None
 
 from rerankscale.evaluation.results import ResultsError, is_error_metric, is_ranking_metric
 
 from .lawbase import _as_log_inputs
 from .laws import Law, get_law
+from .optimize import BOUND_TOL, HuberLogObjective, minimize_many, single_threaded_blas
 from .table import ErrorTransform, LogErrorTransform
 
-_BLAS = None
-
-
-@contextmanager
-def single_threaded_blas():
-    """Run the block with BLAS limited to one thread (via threadpoolctl).
-
-    scipy's L-BFGS-B calls multi-threaded OpenBLAS on tiny matrices; on a busy machine every
-    such call waits for worker threads and an iteration costs ~2 ms instead of ~60 µs (10-30x
-    slower fits). Without threadpoolctl installed this warns once and runs unchanged (set
-    OPENBLAS_NUM_THREADS=1 in the environment instead)."""
-    global _BLAS
-    if _BLAS is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS = ThreadpoolController()
-        except ImportError:
-            _BLAS = False
-            warnings.warn(
-                "threadpoolctl is not installed: L-BFGS-B fits may run 10-30x slower with a "
-                "multi-threaded BLAS on a busy machine; pip install threadpoolctl or set "
-                "OPENBLAS_NUM_THREADS=1",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-    if _BLAS is False:
-        yield
-        return
-    with _BLAS.limit(limits=1, user_api="blas"):
-        yield
-
-
 STATUSES = ("ok", "on_bound", "not_converged", "degenerate", "fixed")
-GTOL = 1e-9  # L-BFGS-B projected-gradient tolerance (objective scaled as above)
 CONVERGED_PG = 1e-5  # a start counts as converged when its projected gradient is below this
 BEST_RTOL, BEST_ATOL = 1e-6, 1e-10  # starts within this of the best loss "reach the optimum"
-BOUND_TOL = 1e-6
 
 
 @dataclass
@@ -207,119 +163,6 @@ class FitResult:
         return out
 
 
-# --------------------------------------------------------------------------- objective
-
-
-class HuberLogObjective:
-    """Σ w·Huber_δ(g(θ) − log y) / (δ Σ w) and its gradient, for centred log inputs U."""
-
-    def __init__(self, law: Law, U: np.ndarray, y: np.ndarray, w: np.ndarray, delta: float):
-        self.law, self.U, self.logy, self.delta = law, U, np.log(y), float(delta)
-        self.floor = 0.5 * float(np.min(y))
-        self.set_weights(w)
-
-    def set_weights(self, w: np.ndarray) -> None:
-        w = np.asarray(w, dtype=float)
-        self.w = w / (self.delta * w.sum())
-
-    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        g, J = self.law.log_model(theta, self.U, self.floor)
-        r = g - self.logy
-        d = self.delta
-        psi = np.clip(r, -d, d)
-        # Huber: r²/2 inside [−δ, δ], δ(|r| − δ/2) outside  ==  psi·(r − psi/2)
-        h = psi * (r - 0.5 * psi)
-        # einsum, not BLAS: a threaded gemv costs 2x CPU here for nothing on small problems
-        return float(np.dot(self.w, h)), np.einsum("i,ij->j", self.w * psi, J)
-
-
-def projected_gradient(theta, grad, bounds) -> float:
-    """∞-norm of the gradient projected on the box (zero where a bound blocks the descent)."""
-    lo, hi = np.array(bounds, dtype=float).T
-    pg = np.asarray(grad, dtype=float).copy()
-    pg[(theta <= lo + BOUND_TOL) & (pg > 0)] = 0.0
-    pg[(theta >= hi - BOUND_TOL) & (pg < 0)] = 0.0
-    return float(np.max(np.abs(pg))) if pg.size else 0.0
-
-
-MAXCOR, MAXLS, MAXFUN = 20, 20, 15000  # L-BFGS-B memory; line-search steps; f,g evaluations
-FACTR = 1e-15 / np.finfo(float).eps  # ftol=1e-15 as minimize() turns it into factr
-
-
-def lbfgsb(obj, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, maxiter: int):
-    """L-BFGS-B on finite box bounds ``[lo, hi]``: scipy's driver loop
-    (``scipy.optimize._lbfgsb_py._minimize_lbfgsb``) around the same compiled routine with the
-    same arguments, without ``minimize``'s wrappers (``ScalarFunction``, ``MemoizeJac``),
-    which cost as much as the objective itself on these 3-5 parameter problems. Every
-    evaluation the routine asks for is ``obj(x)`` at the same ``x``, so the iterates, and the
-    result, are bit-identical to ``minimize(obj, x0, jac=True, method="L-BFGS-B", ...)``
-    (``tests/scaling/test_fit_driver.py`` checks it). Returns (x, nit, message); None when
-    this scipy has no such routine (the caller then uses ``minimize``)."""
-    if _lbfgsb is None:
-        return None
-    n = len(x0)
-    m = MAXCOR
-    nbd = np.full(n, 2, dtype=np.int32)  # both bounds finite (checked by the caller)
-    low_bnd = np.ascontiguousarray(lo, dtype=np.float64)
-    upper_bnd = np.ascontiguousarray(hi, dtype=np.float64)
-    x = np.array(x0, dtype=np.float64)
-    f = np.array(0.0, dtype=np.float64)
-    g = np.zeros((n,), dtype=np.float64)
-    wa = np.zeros(2 * m * n + 5 * n + 11 * m * m + 8 * m, np.float64)
-    iwa = np.zeros(3 * n, dtype=np.int32)
-    task = np.zeros(2, dtype=np.int32)
-    ln_task = np.zeros(2, dtype=np.int32)
-    lsave = np.zeros(4, dtype=np.int32)
-    isave = np.zeros(44, dtype=np.int32)
-    dsave = np.zeros(29, dtype=np.float64)
-    nit = nfev = 0
-    while True:
-        g = g.astype(np.float64)
-        _lbfgsb.setulb(
-            m, x, low_bnd, upper_bnd, nbd, f, g, FACTR, GTOL, wa, iwa, task, lsave, isave,
-            dsave, MAXLS, ln_task,
-        )  # fmt: skip
-        if task[0] == 3:  # FG: f and g at the current x
-            f, g = obj(x.copy())
-            nfev += 1
-        elif task[0] == 1:  # NEW_X: an iteration ended
-            nit += 1
-            if nit >= maxiter:
-                task[0], task[1] = 5, 504
-            elif nfev > MAXFUN:
-                task[0], task[1] = 5, 502
-        else:
-            break
-    return x, nit, _STATUS[task[0]] + ": " + _TASK[task[1]]
-
-
-def minimize_from(obj: HuberLogObjective, theta0, bounds, maxiter: int = 2000):
-    """One L-BFGS-B run. Returns (theta, loss, projected-gradient norm, nit, message)."""
-    lo, hi = np.array(bounds, dtype=float).T
-    x0 = np.clip(np.asarray(theta0, dtype=float), lo, hi)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lean = (
-            lbfgsb(obj, x0, lo, hi, maxiter)
-            if np.all(np.isfinite(lo) & np.isfinite(hi) & (lo < hi))
-            else None
-        )
-        if lean is None:
-            res = minimize(
-                obj,
-                x0,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                options=dict(maxiter=maxiter, ftol=1e-15, gtol=GTOL, maxcor=MAXCOR),
-            )
-            lean = (res.x, res.nit, res.message)
-    x, nit, message = lean
-    theta = np.asarray(x, dtype=float)
-    f, g = obj(theta)
-    return theta, f, projected_gradient(theta, g, bounds), int(nit), str(message)
-
-
 # --------------------------------------------------------------------------- checks
 
 
@@ -434,8 +277,8 @@ def fit(
     else:
         starts = np.atleast_2d(np.asarray(grid, dtype=float))
         starts = np.array([law.center(t, log_x0) for t in starts])
-    with single_threaded_blas():
-        runs = [minimize_from(obj, s, bounds, maxiter) for s in starts]
+    with single_threaded_blas():  # every start at once (``optimize.lbfgsb_many``)
+        runs = minimize_many(obj, starts, np.zeros(len(starts), dtype=int), bounds, maxiter)
     losses = np.array([r[1] for r in runs])
     losses[~np.isfinite(losses)] = np.inf
     best = int(np.argmin(losses))
@@ -496,39 +339,66 @@ def refit(
     weights: np.ndarray,
     start: np.ndarray | None = None,
     maxiter: int = 2000,
-    objective: HuberLogObjective | None = None,
 ) -> FitResult:
     """Refit ``result``'s law on its own data with new point ``weights`` (e.g. bootstrap
     multiplicities), from one start (default: the full fit's optimum — a warm start).
-    Same centring, bounds and status rules as ``fit``."""
+    Same centring, bounds and status rules as ``fit``; ``refit_many`` with one problem."""
+    w = np.asarray(weights, dtype=float)[None, :]
+    return refit_many(result, weights=w, start=start, maxiter=maxiter)[0]
+
+
+def refit_many(
+    result: FitResult,
+    *,
+    weights: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+    maxiter: int = 2000,
+) -> list[FitResult]:
+    """Refit ``result``'s law B times on its own inputs, each problem ``b`` with point weights
+    ``weights[b]`` (times the fit's own; e.g. bootstrap multiplicities) and/or targets
+    ``targets[b]`` (e.g. a parametric bootstrap's simulations), all from one start (default:
+    the full fit's optimum — a warm start) and solved together (``optimize.minimize_many``):
+    problem ``b`` gets exactly what it would get alone. Same centring, bounds and status rules
+    as ``fit``; a problem the data cannot identify is ``degenerate``."""
     law = result.law
-    w = np.asarray(weights, dtype=float)
-    base = result.weights if result.weights is not None else 1.0
-    w = w * base
-    common = dict(
-        law=law,
-        X=result.X,
-        y=result.y,
-        weights=w,
-        delta=result.delta,
-        log_x0=result.log_x0,
-        input_names=result.input_names,
-        target=result.target,
-        transform=result.transform,
-        data=None,
-    )
-    why = degeneracy(law, result.X, result.y, w)
-    if why is not None:
-        return _degenerate(law, why, common)
+    base = result.weights if result.weights is not None else np.ones(result.n_points)
+    W = np.atleast_2d(base if weights is None else np.asarray(weights, dtype=float) * base)
+    Y = np.atleast_2d(result.y if targets is None else np.asarray(targets, dtype=float))
+    n_problems = max(len(W), len(Y))
+    W = np.broadcast_to(W, (n_problems, result.n_points))
+    Y = np.broadcast_to(Y, (n_problems, result.n_points))
     U = np.log(result.X) - result.log_x0
-    if objective is None:
-        objective = HuberLogObjective(law, U, result.y, w, result.delta)
-    else:
-        objective.set_weights(w)
     theta0 = result.theta_centered if start is None else law.center(start, result.log_x0)
-    with single_threaded_blas():
-        theta_c, f, pg, nit, msg = minimize_from(objective, theta0, law.bounds(), maxiter)
-    return _result(law, theta_c, f, pg, nit, msg, U, 1, 1, common)
+
+    def common(b: int) -> dict:
+        return dict(
+            law=law,
+            X=result.X,
+            y=Y[b] if targets is not None else result.y,
+            weights=W[b] if weights is not None else result.weights,
+            delta=result.delta,
+            log_x0=result.log_x0,
+            input_names=result.input_names,
+            target=result.target,
+            transform=result.transform,
+            data=None,
+        )
+
+    why = [degeneracy(law, result.X, Y[b], W[b]) for b in range(n_problems)]
+    fine = [b for b in range(n_problems) if why[b] is None]
+    out: list[FitResult | None] = [None] * n_problems
+    if fine:
+        obj = HuberLogObjective(law, U, Y[fine], W[fine], result.delta)
+        starts = np.repeat(np.asarray(theta0, dtype=float)[None, :], len(fine), axis=0)
+        with single_threaded_blas():
+            runs = minimize_many(obj, starts, np.arange(len(fine)), law.bounds(), maxiter)
+        for b, (theta_c, f, pg, nit, msg) in zip(fine, runs):
+            out[b] = _result(law, theta_c, f, pg, nit, msg, U, 1, 1, common(b))
+    for b in range(n_problems):
+        if why[b] is not None:
+            out[b] = _degenerate(law, why[b], common(b))
+    return out
 
 
 def retry_unconverged(result: FitResult, grid: str = "coarse", maxiter: int = 2000) -> FitResult:

@@ -67,9 +67,21 @@ class Law:
     def bounds(self) -> list[tuple[float, float]]:
         raise NotImplementedError
 
-    def log_model(self, theta: np.ndarray, U: np.ndarray, floor: float = 0.0):
-        """(g, J): log prediction at centred log-inputs ``U`` (n, k) and its Jacobian (n, p)."""
+    def log_model_many(self, thetas: np.ndarray, U: np.ndarray, floor: np.ndarray):
+        """(g, J) for a batch: log predictions (B, n) of the centred parameters ``thetas``
+        (B, p) at centred log-inputs ``U`` (n, k) and their Jacobians (B, n, p); ``floor``
+        (B,) is each problem's positive floor (``HuberLogObjective``). Every operation is
+        element-wise along the batch, so a row's (g, J) does not depend on the other rows
+        (the lockstep fits of ``scaling.optimize`` rely on it)."""
         raise NotImplementedError
+
+    # ---- shared
+    def log_model(self, theta: np.ndarray, U: np.ndarray, floor: float = 0.0):
+        """(g, J): log prediction at centred log-inputs ``U`` (n, k) and its Jacobian (n, p);
+        ``log_model_many`` on a batch of one."""
+        thetas = np.asarray(theta, dtype=float)[None, :]
+        g, J = self.log_model_many(thetas, U, np.array([floor], dtype=float))
+        return g[0], J[0]
 
     def predict_many(self, thetas: np.ndarray, logX: np.ndarray) -> np.ndarray:
         """Predictions (B, n) for natural internal parameters ``thetas`` (B, p) at log inputs."""
@@ -102,7 +114,6 @@ class Law:
         """Names of parameters whose term is negligible everywhere (effectively at bound 0)."""
         return []
 
-    # ---- shared
     @property
     def n_params(self) -> int:
         return len(self.theta_names)

@@ -84,28 +84,27 @@ class _ErrorPowerSum(Law):
             terms.append(c[:, None] - a[:, None] * U[None, :, j])
         return np.stack(terms, axis=-1)
 
-    def log_model(self, theta, U, floor=0.0):
-        # hot path of every fit: plain 1-D arrays, no (B, n, T) stacking
-        terms = []
-        if self.irreducible:
-            terms.append(None)  # the constant e, handled as a scalar
+    def log_model_many(self, thetas, U, floor=None):
+        # hot path of every fit: (B, n) arrays per term, no (B, n, T) stacking
+        terms = [thetas[:, :1]] if self.irreducible else []  # the constant e, (B, 1)
         for j in range(len(self.inputs)):
-            terms.append(theta[self._off + 2 * j] - theta[self._off + 2 * j + 1] * U[:, j])
+            c, a = thetas[:, self._off + 2 * j, None], thetas[:, self._off + 2 * j + 1, None]
+            terms.append(c - a * U[None, :, j])
         m = terms[-1]
         for t in terms[:-1]:
-            m = np.maximum(m, theta[0] if t is None else t)
-        ex = [np.exp((theta[0] if t is None else t) - m) for t in terms]
+            m = np.maximum(m, t)
+        ex = [np.exp(t - m) for t in terms]
         tot = ex[0] + ex[1] if len(ex) > 1 else ex[0]
         for e in ex[2:]:
             tot = tot + e
         g = m + np.log(tot)
-        J = np.empty((U.shape[0], self.n_params))
+        J = np.empty((*g.shape, self.n_params))
         if self.irreducible:
-            J[:, 0] = ex[0] / tot
+            J[:, :, 0] = ex[0] / tot
         for j in range(len(self.inputs)):
             sj = ex[self._off + j] / tot
-            J[:, self._off + 2 * j] = sj
-            J[:, self._off + 2 * j + 1] = -sj * U[:, j]
+            J[:, :, self._off + 2 * j] = sj
+            J[:, :, self._off + 2 * j + 1] = -sj * U[None, :, j]
         return g, J
 
     def predict_many(self, thetas, logX):
@@ -242,16 +241,15 @@ class KaplanLaw(Law):
         m = be * q
         return m, q, s, zn, r, al, be
 
-    def log_model(self, theta, U, floor=0.0):
-        m, q, s, zn, r, al, be = self._parts(theta[None, :], U)
-        m, q, s, zn = m[0], q[0], s[0], zn[0]
-        r, al, be = float(r[0, 0]), float(al[0, 0]), float(be[0, 0])
-        dm = np.column_stack([al * s[:, 0], s[:, 0] * zn, be * s[:, 1], q - r * s[:, 0] * zn])
-        J = np.empty((U.shape[0], self.n_params))
+    def log_model_many(self, thetas, U, floor=None):
+        m, q, s, zn, r, al, be = self._parts(thetas, U)
+        s0, s1 = s[..., 0], s[..., 1]
+        dm = np.stack([al * s0, s0 * zn, be * s1, q - r * s0 * zn], axis=-1)
+        J = np.empty((*m.shape, self.n_params))
         if self.irreducible:
-            g, so = _lse(np.column_stack([np.full_like(m, theta[0]), m]))
-            J[:, 0] = so[:, 0]
-            J[:, 1:] = dm * so[:, 1:2]
+            g, so = _lse(np.stack([np.broadcast_to(thetas[:, :1], m.shape), m], axis=-1))
+            J[..., 0] = so[..., 0]
+            J[..., 1:] = dm * so[..., 1:2]
         else:
             g = m
             J[:] = dm

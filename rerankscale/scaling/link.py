@@ -55,27 +55,22 @@ class LogisticLink(Law):
     def bounds(self):
         return [(1e-9, self.ceiling), (0.0, 1.0), LOG_SLOPE_BOUNDS, MIDPOINT_BOUNDS]
 
-    def _parts(self, theta: np.ndarray, v: np.ndarray):
-        """z = κ·(m − v) and the log terms of g = s + (1 − s)·σ(z), for scaled inputs v."""
-        top, s, log_k, m = theta
-        z = np.exp(log_k) * (m - v)
+    def log_model_many(self, thetas, U, floor=None):
+        # z = κ·(m − v) and g = s + (1 − s)·σ(z) in logs, for scaled inputs v; (B, 1) params
+        top, s, log_k, m = (thetas[:, i : i + 1] for i in range(4))
+        z = np.exp(log_k) * (m - np.exp(U[None, :, 0]))
         with np.errstate(divide="ignore"):
             log_s, log_1ms = np.log(s), np.log1p(-s)
         log_sig = _log_sigmoid(z)
         log_g = np.logaddexp(log_s, log_1ms + log_sig)
-        return top, s, z, log_sig, log_1ms, log_g
-
-    def log_model(self, theta, U, floor=0.0):
-        v = np.exp(U[:, 0])
-        top, s, z, log_sig, log_1ms, log_g = self._parts(theta, v)
         g = np.log(top) + log_g
         w = np.exp(log_1ms + log_sig - log_g)  # (1 − s)·σ / g ∈ [0, 1]
         one_minus_sig = np.exp(_log_sigmoid(-z))
-        J = np.empty((U.shape[0], 4))
-        J[:, 0] = 1.0 / top
-        J[:, 1] = np.exp(_log_sigmoid(-z) - log_g)  # (1 − σ) / g
-        J[:, 2] = w * one_minus_sig * z  # ∂z/∂log κ = z
-        J[:, 3] = w * one_minus_sig * np.exp(theta[2])  # ∂z/∂m = κ
+        J = np.empty((*g.shape, 4))
+        J[:, :, 0] = 1.0 / top
+        J[:, :, 1] = np.exp(_log_sigmoid(-z) - log_g)  # (1 − σ) / g
+        J[:, :, 2] = w * one_minus_sig * z  # ∂z/∂log κ = z
+        J[:, :, 3] = w * one_minus_sig * np.exp(log_k)  # ∂z/∂m = κ
         return g, J
 
     def predict_many(self, thetas, logX):

@@ -69,7 +69,8 @@ import numpy as np
 import pandas as pd
 
 from .bootstrap import BootstrapResult, replicate_rng
-from .fit import FitResult, fit, retry_unconverged, single_threaded_blas
+from .fit import FitResult, refit_many, retry_unconverged
+from .optimize import single_threaded_blas
 
 RUN_BOOTSTRAP = "run bootstrap"
 PARAMETRIC_BOOTSTRAP = "parametric bootstrap"
@@ -209,24 +210,16 @@ def parametric_bootstrap(
     thetas = np.full((n_boot, p), np.nan)
     statuses = np.empty(n_boot, dtype=object)
     losses = np.full(n_boot, np.nan)
-    start = result.theta[None, :]
-    with single_threaded_blas():
-        for b in range(n_boot):
-            rng = replicate_rng(seed, b)
-            sigmas[b] = noise.draw(rng, 1)[0]
-            u = rng.normal(0.0, 1.0, R)[codes] * sigmas[b, 0]
-            e = rng.normal(0.0, 1.0, result.n_points) * sigmas[b, 1]
-            v = np.clip(u + e, -LOG_NOISE_CAP, LOG_NOISE_CAP)
-            r = fit(
-                result.law,
-                result.X,
-                f_hat * np.exp(v),
-                weights=result.weights,
-                delta=result.delta,
-                grid=start,
-                maxiter=maxiter,
-                log_x0=result.log_x0,
-            )
+    simulated = np.empty((n_boot, result.n_points))
+    for b in range(n_boot):
+        rng = replicate_rng(seed, b)
+        sigmas[b] = noise.draw(rng, 1)[0]
+        u = rng.normal(0.0, 1.0, R)[codes] * sigmas[b, 0]
+        e = rng.normal(0.0, 1.0, result.n_points) * sigmas[b, 1]
+        simulated[b] = f_hat * np.exp(np.clip(u + e, -LOG_NOISE_CAP, LOG_NOISE_CAP))
+    with single_threaded_blas():  # every simulation at once (``fit.refit_many``)
+        refits = refit_many(result, targets=simulated, start=result.theta, maxiter=maxiter)
+        for b, r in enumerate(refits):
             r = retry_unconverged(r, maxiter=maxiter)  # a far-off simulation
             statuses[b], losses[b], thetas[b] = r.status, r.loss, r.theta
     return ParametricBootstrapResult(

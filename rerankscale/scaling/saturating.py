@@ -52,20 +52,20 @@ class _SaturatingPowerSum(Law):
         g = thetas[:, 2::2][:, :k]
         return np.exp(c[:, None, :] - g[:, None, :] * U[None, :, :])
 
-    def log_model(self, theta, U, floor=0.0):
-        P = self._penalties(theta[None, :], U)[0]
-        yhat = theta[0] - P.sum(axis=1)
+    def log_model_many(self, thetas, U, floor):
+        P = self._penalties(thetas, U)
+        yhat = thetas[:, :1] - P.sum(axis=2)
         # log, continued linearly below ``floor`` (> 0) so that a candidate predicting y ≤ 0
         # gets a finite residual and a gradient pointing back to positive predictions
-        tau = max(floor, 1e-12)
+        tau = np.maximum(np.asarray(floor, dtype=float), 1e-12)[:, None]
         safe = np.maximum(yhat, tau)
         g = np.where(yhat >= tau, np.log(safe), np.log(tau) + (yhat - tau) / tau)
         dg = 1.0 / safe
-        J = np.empty((U.shape[0], self.n_params))
-        J[:, 0] = dg
+        J = np.empty((*g.shape, self.n_params))
+        J[:, :, 0] = dg
         for j in range(len(self.inputs)):
-            J[:, 1 + 2 * j] = -dg * P[:, j]
-            J[:, 2 + 2 * j] = dg * P[:, j] * U[:, j]
+            J[:, :, 1 + 2 * j] = -dg * P[:, :, j]
+            J[:, :, 2 + 2 * j] = dg * P[:, :, j] * U[None, :, j]
         return g, J
 
     def predict_many(self, thetas, logX):

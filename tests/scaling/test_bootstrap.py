@@ -30,13 +30,13 @@ def test_deterministic_for_a_seed(joint_fit):
 
 def test_resamples_whole_runs_never_checkpoints(joint_fit, monkeypatch):
     seen = []
-    real = bootstrap_module.refit
+    real = bootstrap_module.refit_many
 
-    def spy(result, weights, **kw):
-        seen.append(np.asarray(weights).copy())
-        return real(result, weights, **kw)
+    def spy(result, weights, **kw):  # one row of multiplicities per replicate
+        seen.extend(np.asarray(weights).copy())
+        return real(result, weights=weights, **kw)
 
-    monkeypatch.setattr(bootstrap_module, "refit", spy)
+    monkeypatch.setattr(bootstrap_module, "refit_many", spy)
     b = bootstrap_fit(joint_fit, n_boot=10, seed=0)
     runs = joint_fit.data["run_id"].to_numpy()
     assert len(seen) == 10 and b.n_units == len(np.unique(runs)) == 15
@@ -50,11 +50,13 @@ def test_resamples_whole_runs_never_checkpoints(joint_fit, monkeypatch):
 
 def test_strata_keep_each_stratum_size(joint_fit, monkeypatch):
     seen = []
-    real = bootstrap_module.refit
+    real = bootstrap_module.refit_many
     monkeypatch.setattr(
         bootstrap_module,
-        "refit",
-        lambda r, w, **kw: seen.append(np.asarray(w).copy()) or real(r, w, **kw),
+        "refit_many",
+        lambda r, weights, **kw: (
+            seen.extend(np.asarray(weights).copy()) or real(r, weights=weights, **kw)
+        ),
     )
     bootstrap_fit(joint_fit, n_boot=5, seed=0, strata="n_params")
     data = joint_fit.data

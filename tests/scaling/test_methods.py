@@ -163,4 +163,7 @@ def test_summary_ranks_methods_per_evaluation():
     assert {"mae", "rmse", "bias", "coverage", "coverage_pi", "rank", "formula"} <= set(s.columns)
     assert (s["n"] == np.repeat([2, 6], 4)).all()
     hold = s[s.evaluation == "holdout"].set_index("method")
-    assert hold.loc["error", "mae"] < 1e-5 and hold.loc["error", "rank"] == 1
+    # on one input the saturating law is the error law's family: both recover the truth (their
+    # order is a tie at rounding level) and rank above the two that do not contain it
+    exact = hold.loc[["saturating", "error"]]
+    assert (exact["mae"] < 1e-5).all() and sorted(exact["rank"]) == [1, 2]
