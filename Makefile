@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_fit.py
 	$(BIN)/python bench/bench_rerank.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_pretrain.py
 
 clean-runs:
 	rm -rf runs/
