@@ -88,15 +88,8 @@ class HuberLogObjective:
         y = np.atleast_2d(np.asarray(y, dtype=float))
         self.law, self.U, self.logy, self.delta = law, U, np.log(y), float(delta)
         self.floor = 0.5 * y.min(axis=1)
-        self.set_weights(w)
-
-    def set_weights(self, w: np.ndarray) -> None:
         w = np.atleast_2d(np.asarray(w, dtype=float))
         self.w = w / (self.delta * w.sum(axis=1, keepdims=True))
-
-    @property
-    def n_problems(self) -> int:
-        return max(len(self.logy), len(self.w))
 
     def _row(self, table: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return table[np.minimum(rows, len(table) - 1)]  # a single row is shared by every problem
