@@ -55,20 +55,26 @@ SYSTEMS = ("ours", "huggingface")
 OUT = REPO / "bench" / "results" / "bench_pretrain.json"
 
 
-def setup(size: str, tokens: int):
-    """The suite spec's shape, tokenizer, recipe (stream packing, token masking) and rows."""
+def spec_of(size: str, tokens: int):
+    """The suite's shape, tokenizer, recipe (stream packing, token masking) and corpus."""
     from rerankscale.models import suite
-    from rerankscale.models.pretrain import pack, read_corpus
 
     spec = suite.DEEP_SUITE
     recipe = dataclasses.replace(spec.recipe, tokens=tokens, packing="stream", whole_word=False)
-    tokenizer = suite._tokenizer(spec)
     texts = suite.pretraining_texts(spec.world_config(), corpus_cfg=spec.corpus)
+    return spec.shape(size), suite._tokenizer(spec), recipe, texts
+
+
+def setup(size: str, tokens: int):
+    """``spec_of``'s shape, tokenizer and recipe, and the packed training and held-out rows."""
+    from rerankscale.models.pretrain import pack, read_corpus
+
+    shape, tokenizer, recipe, texts = spec_of(size, tokens)
     train_docs, held_docs, _ = read_corpus(texts, tokenizer, recipe, tokens)
     ids = [tokenizer.convert_tokens_to_ids(t) for t in ("[CLS]", "[SEP]")]
     train = pack(train_docs, recipe.seq_len, *ids)
     held = pack(held_docs, recipe.seq_len, *ids)[: recipe.heldout_sequences]
-    return spec.shape(size), tokenizer, recipe, train, held
+    return shape, tokenizer, recipe, train, held
 
 
 def held_batches(recipe, tokenizer, held):
@@ -96,10 +102,8 @@ def held_batches(recipe, tokenizer, held):
 
 def run_ours(size: str, tokens: int) -> dict:
     from rerankscale.models.pretrain import pretrain_mlm
-    from rerankscale.models.suite import DEEP_SUITE, pretraining_texts
 
-    shape, tokenizer, recipe, _, _ = setup(size, tokens)
-    texts = pretraining_texts(DEEP_SUITE.world_config(), corpus_cfg=DEEP_SUITE.corpus)
+    shape, tokenizer, recipe, texts = spec_of(size, tokens)
     _, log = pretrain_mlm(shape, tokenizer, texts, recipe, progress=False)
     return {
         "seconds": log["seconds"],

@@ -387,18 +387,20 @@ def refit_many(
 
     why = [degeneracy(law, result.X, Y[b], W[b]) for b in range(n_problems)]
     fine = [b for b in range(n_problems) if why[b] is None]
-    out: list[FitResult | None] = [None] * n_problems
+    runs = {}
     if fine:
         obj = HuberLogObjective(law, U, Y[fine], W[fine], result.delta)
         starts = np.repeat(np.asarray(theta0, dtype=float)[None, :], len(fine), axis=0)
         with single_threaded_blas():
-            runs = minimize_many(obj, starts, np.arange(len(fine)), law.bounds(), maxiter)
-        for b, (theta_c, f, pg, nit, msg) in zip(fine, runs):
-            out[b] = _result(law, theta_c, f, pg, nit, msg, U, 1, 1, common(b))
-    for b in range(n_problems):
-        if why[b] is not None:
-            out[b] = _degenerate(law, why[b], common(b))
-    return out
+            runs = dict(
+                zip(fine, minimize_many(obj, starts, range(len(fine)), law.bounds(), maxiter))
+            )
+    return [
+        _degenerate(law, why[b], common(b))
+        if why[b] is not None
+        else _result(law, *runs[b], U, 1, 1, common(b))
+        for b in range(n_problems)
+    ]
 
 
 def retry_unconverged(result: FitResult, grid: str = "coarse", maxiter: int = 2000) -> FitResult:
