@@ -2,8 +2,9 @@
 #   make study   the study on its offline default (the `cpu` preset); PRESET=smoke|cpu|paper|file.yaml
 #   make test    the test suite (fast tests + nbval on every notebook)
 #   make notebooks  execute the analysis notebooks in place on figures/results.csv (commit them)
-#   make suite   rebuild the cpu study's pretrained mini-suite suite/deep/ (not needed: it is
-#                committed); SUITE=stream rebuilds the first suite in suite/ (rerankscale.models.suite.SUITES)
+#   make suite   rebuild the cpu study's pretrained mini-suite suite/deep20/ (not needed: it is
+#                committed); SUITE=deep|stream rebuilds suite/deep/ or the first suite in suite/
+#                (rerankscale.models.suite.SUITES)
 #   make test-slurm  start a single-node SLURM here (root, apt-get), run tests/test_slurm.py, stop it
 # Each creates .venv and installs the project on first use.
 
@@ -11,7 +12,7 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PRESET  ?= cpu
 WORKERS ?= 2
-SUITE   ?= deep
+SUITE   ?= deep20
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed
 export IR_DATASETS_HOME ?= $(CURDIR)/.cache/ir_datasets

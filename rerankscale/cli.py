@@ -75,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
     p.add_argument(
         "--suite",
-        default="deep",
-        help="which shipped suite (rerankscale.models.suite.SUITES): 'deep' (suite/deep/, the cpu "
-        "study's; default) or 'stream' (suite/, the cpu-stream preset's)",
+        default="deep20",
+        help="which shipped suite (rerankscale.models.suite.SUITES): 'deep20' (suite/deep20/, the "
+        "cpu study's; default), 'deep' (suite/deep/, the same at 10M pretraining tokens, the "
+        "cpu-deep10 preset's) or 'stream' (suite/, the cpu-stream preset's)",
     )
     return parser
 

@@ -128,8 +128,8 @@ class ModelConfig:
     # suite: the pretraining seed of the member fine-tuned (MultiBERTs-style seed pairs);
     # "paired" takes the fine-tuning seed, so a study's seeds span pretraining × fine-tuning
     suite_seed: int | str = 0
-    # suite: which shipped suite (``rerankscale.models.suite.SUITES``): "stream" is ``suite/``, "deep"
-    # is ``suite/deep/``
+    # suite: which shipped suite (``rerankscale.models.suite.SUITES``): "stream" is ``suite/``, any
+    # other name ``suite/<name>/`` ("deep": 10M pretraining tokens per member, "deep20": 20M)
     suite: str = "stream"
 
 
@@ -323,7 +323,7 @@ def validate_run(cfg: RunConfig) -> None:
         )
     if not isinstance(cfg.model.suite, str):
         raise ConfigError(
-            f"model.suite={cfg.model.suite!r}: name a shipped suite as a string ('stream' or 'deep')"
+            f"model.suite={cfg.model.suite!r}: name a shipped suite as a string ('stream', 'deep' or 'deep20')"
         )
     if cfg.model.pooling not in POOLINGS:
         raise ConfigError(f"unknown pooling {cfg.model.pooling!r}; choose one of {POOLINGS}")

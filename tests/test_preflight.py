@@ -238,13 +238,15 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
     )
     problems = [str(p) for p in check(load_study(preset))]
     assert problems == [
-        "model.suite: unknown suite 'nope'; use one of ['deep', 'stream'], or add a SuiteSpec "
-        "to rerankscale.models.suite.SUITES"
+        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'stream'], or add a "
+        "SuiteSpec to rerankscale.models.suite.SUITES"
     ], problems
 
 
-def test_the_deep_study_finds_every_member_and_its_world_in_the_shipped_suite():
-    """``cpu``: 6 sizes × 3 paired seeds on ``suite/deep/``, Zipf 1.0: nothing to fix."""
-    study = load_study("cpu")
+@pytest.mark.parametrize("preset", ["cpu", "cpu-deep10"])
+def test_the_deep_studies_find_every_member_and_its_world_in_the_shipped_suites(preset):
+    """``cpu`` (``suite/deep20/``) and ``cpu-deep10`` (``suite/deep/``): 6 sizes × 3 paired seeds,
+    Zipf 1.0: nothing to fix."""
+    study = load_study(preset)
     assert {c.member_seed() for c in study.cells()} == {0, 1, 2}
     assert check(study) == []

@@ -60,21 +60,24 @@ def test_manifest_keys_match_the_default_recipe(manifest, tokenizer):
         assert entry["key"] == key_of(DEFAULT_SUITE, name, tokenizer)
 
 
-def test_the_deep_suite_ships_three_pretraining_seeds_per_size_deepening_with_n(tokenizer):
-    """``suite/deep/``: 6 sizes × 3 pretraining seeds, every member's key from ``DEEP_SUITE``
-    and its checksums verified; depth 2, 2, 2, 3, 4, 5; both suites together ≤ 50 MB."""
-    from rerankscale.models.suite import DEEP_SUITE, member_name, suite_folder
+@pytest.mark.parametrize("name", ["deep", "deep20"])
+def test_the_deep_suites_ship_three_pretraining_seeds_per_size_deepening_with_n(name, tokenizer):
+    """``suite/deep/`` (10M pretraining tokens per member) and ``suite/deep20/`` (20M): 6 sizes ×
+    3 pretraining seeds, every member's key from its spec and its checksums verified; depth 2,
+    2, 2, 3, 4, 5; every suite together ≤ 50 MB."""
+    from rerankscale.models.suite import member_name, suite_folder, suite_spec
 
-    folder = suite_folder("deep")
+    spec, folder = suite_spec(name), suite_folder(name)
     members = read_manifest(folder)["members"]
-    assert read_manifest(folder)["spec"] == json_ready(DEEP_SUITE.to_dict())
-    assert sorted(members) == sorted(member_name(s, k) for s, k in DEEP_SUITE.members())
-    for size, seed in DEEP_SUITE.members():
+    assert read_manifest(folder)["spec"] == json_ready(spec.to_dict())
+    assert sorted(members) == sorted(member_name(s, k) for s, k in spec.members())
+    for size, seed in spec.members():
         name, entry = member_name(size, seed), members[member_name(size, seed)]
-        assert entry["key"] == key_of(DEEP_SUITE, size, tokenizer, seed=seed)
-        assert entry["shape"] == DEEP_SUITE.shape(size).to_dict()
+        assert entry["key"] == key_of(spec, size, tokenizer, seed=seed)
+        assert entry["shape"] == spec.shape(size).to_dict()
+        assert entry["tokens_seen"] >= spec.recipe.tokens
         assert member_path(size, folder, seed=seed) == folder / name
-    assert [members[s]["shape"]["n_layers"] for s in DEEP_SUITE.sizes] == [2, 2, 2, 3, 4, 5]
+    assert [members[s]["shape"]["n_layers"] for s in spec.sizes] == [2, 2, 2, 3, 4, 5]
     assert sum(p.stat().st_size for p in SUITE_DIR.rglob("*") if p.is_file()) <= 50e6
 
 
@@ -90,7 +93,9 @@ def test_a_suite_is_named_and_its_errors_name_its_rebuild_command(tmp_path):
     assert suite_folder("stream") == SUITE_DIR and suite_folder("deep") == SUITE_DIR / "deep"
     assert rebuild_command(SUITE_DIR) == "make suite SUITE=stream"
     assert rebuild_command(SUITE_DIR / "deep") == "make suite SUITE=deep"
-    with pytest.raises(SuiteError, match=r"unknown suite 'nope'; use one of \['deep', 'stream'\]"):
+    with pytest.raises(
+        SuiteError, match=r"unknown suite 'nope'; use one of \['deep', 'deep20', 'stream'\]"
+    ):
         suite_spec("nope")
     folder = tmp_path / "deep"  # a suite folder is named by its suite
     folder.mkdir()
