@@ -120,6 +120,24 @@ def test_presets_load_and_expand():
     assert paper.held_out == ["400m", "1b"] and paper.base.data.candidate_depth == 100
 
 
+def test_only_the_committed_study_writes_figures():
+    """Every shipped preset but ``cpu`` writes its artifacts under ``runs/<name>/figures``, so
+    no other preset (the kept comparison studies included) can overwrite ``figures/``; ``cpu``
+    fine-tunes the 20M-token suite, ``cpu-deep10`` the same members at 10M tokens."""
+    import rerankscale
+
+    names = sorted(p.stem for p in (Path(rerankscale.__file__).parent / "presets").glob("*.yaml"))
+    assert {"smoke", "cpu", "cpu-deep10", "cpu-stream", "cpu-scratch", "paper"} <= set(names)
+    for name in names:
+        want = "figures" if name == "cpu" else f"runs/{name}/figures"
+        assert str(load_study(name).figures_path) == want, name
+    assert load_study("cpu").base.model.suite == "deep20"
+    assert load_study("cpu-deep10").base.model.suite == "deep"
+    same = {"cpu": load_study("cpu").base.to_dict(), "10": load_study("cpu-deep10").base.to_dict()}
+    same["10"]["model"]["suite"] = "deep20"
+    assert same["cpu"] == same["10"]  # the two studies differ in the suite only
+
+
 def test_run_config_round_trip():
     cfg = load_study("smoke").cells()[0]
     again = RunConfig.from_dict(cfg.to_dict())
