@@ -323,7 +323,8 @@ def validate_run(cfg: RunConfig) -> None:
         )
     if not isinstance(cfg.model.suite, str):
         raise ConfigError(
-            f"model.suite={cfg.model.suite!r}: name a shipped suite as a string ('stream', 'deep' or 'deep20')"
+            f"model.suite={cfg.model.suite!r}: name a shipped suite as a string (a key of "
+            "rerankscale.models.suite.SUITES, e.g. 'deep20')"
         )
     if cfg.model.pooling not in POOLINGS:
         raise ConfigError(f"unknown pooling {cfg.model.pooling!r}; choose one of {POOLINGS}")
