@@ -4,8 +4,9 @@ T7's regime checks).
 Most of an analysis notebook's time goes to bootstrap refits (hundreds of L-BFGS-B refits per
 law; T2's 48 bootstraps of 200 draws are most of 04's cost) and, in 04, to T7's fit of each of
 the 36 exposure curves (4 s of CPU on the coarse start grid since issue 11). Since stop 21 the
-refits of a bootstrap and the starts of a fit run in lockstep (``scaling.optimize``): cold, 04
-takes 46 s and 05 85 s instead of 129 s and 210 s. The same tables are recomputed whenever a notebook runs again
+refits of a bootstrap and the starts of a fit run in lockstep (``scaling.optimize``), and since
+stop 23 a table's independent fits run on every core (``scaling.parallel``): cold, 04 takes
+29 s and 05 44 s instead of 129 s and 210 s. The same tables are recomputed whenever a notebook runs again
 on the same results: the sweep's analysis, then ``make notebooks``, then nbval. ``cached``
 computes a table once and keeps it under ``<project>/.cache/analysis/`` (``paths.resolve``),
 keyed by a sha256 of everything the table depends on:

@@ -7,8 +7,8 @@
 nothing is written into ``figures/``); each runs in a fresh papermill kernel started as the
 sweep starts its kernels (``sweep.execute_notebook``). The slow bootstrap tables come from the
 memo the sweep's own analysis filled (``rerankscale.memo``), so the notebooks run in seconds
-after a sweep on the same results (cold, without the memo: 01 and 06 take seconds of CPU, 04
-and 05 a few minutes, most of it bootstrap refits; see the README). Commit the executed
+after a sweep on the same results (cold, without the memo, on two cores: 01 and 06 about 10 s,
+04 about 30 s and 05 about 45 s, most of it bootstrap refits; see the README). Commit the executed
 notebooks so a reader sees the study. What papermill records about one execution (its paths on
 this machine, start and end times of every cell) is removed, so that a re-execution on the same
 results changes only what a reader sees (``tests/test_notebooks.py`` checks both).

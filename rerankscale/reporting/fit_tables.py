@@ -10,6 +10,8 @@ so notebook 05 reuses ``size_fits`` for F1. Imports neither torch nor transforme
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -23,6 +25,7 @@ from rerankscale.reporting.analysis import (
     first_stage_values,
 )
 from rerankscale.scaling import regime
+from rerankscale.scaling.parallel import run_tasks
 
 # --------------------------------------------------------------------------- T7
 
@@ -129,16 +132,18 @@ def joint_fits(
 def t2_laws(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
     """T2: fitted size and joint laws per eval set × objective × metric, each parameter with
     its 95% bootstrap interval over runs, the fit status and the parameters on a bound."""
-    rows = []
+    tasks = []  # one bootstrap per fit, on several cores (``scaling.parallel``)
     for eval_set in a.eval_sets:
         for metric in metrics or a.metrics:
             for kind, fits in (
                 ("size", size_fits(a, metric, eval_set)),
                 ("joint", joint_fits(a, metric, eval_set)),
             ):
-                for obj, r in fits.items():
-                    rows.extend(_law_rows(r, eval_set, obj, metric, kind, n_boot, seed))
-    return pd.DataFrame(rows)
+                tasks += [
+                    functools.partial(_law_rows, r, eval_set, obj, metric, kind, n_boot, seed)
+                    for obj, r in fits.items()
+                ]
+    return pd.DataFrame([row for rows in run_tasks(tasks) for row in rows])
 
 
 def _law_rows(r: sc.FitResult, eval_set, objective, metric, kind, n_boot, seed) -> list[dict]:

@@ -22,6 +22,7 @@ failed fits appear as rows with their ``fit_status`` and NaN predictions, never 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -30,6 +31,7 @@ import pandas as pd
 from .bootstrap import BootstrapResult, bootstrap_fit
 from .fit import FitResult, fit_law
 from .laws import Law, get_law
+from .parallel import run_tasks
 from .parametric import (
     PARAMETRIC_BOOTSTRAP,
     RUN_BOOTSTRAP,
@@ -355,20 +357,23 @@ def _resolve_sizes(df: pd.DataFrame, n: str, which) -> list[float]:
 
 
 def _loop(df, by, metrics, fn):
+    """``fn(part, metric, i)`` for every ``by`` group × metric (``i`` counts the tasks), run on
+    several cores by ``parallel.run_tasks`` (the same results as one process); returns the rows
+    (with the group's columns in front) and ``{(group..., metric): (fit, bootstrap)}``."""
     by = [b for b in by if b in df.columns]
-    frames = []
-    fits = {}
     groups = df.groupby(by, sort=True) if by else [((), df)]
-    i = 0
+    keys, tasks = [], []
     for key, part in groups:
         key = key if isinstance(key, tuple) else (key,)
         for metric in metrics:
-            rows, res, boot = fn(part, metric, i)
-            i += 1
-            for b, v in zip(by, key):
-                rows.insert(0, b, v)
-            frames.append(rows)
-            fits[(*key, metric)] = (res, boot)
+            keys.append((key, metric))
+            tasks.append(functools.partial(fn, part, metric, len(tasks)))
+    frames, fits = [], {}
+    for (key, metric), (rows, res, boot) in zip(keys, run_tasks(tasks)):
+        for b, v in zip(by, key):
+            rows.insert(0, b, v)
+        frames.append(rows)
+        fits[(*key, metric)] = (res, boot)
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), fits
 
 

@@ -22,6 +22,7 @@ the same resamples for every method; ``summarize_methods`` puts their MAE, RMSE,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ import pandas as pd
 
 from .forecast import Split, forecast_holdout, forecast_split, summarize_forecasts
 from .laws import Law, PowerLaw, SaturatingLaw
+from .parallel import run_tasks
 from .rollout import rollout_sizes
 from .table import LogErrorTransform
 from .twostage import two_stage_split
@@ -94,20 +96,21 @@ def compare_methods(
     ``evaluation`` ("holdout" or "rollout"), ``method`` and ``formula`` in front (rollout rows
     carry ``origin``, ``horizon`` and ``log_distance``). Other keyword arguments (``grid``,
     ``interval``, ``ci``...) go to every method's split."""
-    frames = []
-    for m in methods:
+    def one(m: Method, evaluation: str) -> pd.DataFrame:
         opts = dict(y=y, n=n, x=n, by=by, select=m.select, n_boot=n_boot, seed=seed, split=m.split)
         opts.update(m.options, **kwargs)
-        windows = []
-        if holdout is not None:
-            windows.append(("holdout", forecast_holdout(df, m.law, holdout=holdout, **opts)))
-        if rollout:
-            windows.append(("rollout", rollout_sizes(df, m.law, **opts)))
-        for evaluation, rows in windows:
-            rows.insert(0, "formula", m.formula)
-            rows.insert(0, "method", m.name)
-            rows.insert(0, "evaluation", evaluation)
-            frames.append(rows)
+        if evaluation == "holdout":
+            rows = forecast_holdout(df, m.law, holdout=holdout, **opts)
+        else:
+            rows = rollout_sizes(df, m.law, **opts)
+        rows.insert(0, "formula", m.formula)
+        rows.insert(0, "method", m.name)
+        rows.insert(0, "evaluation", evaluation)
+        return rows
+
+    evaluations = (["holdout"] if holdout is not None else []) + (["rollout"] if rollout else [])
+    # one task per method and evaluation, on several cores (``parallel.run_tasks``)
+    frames = run_tasks([functools.partial(one, m, e) for m in methods for e in evaluations])
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

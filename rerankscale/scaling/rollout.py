@@ -21,6 +21,7 @@ distance in log N or log D, and ``rel_error`` = (prediction − actual) / actual
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +29,7 @@ import pandas as pd
 
 from .forecast import Split, _loop, forecast_split, size_windows
 from .laws import Law, get_law
+from .parallel import run_tasks
 from .table import size_label
 
 
@@ -110,25 +112,32 @@ def rollout_exposure(
     metrics = [y] if isinstance(y, str) else list(y)
     k0 = law.min_distinct if min_fit_points is None else int(min_fit_points)
     kwargs.setdefault("same_runs", True)
-    frames = []
     by = [b for b in by if b in df.columns]
+
+    def one(key, curve, grid, k, j, metric):
+        train, test = curve[curve[x] <= grid[k - 1]], curve[curve[x] > grid[k - 1]]
+        rows, _, _ = forecast_split(
+            train, test, law, y=metric, x=x, seed=seed + 1000 * k + j, **kwargs
+        )
+        rows = _annotate(rows, "exposure", x, grid[:k], grid, k)
+        for b, v in zip(by, key):
+            if b not in rows.columns:
+                rows.insert(0, b, v)
+        return rows
+
+    tasks = []
     for key, curve in df.groupby(by, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         grid = np.sort(curve[x].unique())
         ks = (
             range(k0, len(grid)) if origins is None else [k for k in origins if k0 <= k < len(grid)]
         )
-        for k in ks:
-            for j, metric in enumerate(metrics):
-                train, test = curve[curve[x] <= grid[k - 1]], curve[curve[x] > grid[k - 1]]
-                rows, _, _ = forecast_split(
-                    train, test, law, y=metric, x=x, seed=seed + 1000 * k + j, **kwargs
-                )
-                rows = _annotate(rows, "exposure", x, grid[:k], grid, k)
-                for b, v in zip(by, key):
-                    if b not in rows.columns:
-                        rows.insert(0, b, v)
-                frames.append(rows)
+        tasks += [
+            functools.partial(one, key, curve, grid, k, j, metric)
+            for k in ks
+            for j, metric in enumerate(metrics)
+        ]
+    frames = run_tasks(tasks)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
