@@ -96,6 +96,7 @@ def compare_methods(
     ``evaluation`` ("holdout" or "rollout"), ``method`` and ``formula`` in front (rollout rows
     carry ``origin``, ``horizon`` and ``log_distance``). Other keyword arguments (``grid``,
     ``interval``, ``ci``...) go to every method's split."""
+
     def one(m: Method, evaluation: str) -> pd.DataFrame:
         opts = dict(y=y, n=n, x=n, by=by, select=m.select, n_boot=n_boot, seed=seed, split=m.split)
         opts.update(m.options, **kwargs)

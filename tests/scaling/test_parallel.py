@@ -10,10 +10,10 @@ from rerankscale.scaling import (
     ChinchillaLaw,
     SaturatingLaw,
     forecast_holdout,
+    parallel,
     rollout_exposure,
     synthetic_results_table,
 )
-from rerankscale.scaling import parallel
 
 
 @pytest.fixture(scope="module")
