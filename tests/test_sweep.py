@@ -9,6 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from rerankscale import cli
+from rerankscale.config import parse_size
 from rerankscale.orchestration import sweep
 
 PARAMS = 'preset = "x"\nsize = "1k"\nobjective = "listwise"\nseed = 0\nout_dir = "runs"'
@@ -161,3 +162,24 @@ def test_smoke_study_end_to_end(tmp_path):
         assert (figures / artifact).exists(), artifact
     again = sweep.sweep("smoke", runs_dir=tmp_path / "runs", analysis=False)
     assert again["ran"] == 0
+
+
+def test_cells_start_largest_first_in_grid_order_among_equals(tmp_path):
+    study = sweep.load_preset("cpu")
+    cells = sweep.expand("cpu", study, tmp_path)
+    cells.append(sweep.Cell("cpu", "huge", "listwise", 0, "x", str(tmp_path)))
+    order = sweep.largest_first(cells)
+    sizes = [c.size for c in order]
+    assert sizes[:9] == ["640k"] * 9 and sizes[-10:-1] == ["10k"] * 9 and sizes[-1] == "huge"
+    assert [parse_size(s) for s in sizes[:-1]] == sorted(
+        (parse_size(s) for s in sizes[:-1]), reverse=True
+    )
+    first = [c.run_id for c in cells if c.size == "640k"]
+    assert [c.run_id for c in order[:9]] == first  # a stable sort: grid order among equals
+
+
+def test_a_one_worker_sweep_runs_the_larger_cell_first(fake_study):
+    preset, runs = fake_study
+    sweep.sweep(str(preset), workers=1, analysis=False)
+    started = {d.name: (d / "config.json").stat().st_mtime_ns for d in runs.iterdir()}
+    assert started["scratch-2k-listwise-s0"] < started["scratch-1k-listwise-s0"]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from rerankscale.config import ConfigError, StudyConfig, load_preset, preset_path
+from rerankscale.config import ConfigError, StudyConfig, load_preset, parse_size, preset_path
 from rerankscale.io import atomic_write_json
 from rerankscale.orchestration import preflight, slurm
 from rerankscale.paths import PACKAGE_CHECKOUT, project_home, resolve
@@ -81,6 +81,21 @@ def expand(preset: str, study: StudyConfig, runs_dir: Path) -> list[Cell]:
             )
         )
     return cells
+
+
+def largest_first(cells: list[Cell]) -> list[Cell]:
+    """The cells by decreasing model size (grid order among equals): a cell's time grows with
+    N, and starting the longest first (Graham's LPT rule) leaves the workers at most one small
+    cell apart at the end instead of one large one (the cpu study's last 640k cell ran 3.5
+    min alone on two workers in grid order). Unparseable sizes go last."""
+
+    def size(cell: Cell) -> int:
+        try:
+            return parse_size(cell.size)
+        except ConfigError:
+            return -1
+
+    return sorted(cells, key=lambda c: -size(c))
 
 
 def cell_status(cell: Cell) -> dict:
@@ -154,7 +169,7 @@ def sweep(
     require_notebooks(CELL_NOTEBOOKS + (ANALYSIS_NOTEBOOKS if analysis else ()))
     runs = resolve(runs_dir) if runs_dir else resolve(study.runs_path)
     cells = expand(preset, study, runs)
-    todo = [c for c in cells if cell_status(c)["status"] != "done"]
+    todo = largest_first([c for c in cells if cell_status(c)["status"] != "done"])
     print(
         f"{study.name}: {len(cells)} cells, {len(cells) - len(todo)} done, {len(todo)} to run "
         f"({executor}, {workers} worker(s)); runs in {runs}",
