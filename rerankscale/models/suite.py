@@ -24,6 +24,13 @@ passage-side paraphrase (sum of the two pieces' log-probabilities over all 1,200
 words); ``accuracy`` is the share of (relation, paraphrase, entity) cases whose best word
 belongs to the asked relation (chance 1/400), ``query_weighted`` weights relations by the query
 law (Zipf ``zipf_qrel``), the share of the query mass whose register mapping the member knows.
+
+The cloze reads knowledge through the MLM head, and a member can hold what ranking needs without
+the head showing it (docs/calibration.md, stop 21). So each member also carries the readiness
+probe (``models.readiness``): the mean reciprocal rank with which a linear listwise scorer on
+its frozen mean-pooled states ranks a training query's positive above its BM25 negatives, per
+layer. It ranks the members as their fine-tuned rerankers rank (stop 23), and is added to the
+manifest of members built before it existed by ``fill_readiness`` (``make suite``).
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from rerankscale.models.pretrain import (
     pretrain_mlm,
     recipe_key_fields,
 )
+from rerankscale.models.readiness import readiness_probe
 from rerankscale.models.shapes import ASPECT_RATIO, Shape, shape_for
 from rerankscale.models.tokenizer import SUITE_DIR, file_lock, get_tokenizer, save_and_check
 from rerankscale.paths import ROOT_SUITE, named_suite_dir
@@ -337,6 +345,7 @@ def build_member(
             progress=progress,
         )
         log["probe"] = probe_member(model, tokenizer, world)
+        log["readiness"] = readiness_probe(model.model, tokenizer, dict(spec.world))
     finally:
         torch.set_num_threads(threads)
     log.update(corpus=CORPUS_ID, corpus_config=spec.corpus.to_dict(), size=member_name(size))
@@ -398,6 +407,7 @@ def build_suite(
                 "tokens_seen": log["tokens_seen"],
                 "heldout_loss_final": log["heldout_loss_final"],
                 "probe": log["probe"],
+                "readiness": log["readiness"],
                 "seconds": log["seconds"],
                 "sha256": _checksums(folder),
             }
@@ -422,4 +432,27 @@ def build_suite(
                 record(*future.result())
                 bar.update(1)
     bar.close()
+    fill_readiness(spec, suite_dir)
+    return read_manifest(suite_dir)
+
+
+def fill_readiness(spec: SuiteSpec, suite_dir: str | Path = SUITE_DIR) -> dict:
+    """Add the readiness probe (``models.readiness``) to every verified member of ``suite_dir``
+    whose manifest entry lacks it (members built before the probe existed); the member's files
+    are not touched. Returns the manifest."""
+    from transformers import AutoTokenizer, ModernBertForMaskedLM
+
+    suite_dir = Path(suite_dir)
+    manifest = read_manifest(suite_dir)
+    for name, entry in manifest["members"].items():
+        if "readiness" in entry or not _verified(suite_dir, name, entry):
+            continue
+        with quiet_transformers(warnings=False):
+            model = ModernBertForMaskedLM.from_pretrained(str(suite_dir / name))
+            tokenizer = AutoTokenizer.from_pretrained(str(suite_dir / name))
+        readiness = readiness_probe(model.model, tokenizer, dict(spec.world))
+        with file_lock(suite_dir / ".manifest.lock"):
+            current = read_manifest(suite_dir)
+            current["members"][name]["readiness"] = readiness
+            atomic_write_json(suite_dir / MANIFEST, current)
     return read_manifest(suite_dir)

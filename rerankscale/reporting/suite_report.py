@@ -4,9 +4,11 @@ Reads a shipped suite's ``manifest.json`` (``suite/`` or ``suite/<name>/``) and 
 ``pretrain.json`` (no torch). The held-out MLM loss of the final members (every pretraining
 seed) is fitted in model size with the error power law L(N) = E + A·N^−α (``scaling.PowerLaw``,
 Huber on log residuals, as every law of the study);
-the training curves give loss against pretraining tokens per member. The knowledge probe
-(``suite.probe_member``) is tabulated beside: the share of the query mass whose register
-mapping each member knows before fine-tuning.
+the training curves give loss against pretraining tokens per member. Two probes are tabulated
+beside, both taken before any fine-tuning: the cloze probe (``suite.probe_member``: the share of
+the query mass whose register mapping the MLM head fills in) and the readiness probe
+(``models.readiness``: how well a linear listwise scorer on the frozen states ranks a query's
+positive above its BM25 negatives, which is what predicts the fine-tuned reranker).
 """
 
 from __future__ import annotations
@@ -37,12 +39,12 @@ def suite_folder(suite: str) -> Path:
 
 def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
     """One row per member (size × pretraining seed) of the shipped suite ``suite``
-    (``rerankscale.models.suite.SUITES``): N, shape, tokens, held-out MLM loss, probe, pretraining
-    seconds."""
+    (``rerankscale.models.suite.SUITES``): N, shape, tokens, held-out MLM loss, the cloze probe,
+    the readiness probe (``models.readiness``; NaN for a member without it), pretraining seconds."""
     manifest = json.loads((suite_folder(suite) / "manifest.json").read_text())
     rows = []
     for name, m in manifest["members"].items():
-        probe = m["probe"]
+        probe, ready = m["probe"], m.get("readiness", {})
         size, _, seed = name.partition("-p")
         rows.append(
             {
@@ -58,6 +60,9 @@ def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
                 "probe_accuracy": probe["accuracy"],
                 "relations_known": probe["relations_known"],
                 "probe_constant_guess": probe["constant_guess"],
+                "readiness_mrr": ready.get("mrr_last", np.nan),
+                "readiness_best_layer_mrr": ready.get("mrr_best", np.nan),
+                "readiness_chance": ready.get("chance", np.nan),
                 "seconds": m["seconds"],
             }
         )
@@ -95,7 +100,7 @@ def size_law(table: pd.DataFrame) -> sc.FitResult:
 
 def f0_suite_scaling(table: pd.DataFrame, curves: pd.DataFrame, law: sc.FitResult):
     """Left: held-out MLM loss vs N with the fitted law; middle: training loss vs tokens;
-    right: the probe vs N."""
+    right: both probes vs N."""
     fig, axes = plots._figure(ncols=3, width=4.0)
     ax = axes[0, 0]
     ax.scatter(table["n_params"], table["heldout_mlm_loss"], color="k", zorder=3)
@@ -128,35 +133,30 @@ def f0_suite_scaling(table: pd.DataFrame, curves: pd.DataFrame, law: sc.FitResul
     )
     ax.legend(fontsize=7, ncol=2)
     ax = axes[0, 2]
-    mean = table.groupby("n_params")["probe_query_weighted"].mean()
     seeds = table["pretrain_seed"].nunique()
-    ax.plot(
-        mean.index,
-        mean.to_numpy(),
-        "-",
-        color="k",
-        label=f"query-weighted probe ({seeds} seed mean)" if seeds > 1 else "query-weighted probe",
-    )
-    if seeds > 1:
-        ax.scatter(
-            table["n_params"],
-            table["probe_query_weighted"],
-            color="k",
-            s=10,
-            alpha=0.6,
-            label="each pretraining seed",
-        )
-    else:
-        ax.scatter(table["n_params"], table["probe_query_weighted"], color="k", s=16)
+    probes = [("probe_query_weighted", "cloze: query mass mapped", "k")]
+    if table["readiness_mrr"].notna().all():
+        probes.append(("readiness_mrr", "readiness: linear MRR@8", "tab:blue"))
+    for column, label, color in probes:
+        mean = table.groupby("n_params")[column].mean()
+        ax.plot(mean.index, mean.to_numpy(), "-", color=color, label=label)
+        ax.scatter(table["n_params"], table[column], color=color, s=10, alpha=0.6)
     ax.axhline(
-        table["probe_constant_guess"].iloc[0], ls=":", color="0.5", label="always the top relation"
+        table["probe_constant_guess"].iloc[0],
+        ls=":",
+        color="k",
+        label="cloze: always the top relation",
     )
+    if len(probes) > 1:
+        ax.axhline(
+            table["readiness_chance"].iloc[0], ls=":", color="tab:blue", label="readiness: chance"
+        )
     ax.set(
         xscale="log",
         ylim=(0, 1),
         xlabel="non-embedding parameters N",
-        ylabel="share of query mass mapped",
-        title="probe: register mapping (higher is better)",
+        ylabel="probe value (dots: pretraining seeds)" if seeds > 1 else "probe value",
+        title="probes before fine-tuning (higher is better)",
     )
     ax.legend(fontsize=7)
     fig.rerankscale_data = table.assign(law_prediction=fitted_curve(law, table["n_params"]))
