@@ -55,8 +55,13 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         "each, every member pretrained with whole-word MLM on the same 20M tokens of the "
         "synthetic world's pretraining collection (a preset names its suite in `model.suite`). "
         "Below, each member's held-out MLM loss, the law L(N) = E + A·N^−α fitted to all of "
-        "them, the pretraining curves, and the probe of the query→passage register mapping "
-        "that ranking needs (measured before fine-tuning).",
+        "them, the pretraining curves, and two probes taken before any fine-tuning: the cloze "
+        "probe of the query→passage register mapping, read through the MLM head, and the "
+        "readiness probe, how well a linear listwise scorer on the member's frozen states ranks "
+        "a training query's positive above its BM25 negatives (mean reciprocal rank of 8, "
+        "chance 0.34). The readiness probe ranks the members as their fine-tuned rerankers "
+        "rank (`docs/suite.md`), so its seed means show, before fine-tuning, where the size "
+        "order of the study breaks.",
         "from rerankscale import report, suite_report\n\n"
         "suite = study.base.model.suite\n"
         "members = suite_report.suite_table(suite)\nmembers",
