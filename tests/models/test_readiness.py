@@ -64,3 +64,20 @@ def test_the_probe_recomputed_from_a_shipped_member_equals_its_manifest_entry():
     spec = S.suite_spec("deep20")
     entry = S.read_manifest(S.suite_folder("deep20"))["members"]["10k"]["readiness"]
     assert readiness_probe(model.model, tokenizer, dict(spec.world)) == entry
+
+
+def test_fill_readiness_adds_the_probe_to_members_built_before_it(tmp_path):
+    import json
+    import shutil
+
+    source = S.suite_folder("deep20")
+    manifest = S.read_manifest(source)
+    shutil.copytree(source / "10k", tmp_path / "10k")
+    entry = dict(manifest["members"]["10k"])
+    expected = entry.pop("readiness")
+    (tmp_path / S.MANIFEST).write_text(
+        json.dumps({"spec": manifest["spec"], "members": {"10k": entry}})
+    )
+    filled = S.fill_readiness(S.suite_spec("deep20"), tmp_path)
+    assert filled["members"]["10k"]["readiness"] == expected
+    assert S.member_path("10k", tmp_path) == tmp_path / "10k"  # the member's files untouched
