@@ -1,4 +1,4 @@
-"""Command line: ``rerankscale sweep | status | figures``.
+"""Command line: ``rerankscale sweep | status | figures | suite | readiness``.
 
     rerankscale sweep --preset cpu --workers 2            # the whole study, resumable
     rerankscale sweep --preset paper --executor slurm     # job arrays through submitit
@@ -8,6 +8,8 @@
     rerankscale figures --preset cpu --results figures/results.csv
                                                           # ... from the saved (committed) table
     rerankscale suite                                     # build/verify the pretrained suite
+    rerankscale readiness suite/deep20/53k --synthetic '{"zipf_qrel": 1.0}'
+                                                          # a frozen encoder's ranking readiness
 
 Errors in the user's input (an unknown preset, invalid YAML, a bad size, an unavailable
 dataset, a missing or empty results table) are printed as one line naming the problem and the
@@ -80,13 +82,60 @@ def _parser() -> argparse.ArgumentParser:
         "cpu study's; default), 'deep' (suite/deep/, the same at 10M pretraining tokens, the "
         "cpu-deep10 preset's) or 'stream' (suite/, the cpu-stream preset's)",
     )
+
+    p = sub.add_parser(
+        "readiness",
+        help="how well a frozen encoder's states rank a task's training groups (linear probe)",
+    )
+    p.add_argument("model", help="a model folder (suite member, checkpoint) or a hub id")
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="ir_datasets id of a training split with qrels (default: the synthetic task)",
+    )
+    p.add_argument(
+        "--synthetic",
+        default="{}",
+        help="the synthetic world's overrides as JSON (as data.synthetic), e.g. '{\"zipf_qrel\": "
+        "1.0}' for the deep suites",
+    )
+    p.add_argument("--max-length", type=int, default=128, help="query + passage tokens")
     return parser
+
+
+def _readiness(args) -> None:
+    from rerankscale.models.readiness import (
+        ReadinessError,
+        load_encoder,
+        probe_groups,
+        readiness_probe,
+    )
+
+    try:
+        synthetic = json.loads(args.synthetic)
+    except json.JSONDecodeError as err:
+        raise ReadinessError(
+            f"--synthetic is not JSON ({err}); e.g. '{{\"zipf_qrel\": 1.0}}'"
+        ) from None
+    if not isinstance(synthetic, dict):
+        raise ReadinessError(f"--synthetic must be a JSON object, got {args.synthetic!r}")
+    groups = probe_groups(args.dataset, synthetic)  # a bad dataset fails before the model loads
+    encoder, tokenizer = load_encoder(args.model)
+    result = readiness_probe(encoder, tokenizer, max_length=args.max_length, groups=groups)
+    layers = "  ".join(f"{i}:{v:.3f}" for i, v in enumerate(result["mrr_by_layer"]))
+    print(f"readiness of {args.model} (MRR@8 of the positive, chance {result['chance']:.3f})")
+    print(f"  by layer (0 = embeddings)  {layers}")
+    print(
+        f"  last layer {result['mrr_last']:.3f}, best layer {result['best_layer']} "
+        f"{result['mrr_best']:.3f}; {result['groups'][0]} groups fit, {result['groups'][1]} scored"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from rerankscale.data.errors import DataError
     from rerankscale.evaluation.results import ResultsError
+    from rerankscale.models.crossencoder import ModelLoadError
     from rerankscale.orchestration import sweep as sw
     from rerankscale.reporting.artifacts import ArtifactError
 
@@ -121,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
             target = args.figures_dir or study.figures_path
             print(sw.run_analysis(args.preset, runs, target, table_path=args.results))
             return 0
+        if args.command == "readiness":
+            _readiness(args)
+            return 0
         if args.command == "suite":
             import time
 
@@ -140,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{time.time() - started:.0f} s"
             )
             return 0
-    except (ConfigError, ResultsError, ArtifactError, DataError) as error:
+    except (ConfigError, ResultsError, ArtifactError, DataError, ModelLoadError) as error:
         print(f"rerankscale: error: {error}", file=sys.stderr)
         return 2
     except Exception as error:

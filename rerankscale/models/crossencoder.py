@@ -195,7 +195,6 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 def _hf(name: str, model_cfg: ModelConfig, seed: int):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    local = Path(name).expanduser()
     kwargs = {"num_labels": 1, "attn_implementation": model_cfg.attn_implementation}
 
     def load(source: str, **extra):
@@ -203,6 +202,14 @@ def _hf(name: str, model_cfg: ModelConfig, seed: int):
             model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs, **extra)
         return model.eval(), AutoTokenizer.from_pretrained(source, **extra)
 
+    return load_pretrained(name, load, "set model.name_or_path to DIR")
+
+
+def load_pretrained(name: str, load, use: str = "pass DIR instead"):
+    """``load(source, **extra)`` of a transformers checkpoint ``name``: a local folder (checked
+    for its files), else the Hugging Face cache, else the Hub when this machine reaches it.
+    ``ModelLoadError`` naming ``name`` and how to get it (``use``: where to put the folder)."""
+    local = Path(name).expanduser()
     if local.exists():
         missing = _missing_files(local, need_tokenizer=True)
         if missing:
@@ -217,7 +224,7 @@ def _hf(name: str, model_cfg: ModelConfig, seed: int):
         pass
     how = (
         f"download it on a machine with access (`hf download {name} --local-dir DIR`), copy DIR "
-        "here and set model.name_or_path to DIR"
+        f"here and {use}"
     )
     if not _hub_reachable():
         raise ModelLoadError(

@@ -33,12 +33,19 @@ from typing import Any
 
 import numpy as np
 
-GROUPS = 1280  # groups read per member
-FIT_GROUPS = 1024  # the first ones fit the scorer; the other 256 measure it
+from rerankscale.config import ConfigError
+
+GROUPS = 1280  # groups read per member (fewer where a dataset has fewer training queries)
+FIT_SHARE = 0.8  # the first 80 % fit the scorer (1,024 of 1,280), the rest measure it
+MIN_GROUPS = 50
 NEGATIVES = 7  # as the study's training groups
 STREAM_SEED = 123  # a training-stream seed no study cell uses (they use 0, 1, 2, ...)
 L2 = 1e-3
 BATCH_GROUPS = 32
+
+
+class ReadinessError(ConfigError):
+    """The probe cannot run on this input; the message names the problem and the fix."""
 
 
 def chance_mrr(k: int) -> float:
@@ -46,15 +53,37 @@ def chance_mrr(k: int) -> float:
     return float(sum(1.0 / r for r in range(1, k + 1)) / k)
 
 
-def probe_groups(synthetic: dict | None = None, n_groups: int = GROUPS) -> list:
-    """The probe's training groups of the synthetic task (``synthetic``: the world's overrides,
-    as the suite's ``world``)."""
+def probe_groups(
+    dataset_id: str | None = None, synthetic: dict | None = None, n_groups: int = GROUPS
+) -> list:
+    """Up to ``n_groups`` training groups (1 positive + ``NEGATIVES`` first-stage negatives) of
+    ``dataset_id`` (default: the synthetic task of world ``synthetic``; any ir_datasets id with
+    training qrels otherwise, read once), drawn with ``STREAM_SEED``. ``ReadinessError`` when
+    fewer than ``MIN_GROUPS`` exist."""
     from rerankscale.data.groups import SYNTHETIC_TRAIN, training_groups
 
+    dataset_id = dataset_id or SYNTHETIC_TRAIN
+    synthetic_task = dataset_id == SYNTHETIC_TRAIN
     stream = training_groups(
-        SYNTHETIC_TRAIN, NEGATIVES, seed=STREAM_SEED, synthetic=dict(synthetic or {})
+        dataset_id,
+        NEGATIVES,
+        seed=STREAM_SEED,
+        epochs=None if synthetic_task else 1,
+        synthetic=dict(synthetic or {}) if synthetic_task else None,
     )
-    return list(islice(stream, n_groups))
+    groups = list(islice(stream, n_groups))
+    if len(groups) < MIN_GROUPS:
+        raise ReadinessError(
+            f"{dataset_id} gives {len(groups)} training groups; the readiness probe needs at "
+            f"least {MIN_GROUPS} (queries with a judged positive and {NEGATIVES} negatives): "
+            "use a dataset with more training queries"
+        )
+    return groups
+
+
+def fit_groups(n_groups: int) -> int:
+    """Groups that fit the scorer: the first ``FIT_SHARE`` of them (1,024 of 1,280)."""
+    return int(round(FIT_SHARE * n_groups))
 
 
 def pooled_states(encoder: Any, tokenizer: Any, groups: list, max_length: int) -> np.ndarray:
@@ -95,10 +124,13 @@ def pooled_states(encoder: Any, tokenizer: Any, groups: list, max_length: int) -
     return flat.reshape(len(groups), k, flat.shape[1], flat.shape[2])
 
 
-def listwise_readout(X: np.ndarray, n_fit: int = FIT_GROUPS, l2: float = L2) -> float:
+def listwise_readout(X: np.ndarray, n_fit: int | None = None, l2: float = L2) -> float:
     """MRR of the positive (candidate 0 of each group) on groups ``n_fit:`` under the linear
-    ListNet scorer fitted on groups ``:n_fit`` (module docstring); ``X`` is (groups, k, d)."""
+    ListNet scorer fitted on groups ``:n_fit`` (default ``fit_groups(len(X))``; module
+    docstring); ``X`` is (groups, k, d)."""
     import torch
+
+    n_fit = fit_groups(len(X)) if n_fit is None else int(n_fit)
 
     X = torch.as_tensor(np.asarray(X, dtype=np.float64))
     fit = X[:n_fit].reshape(-1, X.shape[-1])
@@ -122,20 +154,28 @@ def listwise_readout(X: np.ndarray, n_fit: int = FIT_GROUPS, l2: float = L2) -> 
 
 
 def readiness_probe(
-    encoder: Any, tokenizer: Any, synthetic: dict | None = None, max_length: int = 128
+    encoder: Any,
+    tokenizer: Any,
+    synthetic: dict | None = None,
+    max_length: int = 128,
+    dataset_id: str | None = None,
+    groups: list | None = None,
 ) -> dict:
     """``{"mrr_by_layer", "mrr_last", "mrr_best", "best_layer", "chance", "groups"}`` for a
-    frozen encoder on the synthetic task of world ``synthetic`` (module docstring). Runs on one
-    torch thread, so the values are the same bits whoever calls it on this CPU."""
+    frozen encoder on the training groups of ``dataset_id`` (default: the synthetic task of
+    world ``synthetic``; module docstring), or on ``groups`` already drawn by ``probe_groups``.
+    Runs on one torch thread, so the values are the same bits whoever calls it on this CPU."""
     import torch
 
-    groups = probe_groups(synthetic)
+    groups = probe_groups(dataset_id, synthetic) if groups is None else groups
+    n_fit = fit_groups(len(groups))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         states = pooled_states(encoder, tokenizer, groups, max_length)
         by_layer = [
-            round(listwise_readout(states[:, :, layer]), 4) for layer in range(states.shape[2])
+            round(listwise_readout(states[:, :, layer], n_fit), 4)
+            for layer in range(states.shape[2])
         ]
     finally:
         torch.set_num_threads(threads)
@@ -146,5 +186,30 @@ def readiness_probe(
         "mrr_best": by_layer[best],
         "best_layer": best,
         "chance": round(chance_mrr(states.shape[1]), 4),
-        "groups": [FIT_GROUPS, len(groups) - FIT_GROUPS],
+        "groups": [n_fit, len(groups) - n_fit],
     }
+
+
+def load_encoder(name_or_path: str):
+    """``(encoder, tokenizer)`` of any transformers checkpoint: a folder (a suite member, a
+    cross-encoder checkpoint of a run) or a hub id (e.g. ``jhu-clsp/ettin-encoder-17m``, from
+    the cache or, with the network, the Hub; ``crossencoder.load_pretrained``); the encoder is
+    the model's base (``AutoModel``), any head dropped. ``ModelLoadError`` naming the checkpoint
+    when it cannot be had."""
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging
+
+    from rerankscale.models.crossencoder import load_pretrained
+    from rerankscale.models.modernbert import quiet_transformers
+
+    def load(source: str, **extra):
+        verbosity = logging.get_verbosity()
+        logging.set_verbosity_error()  # a head the base model drops is expected, not news
+        try:
+            with quiet_transformers(warnings=False):
+                encoder = AutoModel.from_pretrained(source, **extra)
+            return encoder.eval(), AutoTokenizer.from_pretrained(source, **extra)
+        finally:
+            logging.set_verbosity(verbosity)
+
+    return load_pretrained(str(name_or_path), load, "pass DIR as the model")

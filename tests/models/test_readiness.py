@@ -3,14 +3,16 @@ states, its chance level and tie rule, and the values the shipped suites record.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from rerankscale.models import suite as S
 from rerankscale.models.readiness import (
-    FIT_GROUPS,
     GROUPS,
     chance_mrr,
+    fit_groups,
     listwise_readout,
     readiness_probe,
 )
@@ -52,7 +54,7 @@ def test_every_shipped_member_records_its_readiness(name):
         assert len(r["mrr_by_layer"]) == entry["shape"]["n_layers"] + 1, member
         assert r["mrr_last"] == r["mrr_by_layer"][-1] and r["mrr_best"] == max(r["mrr_by_layer"])
         assert r["mrr_last"] > r["chance"] == round(chance_mrr(8), 4)
-        assert r["groups"] == [FIT_GROUPS, GROUPS - FIT_GROUPS]
+        assert r["groups"] == [fit_groups(GROUPS), GROUPS - fit_groups(GROUPS)] == [1024, 256]
 
 
 def test_the_probe_recomputed_from_a_shipped_member_equals_its_manifest_entry():
@@ -81,3 +83,71 @@ def test_fill_readiness_adds_the_probe_to_members_built_before_it(tmp_path):
     filled = S.fill_readiness(S.suite_spec("deep20"), tmp_path)
     assert filled["members"]["10k"]["readiness"] == expected
     assert S.member_path("10k", tmp_path) == tmp_path / "10k"  # the member's files untouched
+
+
+def test_the_command_line_prints_a_member_s_recorded_readiness(capsys):
+    from rerankscale import cli
+
+    assert cli.main(["readiness", "suite/deep20/10k", "--synthetic", '{"zipf_qrel": 1.0}']) == 0
+    out = capsys.readouterr().out
+    entry = S.read_manifest(S.suite_folder("deep20"))["members"]["10k"]["readiness"]
+    assert f"last layer {entry['mrr_last']:.3f}" in out
+    assert "1024 groups fit, 256 scored" in out and "chance 0.340" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["nowhere/model"], "neither a local folder nor in the Hugging Face cache"),
+        (["suite/deep20/10k", "--dataset", "beir/nonexistent"], "unknown dataset id"),
+        (["suite/deep20/10k", "--synthetic", "[1]"], "must be a JSON object"),
+        (["suite/deep20/10k", "--synthetic", "{zipf"], "is not JSON"),
+    ],
+)
+def test_bad_input_is_one_line_before_the_model_loads(argv, message, capsys, monkeypatch):
+    from rerankscale import cli
+    from rerankscale.models import crossencoder
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(crossencoder, "_hub_reachable", lambda: False)
+    assert cli.main(["readiness", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rerankscale: error:") and message in err and err.count("\n") == 1
+
+
+SCIFACT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "scifact"
+
+CODE = """
+import json, sys
+from rerankscale.data import seed_beir_cache
+from rerankscale.models.readiness import load_encoder, probe_groups, readiness_probe
+seed_beir_cache("scifact", sys.argv[1])
+groups = probe_groups("beir/scifact/train")
+encoder, tokenizer = load_encoder(sys.argv[2])
+r = readiness_probe(encoder, tokenizer, groups=groups)
+print(json.dumps({"n": len(groups), "k": sorted({len(g.docs) for g in groups}),
+                  "positive_first": all(g.labels[0] > 0 and max(g.labels[1:]) == 0 for g in groups),
+                  "r": r}))
+"""
+
+
+@pytest.mark.skipif(not (SCIFACT / "corpus.jsonl").is_file(), reason="no ../shared/data/scifact")
+def test_the_probe_reads_a_real_dataset_s_training_groups(tmp_path):
+    """Any ir_datasets training split with qrels: BEIR SciFact train (809 queries, one read)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "IR_DATASETS_HOME": str(tmp_path), "PYTHONPATH": str(S.SUITE_DIR.parent)}
+    member = S.suite_folder("stream") / "10k"
+    proc = subprocess.run(
+        [sys.executable, "-c", CODE, str(SCIFACT), str(member)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert 500 <= out["n"] <= GROUPS and out["k"] == [8] and out["positive_first"]
+    r = out["r"]
+    assert r["groups"] == [fit_groups(out["n"]), out["n"] - fit_groups(out["n"])]
+    assert len(r["mrr_by_layer"]) == 3 and all(1 / 8 <= v <= 1 for v in r["mrr_by_layer"])
