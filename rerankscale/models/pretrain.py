@@ -305,8 +305,12 @@ def pretrain_mlm(
     recipe: PretrainRecipe,
     model_cfg: ModelConfig | None = None,
     progress: bool = True,
+    on_step=None,
 ):
     """Pretrain a ``ModernBertForMaskedLM`` of ``shape`` on ``texts``; returns ``(model, log)``.
+    ``on_step(step, model)``, if given, is called after every optimizer step (1-based ``step``;
+    e.g. to probe the member along pretraining); it must leave the model's weights and mode as
+    it found them, and is not part of the member's key.
 
     ``log`` holds the recipe, shape, parameter counts, token budget, steps, epochs over the
     corpus, seconds, the training curve ``[{"step", "tokens", "loss"}]`` (loss averaged over
@@ -398,6 +402,8 @@ def pretrain_mlm(
         torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
         optimizer.step()
         scheduler.step()
+        if on_step is not None:
+            on_step(step + 1, model)
         window.append(loss.item())
         if (step + 1) % recipe.log_every == 0 or step + 1 == steps:
             curve.append(

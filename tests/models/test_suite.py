@@ -230,8 +230,20 @@ def test_pretraining_is_deterministic_for_a_seed(corpus, word_tokenizer):
 
     recipe = PretrainRecipe(min_tokens=20_000, max_tokens=20_000, seq_len=32, log_every=5)
     a, log_a = pretrain_mlm(shape_for("5k"), word_tokenizer, corpus[:800], recipe, progress=False)
-    b, log_b = pretrain_mlm(shape_for("5k"), word_tokenizer, corpus[:800], recipe, progress=False)
-    assert log_a["curve"] == log_b["curve"]
+    probed = []
+
+    def probe(step, model):  # reads the model as a probe along pretraining would
+        if step % 4 == 0:
+            with torch.inference_mode():
+                model.eval()
+                probed.append(float(model(input_ids=torch.tensor([[2, 5, 6, 3]])).logits.sum()))
+                model.train()
+
+    b, log_b = pretrain_mlm(
+        shape_for("5k"), word_tokenizer, corpus[:800], recipe, progress=False, on_step=probe
+    )
+    assert len(probed) == log_b["steps"] // 4 and len(set(probed)) > 1  # it saw the model move
+    assert log_a["curve"] == log_b["curve"]  # and the probe changed nothing
     assert log_a["heldout_loss_final"] == log_b["heldout_loss_final"]
     sa, sb = a.state_dict(), b.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
