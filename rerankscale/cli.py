@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{name:>6}  N={entry['n_params_non_embedding']:>8,}  held-out MLM loss "
                     f"{entry['heldout_loss_final']:.3f}  probe (query-weighted) "
-                    f"{entry['probe']['query_weighted']:.3f}  {entry['seconds']:.0f} s"
+                    f"{entry['probe']['query_weighted']:.3f}  readiness "
+                    f"{entry['readiness']['mrr_last']:.3f}  {entry['seconds']:.0f} s"
                 )
             print(
                 f"suite in {folder}: {len(manifest['members'])} members, "
