@@ -104,12 +104,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _readiness(args) -> None:
-    from rerankscale.models.readiness import (
-        ReadinessError,
-        load_encoder,
-        probe_groups,
-        readiness_probe,
-    )
+    from rerankscale.models.crossencoder import load_encoder
+    from rerankscale.models.readiness import ReadinessError, probe_groups, readiness_probe
 
     try:
         synthetic = json.loads(args.synthetic)

@@ -239,6 +239,22 @@ def load_pretrained(name: str, load, use: str = "pass DIR instead"):
         ) from err
 
 
+def load_encoder(name_or_path: str):
+    """``(encoder, tokenizer)`` of any transformers checkpoint, for the readiness probe
+    (``models.readiness``): a folder (a suite member, a checkpoint of a run) or a hub id (e.g.
+    ``jhu-clsp/ettin-encoder-17m``: from the cache or, with the network, the Hub;
+    ``load_pretrained``). The encoder is the model's base (``AutoModel``), any head dropped
+    without a report. ``ModelLoadError`` naming the checkpoint when it cannot be had."""
+    from transformers import AutoModel, AutoTokenizer
+
+    def load(source: str, **extra):
+        with quiet_transformers():  # a head the base model drops is expected, not news
+            encoder = AutoModel.from_pretrained(source, **extra)
+        return encoder.eval(), AutoTokenizer.from_pretrained(source, **extra)
+
+    return load_pretrained(str(name_or_path), load, "pass DIR as the model")
+
+
 def build_model(
     model_cfg: ModelConfig,
     dataset_id: str | None,

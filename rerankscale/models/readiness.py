@@ -188,28 +188,3 @@ def readiness_probe(
         "chance": round(chance_mrr(states.shape[1]), 4),
         "groups": [n_fit, len(groups) - n_fit],
     }
-
-
-def load_encoder(name_or_path: str):
-    """``(encoder, tokenizer)`` of any transformers checkpoint: a folder (a suite member, a
-    cross-encoder checkpoint of a run) or a hub id (e.g. ``jhu-clsp/ettin-encoder-17m``, from
-    the cache or, with the network, the Hub; ``crossencoder.load_pretrained``); the encoder is
-    the model's base (``AutoModel``), any head dropped. ``ModelLoadError`` naming the checkpoint
-    when it cannot be had."""
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging
-
-    from rerankscale.models.crossencoder import load_pretrained
-    from rerankscale.models.modernbert import quiet_transformers
-
-    def load(source: str, **extra):
-        verbosity = logging.get_verbosity()
-        logging.set_verbosity_error()  # a head the base model drops is expected, not news
-        try:
-            with quiet_transformers(warnings=False):
-                encoder = AutoModel.from_pretrained(source, **extra)
-            return encoder.eval(), AutoTokenizer.from_pretrained(source, **extra)
-        finally:
-            logging.set_verbosity(verbosity)
-
-    return load_pretrained(str(name_or_path), load, "pass DIR as the model")

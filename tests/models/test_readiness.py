@@ -120,7 +120,8 @@ SCIFACT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "scif
 CODE = """
 import json, sys
 from rerankscale.data import seed_beir_cache
-from rerankscale.models.readiness import load_encoder, probe_groups, readiness_probe
+from rerankscale.models.crossencoder import load_encoder
+from rerankscale.models.readiness import probe_groups, readiness_probe
 seed_beir_cache("scifact", sys.argv[1])
 groups = probe_groups("beir/scifact/train")
 encoder, tokenizer = load_encoder(sys.argv[2])
