@@ -21,9 +21,10 @@ other groups the probe reports the mean reciprocal rank of the positive among th
 whose chance level is H_k / k (0.340 for k = 8; ties count against the positive). ``mrr_last`` is
 the last layer's (what the classifier head reads), ``mrr_best`` the best layer's.
 
-Measured on the 22 deep20 and shape-sweep members (stop 23): ``mrr_last`` ranks the members as
-their listwise rerankers rank after the first fine-tuning checkpoint (Spearman 0.92, dev
-NDCG@10 at 256 queries) and at the end (0.83, 4,096 queries), from seconds of CPU per member.
+Measured on the 18 ``deep20`` members (stop 23, docs/suite.md): ``mrr_last`` ranks them as
+their listwise rerankers rank after the first fine-tuning checkpoint (Spearman 0.91, dev
+NDCG@10 at 256 queries) and at the end (0.85, 4,096 queries; 0.83 over 26 members with the
+shape-sweep ones), from about 6 s of one core per member.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def fit_groups(n_groups: int) -> int:
 def pooled_states(encoder: Any, tokenizer: Any, groups: list, max_length: int) -> np.ndarray:
     """(groups, k, layers + 1, d): the mean over each pair's tokens of every layer's states.
     ``encoder`` is a transformers encoder that returns ``hidden_states`` (e.g. ``ModernBertModel``;
-    for a masked-LM or classifier pass its ``.model``)."""
+    for a masked-LM or classifier pass its ``.base_model``)."""
     import torch
 
     was_training = encoder.training

@@ -60,7 +60,7 @@ from rerankscale.models.pretrain import (
     pretrain_mlm,
     recipe_key_fields,
 )
-from rerankscale.models.readiness import readiness_probe
+from rerankscale.models.readiness import probe_groups, readiness_probe
 from rerankscale.models.shapes import ASPECT_RATIO, Shape, shape_for
 from rerankscale.models.tokenizer import SUITE_DIR, file_lock, get_tokenizer, save_and_check
 from rerankscale.paths import ROOT_SUITE, named_suite_dir
@@ -444,13 +444,15 @@ def fill_readiness(spec: SuiteSpec, suite_dir: str | Path = SUITE_DIR) -> dict:
 
     suite_dir = Path(suite_dir)
     manifest = read_manifest(suite_dir)
+    groups = None  # drawn once, for the first member that needs them
     for name, entry in manifest["members"].items():
         if "readiness" in entry or not _verified(suite_dir, name, entry):
             continue
         with quiet_transformers(warnings=False):
             model = ModernBertForMaskedLM.from_pretrained(str(suite_dir / name))
             tokenizer = AutoTokenizer.from_pretrained(str(suite_dir / name))
-        readiness = readiness_probe(model.model, tokenizer, dict(spec.world))
+        groups = groups or probe_groups(None, dict(spec.world))
+        readiness = readiness_probe(model.model, tokenizer, groups=groups)
         with file_lock(suite_dir / ".manifest.lock"):
             current = read_manifest(suite_dir)
             current["members"][name]["readiness"] = readiness

@@ -18,13 +18,6 @@ from rerankscale.scaling import (
 )
 
 
-@pytest.fixture(scope="module")
-def table():
-    return synthetic_results_table(
-        objectives=("pointwise", "listwise"), seeds=2, n_checkpoints=6, seed=7
-    )
-
-
 def test_holdout_forecasts_the_largest_sizes_at_their_exposures(table):
     fc, fits = forecast_holdout(
         table,

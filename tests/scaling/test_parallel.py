@@ -12,15 +12,7 @@ from rerankscale.scaling import (
     forecast_holdout,
     parallel,
     rollout_exposure,
-    synthetic_results_table,
 )
-
-
-@pytest.fixture(scope="module")
-def table():
-    return synthetic_results_table(
-        objectives=("pointwise", "listwise"), seeds=2, n_checkpoints=5, seed=3
-    )
 
 
 def _forecasts(table, workers, monkeypatch):
