@@ -115,6 +115,8 @@ def _readiness(args) -> None:
         ) from None
     if not isinstance(synthetic, dict):
         raise ReadinessError(f"--synthetic must be a JSON object, got {args.synthetic!r}")
+    if args.max_length < 8:
+        raise ReadinessError(f"--max-length {args.max_length}: use at least 8 tokens (default 128)")
     groups = probe_groups(args.dataset, synthetic)  # a bad dataset fails before the model loads
     encoder, tokenizer = load_encoder(args.model)
     result = readiness_probe(encoder, tokenizer, max_length=args.max_length, groups=groups)

@@ -102,6 +102,7 @@ def test_the_command_line_prints_a_member_s_recorded_readiness(capsys):
         (["suite/deep20/10k", "--dataset", "beir/nonexistent"], "unknown dataset id"),
         (["suite/deep20/10k", "--synthetic", "[1]"], "must be a JSON object"),
         (["suite/deep20/10k", "--synthetic", "{zipf"], "is not JSON"),
+        (["suite/deep20/10k", "--max-length", "0"], "use at least 8 tokens"),
     ],
 )
 def test_bad_input_is_one_line_before_the_model_loads(argv, message, capsys, monkeypatch):
