@@ -100,7 +100,60 @@ def _parser() -> argparse.ArgumentParser:
         "1.0}' for the deep suites",
     )
     p.add_argument("--max-length", type=int, default=128, help="query + passage tokens")
+
+    p = sub.add_parser(
+        "screen",
+        help="pretrain a few members of a candidate suite design and report whether their "
+        "readiness rises with size (before a suite or a study is spent on it)",
+    )
+    p.add_argument(
+        "--world",
+        default='{"zipf_qrel": 1.0}',
+        help="the synthetic world's overrides as JSON (default: the deep suites' world)",
+    )
+    p.add_argument("--sizes", default="23k,53k,120k,280k,640k", help="comma-separated sizes")
+    p.add_argument("--seeds", default="0,1", help="comma-separated pretraining seeds")
+    p.add_argument("--tokens", type=int, default=10_000_000, help="pretraining tokens per member")
+    p.add_argument("--aspect-ratio", type=int, default=32, help="d_model / n_layers of the shapes")
+    p.add_argument(
+        "--lr-width-const",
+        type=float,
+        default=None,
+        help="pretraining lr = min(0.01, C / d_model); default C = 0.4 (the suites')",
+    )
+    p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
+    p.add_argument("--out", default=None, help="folder (default runs/screens/<design digest>)")
     return parser
+
+
+def _screen(args) -> None:
+    from rerankscale.models.screen import ScreenError, format_summary, run_screen, screen_spec
+
+    try:
+        world = json.loads(args.world)
+    except json.JSONDecodeError as err:
+        raise ScreenError(
+            f"--world is not JSON ({err}); e.g. '{{\"n_relations\": 2000}}'"
+        ) from None
+    if not isinstance(world, dict):
+        raise ScreenError(f"--world must be a JSON object, got {args.world!r}")
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(","))
+    except ValueError:
+        raise ScreenError(
+            f"--seeds {args.seeds!r}: give integers separated by commas, e.g. 0,1"
+        ) from None
+    spec = screen_spec(
+        world,
+        tuple(s.strip() for s in args.sizes.split(",")),
+        seeds,
+        args.tokens,
+        args.aspect_ratio,
+        args.lr_width_const,
+    )
+    summary = run_screen(spec, args.out, workers=args.workers)
+    print(format_summary(summary))
+    print(f"screen in {summary['folder']}")
 
 
 def _readiness(args) -> None:
@@ -170,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "readiness":
             _readiness(args)
+            return 0
+        if args.command == "screen":
+            _screen(args)
             return 0
         if args.command == "suite":
             import time
