@@ -126,17 +126,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _json_object(text: str, option: str, example: str, error: type[Exception]) -> dict:
+    """``text`` parsed as a JSON object, else ``error`` naming ``option`` and an example."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise error(f"{option} is not JSON ({err}); e.g. '{example}'") from None
+    if not isinstance(value, dict):
+        raise error(f"{option} must be a JSON object, got {text!r}")
+    return value
+
+
 def _screen(args) -> None:
     from rerankscale.models.screen import ScreenError, format_summary, run_screen, screen_spec
 
-    try:
-        world = json.loads(args.world)
-    except json.JSONDecodeError as err:
-        raise ScreenError(
-            f"--world is not JSON ({err}); e.g. '{{\"n_relations\": 2000}}'"
-        ) from None
-    if not isinstance(world, dict):
-        raise ScreenError(f"--world must be a JSON object, got {args.world!r}")
+    world = _json_object(args.world, "--world", '{"n_relations": 2000}', ScreenError)
     try:
         seeds = tuple(int(s) for s in args.seeds.split(","))
     except ValueError:
@@ -160,14 +164,7 @@ def _readiness(args) -> None:
     from rerankscale.models.crossencoder import load_encoder
     from rerankscale.models.readiness import ReadinessError, probe_groups, readiness_probe
 
-    try:
-        synthetic = json.loads(args.synthetic)
-    except json.JSONDecodeError as err:
-        raise ReadinessError(
-            f"--synthetic is not JSON ({err}); e.g. '{{\"zipf_qrel\": 1.0}}'"
-        ) from None
-    if not isinstance(synthetic, dict):
-        raise ReadinessError(f"--synthetic must be a JSON object, got {args.synthetic!r}")
+    synthetic = _json_object(args.synthetic, "--synthetic", '{"zipf_qrel": 1.0}', ReadinessError)
     if args.max_length < 8:
         raise ReadinessError(f"--max-length {args.max_length}: use at least 8 tokens (default 128)")
     groups = probe_groups(args.dataset, synthetic)  # a bad dataset fails before the model loads
