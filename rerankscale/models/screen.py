@@ -9,8 +9,8 @@ token budget, two seeds), probes each, and ``summarize`` reports what the design
 
 * the seed-mean readiness per size, ``r̄(N) = (1/S) Σ_s r(N, s)``;
 * its Spearman correlation with N over the sizes, ρ = 1 − 6 Σ d_i² / (n (n² − 1)) (no ties);
-* whether ``r̄(N)`` strictly increases with N (``monotone``), the property a study needs at
-  every checkpoint (issue 14's "larger is better at every size");
+* whether ``r̄(N)`` strictly increases with N (``monotone``), what a study's "larger is better
+  at every size" needs of its suite;
 * the seed spread per size (max − min), the lottery a study's seed mean must average out.
 
 Members are built by ``suite.build_suite`` into a folder named by the design's digest
@@ -50,10 +50,11 @@ def screen_spec(
     lr_width_const: float | None = None,
     base: SuiteSpec = DEEP_SUITE,
 ) -> SuiteSpec:
-    """The suite spec of a candidate design: ``base`` with the given world, sizes, seeds, token
-    budget, shape rule and learning-rate rule (lr = min(lr_max, lr_width_const / d_model));
-    every knob is checked here, before any pretraining."""
-    world = dict(world or {})
+    """The suite spec of a candidate design: ``base`` with the given world (default: ``base``'s),
+    sizes, seeds, token budget, shape rule and learning-rate rule
+    (lr = min(lr_max, lr_width_const / d_model)); every knob is checked here, before any
+    pretraining."""
+    world = dict(base.world if world is None else world)
     SyntheticConfig.from_overrides(world)  # an unknown or out-of-range knob: one-line error
     if len(sizes) < 2:
         raise ScreenError(f"a screen needs at least 2 sizes to compare, got {list(sizes)}")

@@ -87,7 +87,9 @@ def test_the_cli_reports_a_bad_design_in_one_line(capsys, tmp_path):
     assert not any(tmp_path.iterdir())  # nothing built
 
 
-def test_designs_get_their_own_folders():
+def test_designs_get_their_own_folders_and_default_to_the_deep_suites_world():
+    assert sc.screen_spec().world == {"zipf_qrel": 1.0}
+    assert sc.screen_spec({}).world == {}  # an explicit empty world is the default world
     a = sc.screen_spec({"n_relations": 2000})
     b = sc.screen_spec({"n_relations": 2000}, lr_width_const=0.8)
     assert sc.screen_dir(a) != sc.screen_dir(b)
