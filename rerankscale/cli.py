@@ -108,18 +108,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--world",
-        default='{"zipf_qrel": 1.0}',
+        default=None,
         help="the synthetic world's overrides as JSON (default: the deep suites' world)",
     )
-    p.add_argument("--sizes", default="23k,53k,120k,280k,640k", help="comma-separated sizes")
-    p.add_argument("--seeds", default="0,1", help="comma-separated pretraining seeds")
-    p.add_argument("--tokens", type=int, default=10_000_000, help="pretraining tokens per member")
-    p.add_argument("--aspect-ratio", type=int, default=32, help="d_model / n_layers of the shapes")
+    # defaults (None): the screen's design, rerankscale.models.screen.SIZES, SEEDS, ...
+    p.add_argument("--sizes", default=None, help="comma-separated sizes (default 23k..640k)")
+    p.add_argument("--seeds", default=None, help="comma-separated pretraining seeds (default 0,1)")
+    p.add_argument("--tokens", type=int, default=None, help="pretraining tokens (default 10M)")
+    p.add_argument("--aspect-ratio", type=int, default=None, help="d_model / n_layers (default 32)")
     p.add_argument(
         "--lr-width-const",
         type=float,
         default=None,
-        help="pretraining lr = min(0.01, C / d_model); default C = 0.4 (the suites')",
+        help="pretraining lr = min(lr_max, C / d_model); default: the deep suites' C",
     )
     p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
     p.add_argument("--out", default=None, help="folder (default runs/screens/<design digest>)")
@@ -140,16 +141,20 @@ def _json_object(text: str, option: str, example: str, error: type[Exception]) -
 def _screen(args) -> None:
     from rerankscale.models.screen import ScreenError, format_summary, run_screen, screen_spec
 
-    world = _json_object(args.world, "--world", '{"n_relations": 2000}', ScreenError)
+    world = (
+        None
+        if args.world is None
+        else _json_object(args.world, "--world", '{"n_relations": 2000}', ScreenError)
+    )
     try:
-        seeds = tuple(int(s) for s in args.seeds.split(","))
+        seeds = None if args.seeds is None else tuple(int(s) for s in args.seeds.split(","))
     except ValueError:
         raise ScreenError(
             f"--seeds {args.seeds!r}: give integers separated by commas, e.g. 0,1"
         ) from None
     spec = screen_spec(
         world,
-        tuple(s.strip() for s in args.sizes.split(",")),
+        None if args.sizes is None else tuple(s.strip() for s in args.sizes.split(",")),
         seeds,
         args.tokens,
         args.aspect_ratio,

@@ -35,6 +35,11 @@ from .suite import DEEP_SUITE, SuiteSpec, build_suite, member_name
 SCREEN_ROOT = "runs/screens"
 SUMMARY = "screen.json"
 MIN_TOKENS = 10_000  # below this a member has not left its initialisation
+# the default design: the deep suites' recipe and world at 10M tokens, the A = 32 shapes
+SIZES = ("23k", "53k", "120k", "280k", "640k")
+SEEDS = (0, 1)
+TOKENS = 10_000_000
+ASPECT_RATIO = 32
 
 
 class ScreenError(ConfigError):
@@ -43,18 +48,23 @@ class ScreenError(ConfigError):
 
 def screen_spec(
     world: dict | None = None,
-    sizes: tuple[str, ...] = ("23k", "53k", "120k", "280k", "640k"),
-    seeds: tuple[int, ...] = (0, 1),
-    tokens: int = 10_000_000,
-    aspect_ratio: int = 32,
+    sizes: tuple[str, ...] | None = None,
+    seeds: tuple[int, ...] | None = None,
+    tokens: int | None = None,
+    aspect_ratio: int | None = None,
     lr_width_const: float | None = None,
     base: SuiteSpec = DEEP_SUITE,
 ) -> SuiteSpec:
     """The suite spec of a candidate design: ``base`` with the given world (default: ``base``'s),
     sizes, seeds, token budget, shape rule and learning-rate rule
-    (lr = min(lr_max, lr_width_const / d_model)); every knob is checked here, before any
-    pretraining."""
+    (lr = min(lr_max, lr_width_const / d_model)); a knob left at None takes the default design's
+    value (``SIZES``, ``SEEDS``, ``TOKENS``, ``ASPECT_RATIO``, ``base``'s lr rule). Every knob is
+    checked here, before any pretraining."""
     world = dict(base.world if world is None else world)
+    sizes = SIZES if sizes is None else sizes
+    seeds = SEEDS if seeds is None else seeds
+    tokens = TOKENS if tokens is None else tokens
+    aspect_ratio = ASPECT_RATIO if aspect_ratio is None else aspect_ratio
     SyntheticConfig.from_overrides(world)  # an unknown or out-of-range knob: one-line error
     if len(sizes) < 2:
         raise ScreenError(f"a screen needs at least 2 sizes to compare, got {list(sizes)}")
@@ -87,16 +97,6 @@ def screen_dir(spec: SuiteSpec, root: str | Path = SCREEN_ROOT) -> Path:
     return resolve(root) / digest(spec.to_dict())
 
 
-def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's ρ: Pearson's correlation of the ranks (average ranks for ties)."""
-    from scipy.stats import rankdata
-
-    rx, ry = rankdata(x), rankdata(y)
-    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
 def summarize(spec: SuiteSpec, manifest: dict) -> dict:
     """Per size: N, shape, readiness (best layer) per seed, seed mean and spread, held-out MLM
     loss; over sizes: Spearman ρ(N, seed-mean readiness) and whether it strictly increases."""
@@ -121,12 +121,15 @@ def summarize(spec: SuiteSpec, manifest: dict) -> dict:
                 "seconds": float(sum(e["seconds"] for e in entries)),
             }
         )
+    from scipy.stats import spearmanr
+
     means = np.array([r["readiness_mean"] for r in rows])
     n = np.array([r["n_params_non_embedding"] for r in rows], dtype=float)
+    varies = len(rows) > 1 and np.ptp(means) > 0  # ρ is undefined for a constant
     return {
         "spec": spec.to_dict(),
         "sizes": rows,
-        "spearman_n_readiness": spearman(n, means) if len(rows) > 1 else float("nan"),
+        "spearman_n_readiness": float(spearmanr(n, means).statistic) if varies else float("nan"),
         "monotone": bool(len(rows) > 1 and np.all(np.diff(means) > 0)),
         "complete": len(rows) == len(spec.sizes)
         and all(r["seeds"] == len(spec.seeds) for r in rows),
