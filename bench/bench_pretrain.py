@@ -10,8 +10,9 @@ here), batch (32 rows × 64 tokens), optimizer (AdamW, betas (0.9, 0.98), weight
 learning rate (the width rule), schedule (linear warm-up over 5 % of the steps, then linear
 decay) and clipping (1.0). They differ in how a step is computed:
 
-* ours (``pretrain.pretrain_mlm``): masks a batch of pre-built rows with tensor operations and
-  runs the prediction head and decoder only at the masked positions (``pretrain.mlm_loss``);
+* ours (``pretrain.pretrain_mlm``, ``engine="fast"``): masks a batch of pre-built rows with
+  tensor operations and runs the lean forward (``models.fastpath.masked_logits``): the last
+  layer's attention output, MLP, prediction head and decoder only at the masked positions;
 * Hugging Face: ``Trainer`` with the collator (which masks each batch from Python lists) and
   the model's default dense prediction (head and decoder at every position,
   ``sparse_prediction=False``), the set-up of ``run_mlm.py``.
@@ -60,7 +61,9 @@ def spec_of(size: str, tokens: int):
     from rerankscale.models import suite
 
     spec = suite.DEEP_SUITE
-    recipe = dataclasses.replace(spec.recipe, tokens=tokens, packing="stream", whole_word=False)
+    recipe = dataclasses.replace(
+        spec.recipe, tokens=tokens, packing="stream", whole_word=False, engine="fast"
+    )
     texts = suite.pretraining_texts(spec.world_config(), corpus_cfg=spec.corpus)
     return spec.shape(size), suite._tokenizer(spec), recipe, texts
 

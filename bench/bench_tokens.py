@@ -45,8 +45,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# the checkout first, and not bench/ itself: its coverage.py would shadow the coverage package,
-# which numba (bm25s, generating synthetic training chunks) imports
+# the checkout first, and not bench/ itself: a module there could shadow an installed package
+# (a bench/coverage.py once shadowed the coverage package numba imports)
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 
 from rerankscale.io import atomic_write_json  # noqa: E402

@@ -141,7 +141,9 @@ def heldout(model, tokenizer, groups: list, max_length: int, device: str = "cpu"
 # --------------------------------------------------------------------------- the two trainers
 
 
-def build_and_save(size: str, max_length: int, out: Path, shape_override=None):
+def build_and_save(
+    size: str, max_length: int, out: Path, shape_override=None, pooling: str = "cls"
+):
     """Build the model once and save it; both trainers load this folder. ``shape_override``
     (tokenizer -> model) replaces the size rule's model (the tokenizer is the dataset's)."""
     from rerankscale.models.crossencoder import (
@@ -156,6 +158,7 @@ def build_and_save(size: str, max_length: int, out: Path, shape_override=None):
         size="50k" if shape_override else size,
         vocab_size=1024,
         max_length=max_length,
+        pooling=pooling,
     )
     model, tokenizer = build_model(mcfg, DATASET, seed=0, progress=False)
     if shape_override is not None:
@@ -322,6 +325,7 @@ def bench_size(
     shape_override=None,
     copies: int = 0,
     repeats: int = 1,
+    pooling: str = "cls",
 ) -> dict:
     print(f"[{size}] generating {n_queries} training groups ...", flush=True)
     groups = generate_groups(n_queries)
@@ -329,13 +333,13 @@ def bench_size(
         groups, eval_groups = lengthen(groups, copies), lengthen(eval_groups, copies)
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp) / "model"
-        shape, counts = build_and_save(size, max_length, model_dir, shape_override)
+        shape, counts = build_and_save(size, max_length, model_dir, shape_override, pooling)
         from safetensors.torch import load_file
 
         initial = {k: v.float() for k, v in load_file(model_dir / "model.safetensors").items()}
         print(f"[{size}] shape {shape}, N non-emb {counts['non_embedding']:,}", flush=True)
         ours_runs, st_runs = [], []
-        for _ in range(repeats):  # alternate the trainers; keep each one's fastest run
+        for _ in range(repeats):  # alternate the trainers (paired runs); rates from the fastest
             ours_runs.append(run_ours(model_dir, groups, max_length, None, threads, bf16))
             print(f"[{size}] ours: {ours_runs[-1]['seconds']:.1f} s", flush=True)
             st_runs.append(
@@ -361,6 +365,8 @@ def bench_size(
             "threads": threads,
             "device": device,
             "bf16": bf16,
+            "pooling": pooling,
+            "shapes": "suite" if shape_override is not None and device == "cpu" else "size rule",
             "repeats": repeats,
             "all_seconds": {
                 "ours": [round(r["seconds"], 3) for r in ours_runs],
@@ -378,7 +384,11 @@ def bench_size(
                 "heldout": heldout(st["model"], st["tokenizer"], eval_groups, max_length, device),
             },
         }
-    result["speedup"] = (
+    # headline: the median of the paired runs' ratios (each repeat runs both, alternating)
+    paired = [b["seconds"] / a["seconds"] for a, b in zip(ours_runs, st_runs)]
+    result["speedup_paired"] = [round(r, 3) for r in paired]
+    result["speedup"] = float(np.median(paired))
+    result["speedup_best_vs_best"] = (
         result["ours"]["pairs_per_s"] / result["sentence_transformers"]["pairs_per_s"]
     )
     result["weights"] = compare_weights(ours["model"], st["model"], initial)
@@ -400,6 +410,24 @@ def compare_weights(ours, st, initial: dict) -> dict:
         "moved_st": gap(b, initial),
         "n_tensors": len(keys),
     }
+
+
+def suite_shape(size: str, pooling: str):
+    """A ``shape_override``: the shipped ``deep20`` suite's shape for ``size`` (depth growing
+    with N, the study's members), initialised from scratch with ``pooling``."""
+
+    def build(tokenizer):
+        from transformers import ModernBertForSequenceClassification
+
+        from rerankscale.models.modernbert import modernbert_config, seeded
+        from rerankscale.models.suite import SUITES
+
+        shape = SUITES["deep20"].shape(size)
+        config = modernbert_config(shape, tokenizer, ModelConfig(pooling=pooling, max_length=64))
+        with seeded(0):
+            return ModernBertForSequenceClassification(config)
+
+    return build
 
 
 def ettin_150m_like(tokenizer):
@@ -432,6 +460,13 @@ def main() -> int:
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--shapes",
+        choices=["rule", "suite"],
+        default="rule",
+        help="the size rule's 2-3-layer shapes, or the shipped deep20 suite's (2-5 layers)",
+    )
+    parser.add_argument("--pooling", choices=["cls", "mean"], default="cls")
+    parser.add_argument(
         "--repeats", type=int, default=2, help="runs per trainer (alternating); the fastest counts"
     )
     parser.add_argument("--max-length", type=int, default=64)
@@ -455,7 +490,15 @@ def main() -> int:
     eval_groups = generate_groups(args.eval_queries, seed=1)  # another stream: unseen corpora
     results = [
         bench_size(
-            s, q, args.threads, args.max_length, reference, eval_groups, repeats=args.repeats
+            s,
+            q,
+            args.threads,
+            args.max_length,
+            reference,
+            eval_groups,
+            shape_override=suite_shape(s, args.pooling) if args.shapes == "suite" else None,
+            repeats=args.repeats,
+            pooling=args.pooling,
         )
         for s, q in zip(args.sizes, queries)
     ]

@@ -28,6 +28,10 @@ PRESETS_DIR = Path(__file__).with_name("presets")
 OBJECTIVES = ("pointwise", "pairwise", "listwise", "lambdaloss", "listmle")
 FAMILIES = ("scratch", "suite", "hf")
 POOLINGS = ("cls", "mean")
+# how a model's forward runs (``rerankscale.models.fastpath``): "fast" the lean ModernBERT
+# forward (an error where it does not apply), "hf" the transformers module's own forward,
+# "auto" the lean forward where it applies and the module's own elsewhere
+ENGINES = ("auto", "fast", "hf")
 SCHEDULES = ("linear", "constant", "wsd")
 
 
@@ -125,6 +129,7 @@ class ModelConfig:
     attn_implementation: str = "sdpa"
     dropout: float = 0.0
     pooling: str = "cls"  # classifier input: the [CLS] state ("cls") or the mean of all states
+    engine: str = "auto"  # forward pass in training and reranking: one of ENGINES
     # suite: the pretraining seed of the member fine-tuned (MultiBERTs-style seed pairs);
     # "paired" takes the fine-tuning seed, so a study's seeds span pretraining × fine-tuning
     suite_seed: int | str = 0
@@ -328,6 +333,8 @@ def validate_run(cfg: RunConfig) -> None:
         )
     if cfg.model.pooling not in POOLINGS:
         raise ConfigError(f"unknown pooling {cfg.model.pooling!r}; choose one of {POOLINGS}")
+    if cfg.model.engine not in ENGINES:
+        raise ConfigError(f"unknown engine {cfg.model.engine!r}; choose one of {ENGINES}")
     if cfg.train.objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {cfg.train.objective!r}; choose one of {OBJECTIVES}")
     if cfg.train.schedule not in SCHEDULES:

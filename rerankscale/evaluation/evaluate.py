@@ -123,6 +123,7 @@ def evaluate_model(
     max_length: int = 128,
     encoder: Any = None,
     progress: bool = False,
+    engine: str = "auto",
 ) -> EvalResult:
     """Rerank ``eval_set`` (its top ``cfg.depth`` candidates) with a model in memory and score it.
 
@@ -156,6 +157,7 @@ def evaluate_model(
         depth=depth,
         encoder=encoder,
         progress=progress,
+        engine=engine,
     )
     seconds = time.perf_counter() - start
     qrels = {q: eval_set.qrels[q] for q in qids}
@@ -459,6 +461,7 @@ def evaluate_run(
                     qids=qids,
                     max_length=cfg.model.max_length,
                     progress=progress,
+                    engine=cfg.model.engine,
                 )
                 key = (es.name, subset)
                 if key not in baseline_cache:

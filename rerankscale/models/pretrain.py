@@ -48,8 +48,9 @@ from tqdm.auto import tqdm
 
 import rerankscale.models.tokenizer as _tok
 from rerankscale.caches import cache_root
-from rerankscale.config import ConfigError, ModelConfig, format_size, size_name
+from rerankscale.config import ENGINES, ConfigError, ModelConfig, format_size, size_name
 from rerankscale.io import atomic_write_json
+from rerankscale.models.fastpath import masked_logits
 from rerankscale.models.modernbert import (
     modernbert_config,
     parameter_counts,
@@ -98,6 +99,10 @@ class PretrainRecipe:
     # and attends to its neighbours); "documents": whole documents ``[CLS] d [SEP]`` packed into
     # rows, each attending only to itself (``pack_documents``).
     packing: str = "stream"
+    # the forward pass (``config.ENGINES``): "hf" the transformers module's own (the shipped
+    # suites'), "fast"/"auto" ``models.fastpath.masked_logits`` (same model to float rounding,
+    # fewer FLOPs: the last layer runs only at the masked positions)
+    engine: str = "hf"
 
     def token_budget(self, n_non_embedding: int) -> int:
         """``tokens`` if set, else ``clip(tokens_per_param · N, min_tokens, max_tokens)``."""
@@ -117,6 +122,8 @@ class PretrainRecipe:
             raise ConfigError(f"recipe packing={self.packing!r}: use one of {PACKINGS}")
         if self.heldout_every < 2:
             raise ConfigError(f"recipe heldout_every={self.heldout_every} must be ≥ 2")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"recipe engine={self.engine!r}: use one of {ENGINES}")
         return self
 
 
@@ -270,26 +277,37 @@ def mask_tokens(
 
 
 def mlm_loss(
-    model, input_ids: torch.Tensor, labels: torch.Tensor, document: torch.Tensor | None = None
+    model,
+    input_ids: torch.Tensor,
+    labels: torch.Tensor,
+    document: torch.Tensor | None = None,
+    engine: str = "hf",
 ) -> torch.Tensor:
     """Mean cross-entropy at the selected positions (logits computed only there); with
-    ``document`` (``pack_documents``) each document attends only to itself."""
+    ``document`` (``pack_documents``) each document attends only to itself. ``engine``
+    (``PretrainRecipe.engine``): "hf" runs the module's forward, "fast"/"auto" the lean one
+    (``models.fastpath.masked_logits``; padding rows' tokens skipped)."""
     attention = None if document is None else document_attention(document)
-    hidden = model.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
     selected = labels != -100
-    logits = model.decoder(model.head(hidden[selected]))
+    if engine == "hf":
+        hidden = model.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
+        logits = model.decoder(model.head(hidden[selected]))
+    else:
+        valid = None if document is None else document != NO_DOCUMENT
+        bias = None if attention is None else attention["full_attention"]
+        logits = masked_logits(model, input_ids, selected, valid=valid, bias=bias)
     return F.cross_entropy(logits, labels[selected])
 
 
 @torch.no_grad()
-def heldout_loss(model, batches: list[tuple]) -> float:
+def heldout_loss(model, batches: list[tuple], engine: str = "hf") -> float:
     """Token-weighted mean MLM loss over fixed ``(input_ids, labels[, document])`` batches."""
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
     for input_ids, labels, *document in batches:
         n = int((labels != -100).sum())
-        total += float(mlm_loss(model, input_ids, labels, *document)) * n
+        total += float(mlm_loss(model, input_ids, labels, *document, engine=engine)) * n
         count += n
     model.train(was_training)
     return total / max(count, 1)
@@ -375,7 +393,7 @@ def pretrain_mlm(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, LRSchedule.pretraining(steps, recipe.warmup_fraction)
     )
-    initial = heldout_loss(model, held_batches)
+    initial = heldout_loss(model, held_batches, recipe.engine)
     start = time.perf_counter()
     curve, window = [], []
     order = torch.empty(0, dtype=torch.long)
@@ -396,7 +414,8 @@ def pretrain_mlm(
         input_ids, labels = mask_tokens(
             train[rows], recipe.mask_prob, mask_id, n_special, vocab_size, gen, words
         )
-        loss = mlm_loss(model, input_ids, labels, None if train_doc is None else train_doc[rows])
+        document = None if train_doc is None else train_doc[rows]
+        loss = mlm_loss(model, input_ids, labels, document, engine=recipe.engine)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
@@ -434,7 +453,7 @@ def pretrain_mlm(
         "seconds": time.perf_counter() - start,
         "curve": curve,
         "heldout_loss_initial": initial,
-        "heldout_loss_final": heldout_loss(model, held_batches),
+        "heldout_loss_final": heldout_loss(model, held_batches, recipe.engine),
     }
     return model, log
 
@@ -445,7 +464,7 @@ def pretrain_mlm(
 # Recipe fields added after members were shipped, with the value every earlier member was built
 # with: they enter a member's key only when they differ from it, so adding a field does not
 # change (and invalidate) the keys of the members already built.
-LATER_FIELDS = {"packing": "stream"}
+LATER_FIELDS = {"packing": "stream", "engine": "hf"}
 
 
 def recipe_key_fields(recipe: PretrainRecipe) -> dict:

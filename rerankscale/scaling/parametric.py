@@ -58,7 +58,7 @@ Moolgavkar 1988; Seber & Wild 1989, §5.1) were the alternative: they rest on th
 calibration of the likelihood ratio that fails at 1–2 degrees of freedom, and need a root
 search per forecast point instead of one set of refits shared by every prediction.
 
-Coverage is checked by simulation: ``bench/coverage.py`` and ``docs/forecasting.md``.
+Coverage is checked by simulation: ``bench/bench_coverage.py`` and ``docs/forecasting.md``.
 """
 
 from __future__ import annotations

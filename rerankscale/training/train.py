@@ -140,6 +140,7 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     from rerankscale.data import training_groups
     from rerankscale.models.crossencoder import build_model, model_shape, parameter_counts
     from rerankscale.models.encoding import PairEncoder
+    from rerankscale.models.fastpath import pair_scorer, resolve_engine
     from rerankscale.training.losses import make_loss
 
     main, rank, world = (
@@ -164,6 +165,10 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     counts, shape = parameter_counts(model), model_shape(model)
     n_steps = total_steps(cfg)
     lr = resolve_lr(cfg.train, shape["d_model"])
+    try:  # one process runs the lean forward; DDP keeps the wrapped module's own
+        engine = resolve_engine(model, cfg.model.engine if world == 1 else "hf")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     if main and not existing:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_config(
@@ -180,6 +185,7 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
                     "lr": lr,
                     "total_steps": n_steps,
                     "groups_per_micro_batch": groups_per_micro_batch(cfg),
+                    "engine": engine,
                     "checkpoint_steps": {str(k): v for k, v in due.items()},
                 },
                 "environment": environment_info(),
@@ -212,6 +218,7 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
             set_rng_state(load_torch(rng_file))
 
     model, optimizer = accelerator.prepare(model, optimizer)
+    score = pair_scorer(model, engine)
     encoder = PairEncoder(tokenizer, cfg.model.max_length)
     stream = GroupStream(
         training_groups,
@@ -262,7 +269,7 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
         prepared = prepare(step)
         # ---- forward / backward / clip; loss and exposure summed over processes
         totals, grad_norm = _forward_backward(
-            prepared, model, loss_fn, accelerator, flops, pointwise, cfg.train.grad_clip
+            prepared, model, score, loss_fn, accelerator, flops, pointwise, cfg.train.grad_clip
         )
         loss_value = totals[0] / world
         if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
@@ -332,10 +339,10 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
 
 
 def _forward_backward(
-    prepared, model, loss_fn, accelerator, flops, pointwise: bool, grad_clip: float | None
+    prepared, model, score, loss_fn, accelerator, flops, pointwise: bool, grad_clip: float | None
 ) -> tuple[list[float], float]:
-    """Forward and backward over this process's shards of one step (gradients synchronised
-    on the last one), then clip. Returns ``([loss, pairs, tokens, dense, attention], norm)``
+    """Forward (``score(batch)``: logits) and backward over this process's shards of one step
+    (gradients synchronised on the last one), then clip. Returns ``([loss, pairs, tokens, dense, attention], norm)``
     summed over processes, and the global gradient norm before clipping."""
     world = accelerator.num_processes
     loss_sum = torch.zeros((), device=accelerator.device)
@@ -349,7 +356,7 @@ def _forward_backward(
         last = i == len(prepared.shards) - 1
         with nullcontext() if last else accelerator.no_sync(model):
             batch = {k: v.to(accelerator.device) for k, v in encoded.items()}
-            scores = model(**batch).logits.squeeze(-1).float()
+            scores = score(batch).squeeze(-1).float()
             labels = torch.tensor(shard.labels, dtype=torch.float32, device=scores.device)
             if not pointwise:
                 scores = scores.view(shard.n_groups, shard.group_size)

@@ -153,3 +153,6 @@ def test_cpu_batch_budget_follows_model_width(tiny):
     assert cpu_batch_tokens(width(4096, 16384)) == 512  # clamped
     assert cpu_batch_tokens(SimpleNamespace()) == 8192  # unknown shape
     assert cpu_batch_tokens(tiny[0]) == 16384
+    # the lean forward: a smaller budget, at least 2048 tokens
+    assert cpu_batch_tokens(width(224, 469), "fast") == 2048  # 2**19 // 938 = 558, clamped
+    assert cpu_batch_tokens(width(20, 52), "fast") == 2**19 // 104 == 5041

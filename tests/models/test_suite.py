@@ -251,10 +251,41 @@ def test_pretraining_is_deterministic_for_a_seed(corpus, word_tokenizer):
 
 
 def test_a_recipe_field_at_its_old_value_leaves_member_keys_unchanged():
-    """Adding ``packing`` must not invalidate the shipped members: at "stream" it is not part
-    of the key; "documents" is a different member."""
+    """Adding ``packing`` or ``engine`` must not invalidate the shipped members: at "stream" /
+    "hf" they are not part of the key; "documents" / "fast" make a different member."""
     from rerankscale.models.pretrain import recipe_key_fields
 
     stream, documents = PretrainRecipe(), PretrainRecipe(packing="documents")
-    assert "packing" not in recipe_key_fields(stream)
+    assert "packing" not in recipe_key_fields(stream) and "engine" not in recipe_key_fields(stream)
     assert recipe_key_fields(documents)["packing"] == "documents"
+    assert recipe_key_fields(PretrainRecipe(engine="fast"))["engine"] == "fast"
+
+
+@pytest.mark.parametrize("packing", ["stream", "documents"])
+def test_the_lean_engine_pretrains_the_same_model(corpus, word_tokenizer, packing):
+    """``engine="fast"`` (``models.fastpath``) follows the module forward's trajectory to float
+    rounding: same loss curve and held-out loss to ~1e-4 after 20k tokens."""
+    from rerankscale.config import ConfigError
+    from rerankscale.models.pretrain import pretrain_mlm
+
+    logs = {}
+    for engine in ("hf", "fast"):
+        recipe = PretrainRecipe(
+            min_tokens=20_000,
+            max_tokens=20_000,
+            seq_len=32,
+            log_every=5,
+            packing=packing,
+            engine=engine,
+        )
+        _, logs[engine] = pretrain_mlm(
+            shape_for("5k"), word_tokenizer, corpus[:2000], recipe, progress=False
+        )
+    hf, fast = logs["hf"], logs["fast"]
+    assert hf["heldout_loss_final"] < hf["heldout_loss_initial"] - 0.1  # it learned
+    assert fast["heldout_loss_initial"] == pytest.approx(hf["heldout_loss_initial"], abs=1e-5)
+    assert fast["heldout_loss_final"] == pytest.approx(hf["heldout_loss_final"], abs=1e-3)
+    losses = [(a["loss"], b["loss"]) for a, b in zip(hf["curve"], fast["curve"])]
+    assert max(abs(a - b) for a, b in losses) < 1e-3
+    with pytest.raises(ConfigError, match="engine"):
+        PretrainRecipe(engine="turbo").validate()

@@ -430,6 +430,7 @@ def _free_port() -> int:
 
 def test_two_ddp_processes_follow_the_single_process_trajectory(tmp_path):
     cfg = make_cfg(max_queries=128, checkpoints=[64, 128])
+    cfg.model.engine = "hf"  # DDP runs the module's own forward; compare like with like
     (tmp_path / "run.json").write_text(json.dumps(cfg.to_dict()))
     ddp = tmp_path / "ddp"
     done = subprocess.run(

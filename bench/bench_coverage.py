@@ -1,6 +1,6 @@
 """Coverage of the forecast intervals by simulation (``rerankscale.scaling.coverage``).
 
-    python bench/coverage.py [--n-sims 200] [--n-boot 100] [--out bench/results/coverage.json]
+    python bench/bench_coverage.py [--n-sims 200] [--n-boot 100] [--out bench/results/coverage.json]
 
 Simulates studies from a known saturating size law with a run effect and evaluation noise, in
 the paper's design (4 fitted sizes × 1 seed) and the CPU study's (6 sizes × 3 seeds, 4 fitted),
