@@ -66,6 +66,14 @@ def gradients(model, output: torch.Tensor) -> torch.Tensor:
     return torch.cat([g.reshape(-1) for g in grads])
 
 
+def assert_same_function(model, lean: torch.Tensor, reference: torch.Tensor, atol: float):
+    """Same outputs, and the same gradient of a random projection of them (1e-5 relative)."""
+    assert lean.shape == reference.shape
+    torch.testing.assert_close(lean, reference, rtol=1e-5, atol=atol)
+    g_ref, g_lean = gradients(model, reference), gradients(model, lean)
+    assert (g_lean - g_ref).norm() <= 1e-5 * g_ref.norm()
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -83,11 +91,8 @@ def test_pair_logits_and_gradients_equal_the_module_forward(overrides):
     model = modernbert("ModernBertForSequenceClassification", **overrides).train()
     ids, mask = padded_batch([17, 5, 11, 17, 2, 9])
     reference = model(input_ids=ids, attention_mask=mask).logits
-    lean = pair_logits(model, ids, mask)
-    assert lean.shape == reference.shape == (6, 1)
-    torch.testing.assert_close(lean, reference, rtol=1e-5, atol=1e-6)
-    g_ref, g_lean = gradients(model, reference), gradients(model, lean)
-    assert (g_lean - g_ref).norm() <= 1e-5 * g_ref.norm()
+    assert reference.shape == (6, 1)
+    assert_same_function(model, pair_logits(model, ids, mask), reference, atol=1e-6)
 
 
 def test_left_padding_with_cls_pooling_runs_the_module_forward():
@@ -113,10 +118,8 @@ def test_masked_logits_equal_the_module_at_masked_positions_with_document_attent
     lean = masked_logits(
         model, ids, selected, valid=document != NO_DOCUMENT, bias=mask["full_attention"]
     )
-    assert lean.shape == (int(selected.sum()), VOCAB)
-    torch.testing.assert_close(lean, reference, rtol=1e-5, atol=1e-5)
-    g_ref, g_lean = gradients(model, reference), gradients(model, lean)
-    assert (g_lean - g_ref).norm() <= 1e-5 * g_ref.norm()
+    assert reference.shape == (int(selected.sum()), VOCAB)
+    assert_same_function(model, lean, reference, atol=1e-5)
 
 
 def test_masked_logits_without_padding_or_documents():
