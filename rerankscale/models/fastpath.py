@@ -43,7 +43,15 @@ from torch import Tensor, nn
 
 from rerankscale.config import ENGINES
 
-__all__ = ["ENGINES", "masked_logits", "pair_logits", "pair_scorer", "unsupported"]
+__all__ = [
+    "ENGINES",
+    "attend",
+    "masked_logits",
+    "pair_logits",
+    "pair_scorer",
+    "resolve_engine",
+    "unsupported",
+]
 
 
 _ARCHITECTURES = ("ModernBertForSequenceClassification", "ModernBertForMaskedLM")

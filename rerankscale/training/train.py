@@ -165,7 +165,12 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     counts, shape = parameter_counts(model), model_shape(model)
     n_steps = total_steps(cfg)
     lr = resolve_lr(cfg.train, shape["d_model"])
-    try:  # one process runs the lean forward; DDP keeps the wrapped module's own
+    if world > 1 and cfg.model.engine == "fast":
+        raise ConfigError(
+            f"engine 'fast' runs in one process, not under DDP ({world} processes): the "
+            "wrapped module's own forward keeps DDP's gradient hooks; use engine 'auto' or 'hf'"
+        )
+    try:  # one process runs the lean forward; DDP ("auto") keeps the wrapped module's own
         engine = resolve_engine(model, cfg.model.engine if world == 1 else "hf")
     except ValueError as e:
         raise ConfigError(str(e)) from None
