@@ -122,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="pretraining lr = min(lr_max, C / d_model); default: the deep suites' C",
     )
+    p.add_argument(
+        "--engine",
+        default=None,
+        help="pretraining forward: hf (default, the shipped suites') or fast (the lean one)",
+    )
     p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
     p.add_argument("--out", default=None, help="folder (default runs/screens/<design digest>)")
     return parser
@@ -159,6 +164,7 @@ def _screen(args) -> None:
         args.tokens,
         args.aspect_ratio,
         args.lr_width_const,
+        engine=args.engine,
     )
     summary = run_screen(spec, args.out, workers=args.workers)
     print(format_summary(summary))

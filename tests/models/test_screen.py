@@ -71,6 +71,7 @@ def test_a_strictly_rising_design_is_monotone_and_a_missing_seed_is_incomplete()
         ({"seeds": (0, 0)}, "distinct pretraining seeds"),
         ({"tokens": 100}, "at least 10,000"),
         ({"lr_width_const": 0.0}, "must be > 0"),
+        ({"engine": "turbo"}, "engine='turbo'"),
     ],
 )
 def test_a_bad_design_is_a_one_line_error_before_any_pretraining(kwargs, words):
@@ -94,6 +95,9 @@ def test_designs_get_their_own_folders_and_default_to_the_deep_suites_world():
     b = sc.screen_spec({"n_relations": 2000}, lr_width_const=0.8)
     assert sc.screen_dir(a) != sc.screen_dir(b)
     assert sc.screen_dir(a) == sc.screen_dir(sc.screen_spec({"n_relations": 2000}))
+    fast = sc.screen_spec({"n_relations": 2000}, engine="fast")  # the lean MLM forward
+    assert fast.recipe.engine == "fast" and a.recipe.engine == "hf"
+    assert sc.screen_dir(fast) != sc.screen_dir(a)
 
 
 @pytest.mark.slow
