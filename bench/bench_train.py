@@ -326,6 +326,7 @@ def bench_size(
     copies: int = 0,
     repeats: int = 1,
     pooling: str = "cls",
+    shapes: str = "size rule",
 ) -> dict:
     print(f"[{size}] generating {n_queries} training groups ...", flush=True)
     groups = generate_groups(n_queries)
@@ -366,7 +367,7 @@ def bench_size(
             "device": device,
             "bf16": bf16,
             "pooling": pooling,
-            "shapes": "suite" if shape_override is not None and device == "cpu" else "size rule",
+            "shapes": shapes,
             "repeats": repeats,
             "all_seconds": {
                 "ours": [round(r["seconds"], 3) for r in ours_runs],
@@ -497,6 +498,7 @@ def main() -> int:
             reference,
             eval_groups,
             shape_override=suite_shape(s, args.pooling) if args.shapes == "suite" else None,
+            shapes="deep20 suite" if args.shapes == "suite" else "size rule",
             repeats=args.repeats,
             pooling=args.pooling,
         )
@@ -518,6 +520,7 @@ def main() -> int:
             device="cuda",
             bf16=True,
             shape_override=ettin_150m_like,
+            shapes="Ettin-150m-like",
             copies=10,
             repeats=args.repeats,
         )

@@ -30,7 +30,8 @@ instead of ``B·S`` may sum in another order), gradients likewise; ``tests/model
 test_fastpath.py`` checks both against the module's own forward. ``unsupported(model)`` says
 why a model cannot take this path (another architecture, a non-default RoPE); a left-padded
 batch with ``cls`` pooling (slot 0 is padding) runs the module's own forward.
-``rerankscale.models.crossencoder.forward_logits`` is where training and reranking pick it.
+``resolve_engine`` / ``pair_scorer`` are where training and reranking pick it
+(``ModelConfig.engine``); ``pretrain.mlm_loss`` calls ``masked_logits`` (``PretrainRecipe.engine``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from torch import Tensor, nn
 from rerankscale.config import ENGINES
 
 __all__ = [
-    "ENGINES",
     "attend",
     "masked_logits",
     "pair_logits",
@@ -132,7 +132,6 @@ class _Batch:
     padded grid, None when nothing is padding) and each slot's packed index."""
 
     def __init__(self, valid: Tensor):
-        self.valid = valid
         self.shape = tuple(valid.shape)
         flat = valid.reshape(-1)
         self.all_valid = bool(flat.all())
@@ -159,8 +158,9 @@ class _Batch:
 def _encode(
     model: nn.Module, input_ids: Tensor, valid: Tensor, bias: Tensor | None, read: Tensor | str
 ) -> Tensor:
-    """Final-norm hidden states ``[R, d]`` of the slots ``read`` (indices into the flattened
-    ``[B·S]`` grid, or ``"all"`` for every real token in packed order) of a ``ModernBertModel``.
+    """Final-norm hidden states ``[R, d]`` of a ``ModernBertModel``: of the slots ``read``
+    (indices of real tokens in the flattened ``[B·S]`` grid), of slot 0 of every row for
+    ``"cls"`` (which must be real), or of every real token in packed order for ``"all"``.
     ``bias``: an additive ``[B, 1, S, S]`` attention bias replacing the padding mask."""
     cfg = model.config
     batch, length = input_ids.shape
@@ -173,11 +173,9 @@ def _encode(
     x = emb.drop(_norm(F.embedding(grid.pack(input_ids), emb.tok_embeddings.weight), emb.norm))
     biases: dict[str, Tensor] = {}
     n_layers = len(model.layers)
-    cls_only = (
-        isinstance(read, Tensor)
-        and len(read) == batch
-        and bool((read == torch.arange(batch, device=read.device) * length).all())
-    )
+    cls_only = isinstance(read, str) and read == "cls"
+    if cls_only:
+        read = torch.arange(batch, device=input_ids.device) * length
     for index, layer in enumerate(model.layers):
         last = index == n_layers - 1
         kind = layer.attention_type
@@ -280,8 +278,7 @@ def pair_logits(model: nn.Module, input_ids: Tensor, attention_mask: Tensor) -> 
     if model.config.classifier_pooling == "cls":
         if not bool(valid[:, 0].all()):  # left padding: HF reads a padding slot's state
             return model(input_ids=input_ids, attention_mask=attention_mask).logits
-        slots = torch.arange(batch, device=input_ids.device) * length
-        pooled = _encode(model.model, input_ids, valid, None, slots)
+        pooled = _encode(model.model, input_ids, valid, None, "cls")
     else:
         states = _encode(model.model, input_ids, valid, None, "all")
         rows = torch.arange(batch, device=input_ids.device).repeat_interleave(valid.sum(1))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ENGINES, ConfigError, parse_size
+from ..config import ConfigError, parse_size
 from ..data.seeding import digest
 from ..data.synthetic.config import SyntheticConfig
 from ..io import atomic_write_json
@@ -86,9 +86,7 @@ def screen_spec(
             raise ScreenError(f"lr_width_const={lr_width_const}: must be > 0 (default 0.4)")
         recipe = dataclasses.replace(recipe, lr_width_const=float(lr_width_const))
     if engine is not None:
-        if engine not in ENGINES:
-            raise ScreenError(f"engine={engine!r}: use one of {ENGINES}")
-        recipe = dataclasses.replace(recipe, engine=engine)
+        recipe = dataclasses.replace(recipe, engine=engine).validate()  # one-line ConfigError
     return dataclasses.replace(
         base,
         world=world,
