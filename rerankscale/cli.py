@@ -122,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="pretraining lr = min(lr_max, C / d_model); default: the deep suites' C",
     )
+    p.add_argument("--lr-max", type=float, default=None, help="the lr rule's cap (default 0.01)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="sequences per pretraining step (default 16; the token budget is kept)",
+    )
     p.add_argument(
         "--engine",
         default=None,
@@ -165,6 +172,8 @@ def _screen(args) -> None:
         args.aspect_ratio,
         args.lr_width_const,
         engine=args.engine,
+        batch_size=args.batch_size,
+        lr_max=args.lr_max,
     )
     summary = run_screen(spec, args.out, workers=args.workers)
     print(format_summary(summary))

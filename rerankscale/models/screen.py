@@ -55,14 +55,18 @@ def screen_spec(
     lr_width_const: float | None = None,
     base: SuiteSpec = DEEP_SUITE,
     engine: str | None = None,
+    batch_size: int | None = None,
+    lr_max: float | None = None,
 ) -> SuiteSpec:
     """The suite spec of a candidate design: ``base`` with the given world (default: ``base``'s),
     sizes, seeds, token budget, shape rule and learning-rate rule
     (lr = min(lr_max, lr_width_const / d_model)); a knob left at None takes the default design's
     value (``SIZES``, ``SEEDS``, ``TOKENS``, ``ASPECT_RATIO``, ``base``'s lr rule). ``engine``
     is the pretraining forward (``PretrainRecipe.engine``; "fast": the lean MLM forward,
-    1.2–2.3× faster on the suite's shapes, docs/throughput.md; default ``base``'s, "hf"). Every
-    knob is checked here, before any pretraining."""
+    1.2–2.3× faster on the suite's shapes, docs/throughput.md; default ``base``'s, "hf").
+    ``batch_size`` (sequences per step) and ``lr_max`` (the rule's cap) default to ``base``'s
+    (16 and 0.01); the token budget is kept, so a larger batch takes fewer steps. Every knob is
+    checked here, before any pretraining."""
     world = dict(base.world if world is None else world)
     sizes = SIZES if sizes is None else sizes
     seeds = SEEDS if seeds is None else seeds
@@ -85,8 +89,15 @@ def screen_spec(
         if not lr_width_const > 0:
             raise ScreenError(f"lr_width_const={lr_width_const}: must be > 0 (default 0.4)")
         recipe = dataclasses.replace(recipe, lr_width_const=float(lr_width_const))
+    if batch_size is not None:
+        recipe = dataclasses.replace(recipe, batch_size=int(batch_size))
+    if lr_max is not None:
+        if not lr_max > 0:
+            raise ScreenError(f"lr_max={lr_max}: must be > 0 (default 0.01)")
+        recipe = dataclasses.replace(recipe, lr_max=float(lr_max))
     if engine is not None:
-        recipe = dataclasses.replace(recipe, engine=engine).validate()  # one-line ConfigError
+        recipe = dataclasses.replace(recipe, engine=engine)
+    recipe.validate()  # batch size, engine: one-line ConfigError
     return dataclasses.replace(
         base,
         world=world,

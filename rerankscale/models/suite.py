@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from rerankscale.config import ConfigError, parse_size, size_name
-from rerankscale.data.synthetic.config import SyntheticConfig
+from rerankscale.data.synthetic.config import SyntheticConfig, synthetic_config
 from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_texts
 from rerankscale.data.synthetic.world import build_world, zipf_weights
 from rerankscale.io import atomic_write_json
@@ -167,8 +167,13 @@ def suite_folder(name: str = ROOT_SUITE) -> Path:
     return named_suite_dir(name, SUITE_DIR)
 
 
-def _tokenizer(spec: SuiteSpec):
-    return get_tokenizer(TOKENIZER_DATASET, spec.vocab_size, progress=False)
+def suite_tokenizer(spec: SuiteSpec):
+    """The word-level tokenizer of the suite's world. The vocabulary (pieces, fillers) follows
+    the world's lexicon knobs (``n_pieces``, ``n_fillers``, ``seed``), so it is built under the
+    spec's world, not the process's active one: a member of a world with more pieces would
+    otherwise see some of them as ``[UNK]``."""
+    with synthetic_config(spec.world_config()):
+        return get_tokenizer(TOKENIZER_DATASET, spec.vocab_size, progress=False)
 
 
 def member_name(size: str, seed: int = 0) -> str:
@@ -185,7 +190,7 @@ def member_order(name: str) -> tuple[int, int]:
 
 def key_of(spec: SuiteSpec, size: str, tokenizer=None, seed: int = 0) -> str:
     """The member's cache key: corpus id and config, shape, tokenizer vocabulary, recipe, seed."""
-    tokenizer = tokenizer or _tokenizer(spec)
+    tokenizer = tokenizer or suite_tokenizer(spec)
     fingerprint = json.dumps(
         {"corpus": spec.corpus.to_dict(), "world": spec.world_config().hash}, sort_keys=True
     )
@@ -335,7 +340,7 @@ def build_member(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: bitwise reproducible on a CPU
     try:
-        tokenizer = _tokenizer(spec)
+        tokenizer = suite_tokenizer(spec)
         world = spec.world_config()
         model, log = pretrain_mlm(
             spec.shape(size),
@@ -383,7 +388,7 @@ def build_suite(
 
     suite_dir = Path(suite_dir)
     suite_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = _tokenizer(spec)
+    tokenizer = suite_tokenizer(spec)
     manifest = read_manifest(suite_dir)
     manifest["spec"] = spec.to_dict()
     members = spec.members()

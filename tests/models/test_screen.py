@@ -72,6 +72,8 @@ def test_a_strictly_rising_design_is_monotone_and_a_missing_seed_is_incomplete()
         ({"tokens": 100}, "at least 10,000"),
         ({"lr_width_const": 0.0}, "must be > 0"),
         ({"engine": "turbo"}, "engine='turbo'"),
+        ({"batch_size": 0}, "batch_size=0"),
+        ({"lr_max": -1.0}, "lr_max=-1.0"),
     ],
 )
 def test_a_bad_design_is_a_one_line_error_before_any_pretraining(kwargs, words):
@@ -98,6 +100,10 @@ def test_designs_get_their_own_folders_and_default_to_the_deep_suites_world():
     fast = sc.screen_spec({"n_relations": 2000}, engine="fast")  # the lean MLM forward
     assert fast.recipe.engine == "fast" and a.recipe.engine == "hf"
     assert sc.screen_dir(fast) != sc.screen_dir(a)
+    big = sc.screen_spec({"n_relations": 2000}, batch_size=64, lr_max=0.02)
+    assert (big.recipe.batch_size, big.recipe.lr_max) == (64, 0.02)
+    assert (a.recipe.batch_size, a.recipe.lr_max) == (16, 0.01)  # the deep suites' recipe
+    assert big.recipe.tokens == a.recipe.tokens and sc.screen_dir(big) != sc.screen_dir(a)
 
 
 @pytest.mark.slow
@@ -112,3 +118,17 @@ def test_a_tiny_screen_builds_probes_and_resumes(tmp_path):
     stamp = os.stat(weights).st_mtime_ns
     again = sc.run_screen(spec, tmp_path, workers=1, progress=False)  # resumes: nothing rebuilt
     assert os.stat(weights).st_mtime_ns == stamp and again["sizes"] == out["sizes"]
+
+
+def test_a_world_with_more_pieces_gets_its_own_tokenizer_with_every_word():
+    """The suite's tokenizer follows the spec's world, not the process's active one (a world of
+    400 pieces built with the default world's 300-piece tokenizer pretrained on [UNK]s)."""
+    from rerankscale.data.synthetic.world import build_world
+    from rerankscale.models.suite import DEEP_SUITE, suite_tokenizer
+
+    spec = sc.screen_spec({"zipf_qrel": 1.0, "n_pieces": 400})
+    vocab = suite_tokenizer(spec).get_vocab()
+    words = build_world(spec.world_config()).vocabulary()
+    assert len(words) == 830 and all(w in vocab for w in words)
+    default = suite_tokenizer(DEEP_SUITE)  # the shipped suites' tokenizer: 30 + 2·300 + specials
+    assert len(default) == 635 and any(w not in default.get_vocab() for w in words)
