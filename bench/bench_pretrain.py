@@ -65,7 +65,7 @@ def spec_of(size: str, tokens: int):
         spec.recipe, tokens=tokens, packing="stream", whole_word=False, engine="fast"
     )
     texts = suite.pretraining_texts(spec.world_config(), corpus_cfg=spec.corpus)
-    return spec.shape(size), suite._tokenizer(spec), recipe, texts
+    return spec.shape(size), suite.suite_tokenizer(spec), recipe, texts
 
 
 def setup(size: str, tokens: int):
