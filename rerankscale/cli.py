@@ -130,6 +130,19 @@ def _parser() -> argparse.ArgumentParser:
         help="sequences per pretraining step (default 16; the token budget is kept)",
     )
     p.add_argument(
+        "--word-swap",
+        type=float,
+        default=None,
+        help="share of masked words replaced by another word of the batch (default 0)",
+    )
+    p.add_argument(
+        "--mixed-registers",
+        type=float,
+        default=None,
+        help="probability that a pretraining question or answer words its relation with "
+        "either register's paraphrase (default 0)",
+    )
+    p.add_argument(
         "--engine",
         default=None,
         help="pretraining forward: hf (default, the shipped suites') or fast (the lean one)",
@@ -174,6 +187,8 @@ def _screen(args) -> None:
         engine=args.engine,
         batch_size=args.batch_size,
         lr_max=args.lr_max,
+        word_swap=args.word_swap,
+        mixed_registers=args.mixed_registers,
     )
     summary = run_screen(spec, args.out, workers=args.workers)
     print(format_summary(summary))

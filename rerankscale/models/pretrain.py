@@ -14,7 +14,10 @@ Objective (BERT, Devlin et al. 2019, with ModernBERT's 30 % masking rate): docum
 tokenized, joined with ``[SEP]`` and packed into sequences ``[CLS] t₁ … t_{seq_len−1}`` (no
 padding). Each non-special token is selected with probability ``mask_prob``; a selected token
 is replaced by ``[MASK]`` (80 %), a random token (10 %) or kept (10 %), and the loss is the mean
-cross-entropy of the original tokens at the selected positions. AdamW (weight decay on
+cross-entropy of the original tokens at the selected positions. With ``word_swap`` = s > 0 a
+share s of the selected words is instead replaced by a word of the same length drawn from the
+batch (``swap_words``: ELECTRA's replaced-token corruption with a unigram generator), so the
+model also learns to tell whether an unmasked word fits its context. AdamW (weight decay on
 matrices only), linear warm-up then linear decay to 0, gradient clipping; learning rate
 ``min(lr_max, lr_width_const / d_model)`` (the 1/width rule the CPU prototype needed); the
 optimizer, schedule and width rule are fine-tuning's own (``rerankscale.schedule``).
@@ -83,6 +86,9 @@ class PretrainRecipe:
     batch_size: int = 32  # sequences per step
     mask_prob: float = 0.3
     whole_word: bool = True  # whole-word masking (pieces of a word are masked together)
+    # share of the selected words replaced by a word of the batch (``swap_words``); held-out
+    # masks never swap, so held-out losses stay comparable across recipes
+    word_swap: float = 0.0
     lr: float | None = None  # None: min(lr_max, lr_width_const / d_model) (schedule.resolve_lr)
     lr_max: float = 3e-3
     lr_width_const: float = 0.144
@@ -122,6 +128,8 @@ class PretrainRecipe:
             raise ConfigError(f"recipe packing={self.packing!r}: use one of {PACKINGS}")
         if self.heldout_every < 2:
             raise ConfigError(f"recipe heldout_every={self.heldout_every} must be ≥ 2")
+        if not 0 <= self.word_swap <= 1:
+            raise ConfigError(f"recipe word_swap={self.word_swap} must be in [0, 1]")
         if self.engine not in ENGINES:
             raise ConfigError(f"recipe engine={self.engine!r}: use one of {ENGINES}")
         return self
@@ -254,26 +262,78 @@ def mask_tokens(
     vocab_size: int,
     generator: torch.Generator,
     words: tuple[torch.Tensor, torch.Tensor] | None = None,
+    word_swap: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT masking: returns ``(corrupted input_ids, labels)`` with labels −100 where not
     selected. Tokens with ids < ``n_special`` are never selected nor used as replacements.
     With ``words = word_continuations(tokenizer)`` whole words are selected (every piece of a
     selected word; whole-word masking, Devlin et al.'s BERT release of 2019), so an unmasked
-    sibling piece cannot give a masked piece away."""
+    sibling piece cannot give a masked piece away.
+
+    ``word_swap`` (``PretrainRecipe.word_swap``): the share of selected words replaced by a
+    word of the same length drawn uniformly from the batch's own words (``swap_words``), the
+    rest corrupted by the 80 / 10 / 10 rule; 0 leaves the draws, and so the masks, as before."""
     shape = input_ids.shape
     selectable = input_ids >= n_special
     draw = torch.rand(shape, generator=generator)
-    if words is not None:
-        draw = torch.gather(draw, 1, word_starts(input_ids, *words))
+    starts = None if words is None else word_starts(input_ids, *words)
+    if starts is not None:
+        draw = torch.gather(draw, 1, starts)
     selected = (draw < mask_prob) & selectable
     labels = torch.where(selected, input_ids, torch.full_like(input_ids, -100))
     roll = torch.rand(shape, generator=generator)
-    corrupted = input_ids.clone()
-    corrupted[selected & (roll < 0.8)] = mask_id
-    random_pos = selected & (roll >= 0.8) & (roll < 0.9)
+    corrupted, swapped = input_ids.clone(), torch.zeros_like(selected)
+    if word_swap > 0:
+        corrupted, swapped = swap_words(
+            input_ids, selected, selectable, starts, word_swap, generator
+        )
+    rest = selected & ~swapped
+    corrupted[rest & (roll < 0.8)] = mask_id
+    random_pos = rest & (roll >= 0.8) & (roll < 0.9)
     random_ids = torch.randint(n_special, vocab_size, shape, generator=generator)
     corrupted[random_pos] = random_ids[random_pos]
     return corrupted, labels
+
+
+def swap_words(
+    input_ids: torch.Tensor,
+    selected: torch.Tensor,
+    selectable: torch.Tensor,
+    starts: torch.Tensor | None,
+    share: float,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Replace ``share`` of the selected words by words of the same length drawn uniformly
+    from the batch's words; returns ``(corrupted input_ids, swapped positions)``.
+
+    The replacement is a sample of the corpus's own word distribution (a unigram generator, the
+    simplest case of ELECTRA's replaced-token corruption, Clark et al. 2020, arXiv 2003.10555):
+    a plausible word in the wrong place, so the model must judge whether a word fits its
+    context (does this passage-side relation word answer that question? is this the asked
+    entity's name?) at positions that carry no ``[MASK]``, the form in which a reranker meets
+    its inputs. ``starts``: ``word_starts`` (None: every token is a word); a word is a run of
+    positions sharing a start, and only words without special tokens are drawn or replaced.
+    A word never crosses a row end, so neither does a swap."""
+    batch, length = input_ids.shape
+    pos = torch.arange(length).expand(batch, length)
+    starts = pos if starts is None else starts
+    flat = (starts + torch.arange(batch).unsqueeze(1) * length).reshape(-1)
+    sizes = torch.bincount(flat, minlength=batch * length)
+    clean = torch.bincount(flat, weights=selectable.reshape(-1).double(), minlength=batch * length)
+    words = (starts == pos).reshape(-1) & (sizes > 0) & (clean == sizes)
+    roll = torch.rand(batch * length, generator=generator)
+    chosen = words & selected.reshape(-1) & (roll < share)
+    source = input_ids.reshape(-1)
+    out = source.clone()
+    swapped = torch.zeros(batch * length, dtype=torch.bool)
+    for size in torch.unique(sizes[chosen]).tolist():
+        targets = (chosen & (sizes == size)).nonzero().squeeze(1)
+        pool = (words & (sizes == size)).nonzero().squeeze(1)
+        picks = pool[torch.randint(len(pool), (len(targets),), generator=generator)]
+        for k in range(size):
+            out[targets + k] = source[picks + k]
+            swapped[targets + k] = True
+    return out.view(batch, length), swapped.view(batch, length)
 
 
 def mlm_loss(
@@ -366,16 +426,14 @@ def pretrain_mlm(
     n_special = len(SPECIAL_TOKENS)
     gen = torch.Generator().manual_seed(recipe.seed + 1)
     words = word_continuations(tokenizer) if recipe.whole_word else None
-    held_batches = [
-        mask_tokens(
-            held[i : i + recipe.batch_size],
-            recipe.mask_prob,
-            mask_id,
-            n_special,
-            vocab_size,
-            gen,
-            words,
+
+    def corrupt(rows: torch.Tensor, word_swap: float = 0.0):  # draws from ``gen``, in order
+        return mask_tokens(
+            rows, recipe.mask_prob, mask_id, n_special, vocab_size, gen, words, word_swap
         )
+
+    held_batches = [
+        corrupt(held[i : i + recipe.batch_size])
         + (() if held_doc is None else (held_doc[i : i + recipe.batch_size],))
         for i in range(0, len(held), recipe.batch_size)
     ]
@@ -411,9 +469,7 @@ def pretrain_mlm(
             cursor, epochs = 0, epochs + 1
         rows = order[cursor : cursor + recipe.batch_size]
         cursor += recipe.batch_size
-        input_ids, labels = mask_tokens(
-            train[rows], recipe.mask_prob, mask_id, n_special, vocab_size, gen, words
-        )
+        input_ids, labels = corrupt(train[rows], recipe.word_swap)
         document = None if train_doc is None else train_doc[rows]
         loss = mlm_loss(model, input_ids, labels, document, engine=recipe.engine)
         optimizer.zero_grad(set_to_none=True)
@@ -464,7 +520,7 @@ def pretrain_mlm(
 # Recipe fields added after members were shipped, with the value every earlier member was built
 # with: they enter a member's key only when they differ from it, so adding a field does not
 # change (and invalidate) the keys of the members already built.
-LATER_FIELDS = {"packing": "stream", "engine": "hf"}
+LATER_FIELDS = {"packing": "stream", "engine": "hf", "word_swap": 0.0}
 
 
 def recipe_key_fields(recipe: PretrainRecipe) -> dict:

@@ -57,6 +57,8 @@ def screen_spec(
     engine: str | None = None,
     batch_size: int | None = None,
     lr_max: float | None = None,
+    word_swap: float | None = None,
+    mixed_registers: float | None = None,
 ) -> SuiteSpec:
     """The suite spec of a candidate design: ``base`` with the given world (default: ``base``'s),
     sizes, seeds, token budget, shape rule and learning-rate rule
@@ -65,8 +67,12 @@ def screen_spec(
     is the pretraining forward (``PretrainRecipe.engine``; "fast": the lean MLM forward,
     1.2–2.3× faster on the suite's shapes, docs/throughput.md; default ``base``'s, "hf").
     ``batch_size`` (sequences per step) and ``lr_max`` (the rule's cap) default to ``base``'s
-    (16 and 0.01); the token budget is kept, so a larger batch takes fewer steps. Every knob is
-    checked here, before any pretraining."""
+    (16 and 0.01); the token budget is kept, so a larger batch takes fewer steps. ``word_swap``
+    (``PretrainRecipe.word_swap``, default ``base``'s, 0) is the share of masked words replaced
+    by another word of the batch; ``mixed_registers`` (``PretrainCorpus.mixed_registers``,
+    default ``base``'s, 0) the probability that a question–answer document words a side's
+    relation with either register's paraphrase. Every knob is checked here, before any
+    pretraining."""
     world = dict(base.world if world is None else world)
     sizes = SIZES if sizes is None else sizes
     seeds = SEEDS if seeds is None else seeds
@@ -95,6 +101,15 @@ def screen_spec(
         if not lr_max > 0:
             raise ScreenError(f"lr_max={lr_max}: must be > 0 (default 0.01)")
         recipe = dataclasses.replace(recipe, lr_max=float(lr_max))
+    if word_swap is not None:
+        if not 0 <= word_swap <= 1:
+            raise ScreenError(f"word_swap={word_swap}: must be in [0, 1] (default 0)")
+        recipe = dataclasses.replace(recipe, word_swap=float(word_swap))
+    corpus = base.corpus
+    if mixed_registers is not None:
+        if not 0 <= mixed_registers <= 1:
+            raise ScreenError(f"mixed_registers={mixed_registers}: must be in [0, 1] (default 0)")
+        corpus = dataclasses.replace(corpus, mixed_registers=float(mixed_registers))
     if engine is not None:
         recipe = dataclasses.replace(recipe, engine=engine)
     recipe.validate()  # batch size, engine: one-line ConfigError
@@ -104,6 +119,7 @@ def screen_spec(
         sizes=tuple(ordered),
         seeds=tuple(int(s) for s in seeds),
         recipe=recipe,
+        corpus=corpus,
         aspect_ratio=int(aspect_ratio),
     )
 

@@ -74,6 +74,7 @@ def test_a_strictly_rising_design_is_monotone_and_a_missing_seed_is_incomplete()
         ({"engine": "turbo"}, "engine='turbo'"),
         ({"batch_size": 0}, "batch_size=0"),
         ({"lr_max": -1.0}, "lr_max=-1.0"),
+        ({"word_swap": 1.5}, "word_swap=1.5"),
     ],
 )
 def test_a_bad_design_is_a_one_line_error_before_any_pretraining(kwargs, words):
@@ -104,6 +105,11 @@ def test_designs_get_their_own_folders_and_default_to_the_deep_suites_world():
     assert (big.recipe.batch_size, big.recipe.lr_max) == (64, 0.02)
     assert (a.recipe.batch_size, a.recipe.lr_max) == (16, 0.01)  # the deep suites' recipe
     assert big.recipe.tokens == a.recipe.tokens and sc.screen_dir(big) != sc.screen_dir(a)
+    swap = sc.screen_spec({"n_relations": 2000}, word_swap=0.5)
+    assert (swap.recipe.word_swap, a.recipe.word_swap) == (0.5, 0.0)
+    assert sc.screen_dir(swap) != sc.screen_dir(a)
+    # the knob's default leaves every earlier design's folder (and member keys) as they were
+    assert swap.to_dict()["recipe"]["word_swap"] == 0.5 and "word_swap" not in a.to_dict()["recipe"]
 
 
 @pytest.mark.slow

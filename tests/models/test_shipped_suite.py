@@ -163,6 +163,37 @@ def test_pretraining_collection_pairs_the_registers_and_is_its_own():
     assert sum(p in eval_docs for p in passages) < 0.01 * len(passages)
 
 
+def test_mixed_registers_word_a_qa_side_with_either_registers_paraphrase():
+    """With ``mixed_registers`` = 1 each side of a QA document states the asked relation with any
+    of its five paraphrases (2 query-side, 3 passage-side), about 2 / 5 and 3 / 5 of the time;
+    passages and the set of documents are untouched, and 0 is the collection as before."""
+    world = build_world(SyntheticConfig())
+    plain = pretraining_chunk(world, PretrainCorpus(), 0)
+    assert plain == pretraining_chunk(world, PretrainCorpus(mixed_registers=0.0), 0)
+    mixed = pretraining_chunk(world, PretrainCorpus(mixed_registers=1.0), 0)
+    assert mixed == pretraining_chunk(world, PretrainCorpus(mixed_registers=1.0), 0)
+    assert [d for d in plain if " [SEP] " not in d] == [d for d in mixed if " [SEP] " not in d]
+    q_words = {f: r for r, forms in enumerate(world.rel_q_forms) for f in forms}
+    d_words = {f: r for r, forms in enumerate(world.rel_d_forms) for f in forms}
+
+    def relations(text, words):
+        toks = text.split()
+        return [words[f"{a} {b}"] for a, b in itertools.pairwise(toks) if f"{a} {b}" in words]
+
+    registers = {"question": [], "answer": []}
+    for before, after in itertools.islice(
+        ((b, a) for b, a in zip(plain, mixed, strict=True) if " [SEP] " in b), 2000
+    ):
+        for side, old, new in zip(registers, before.split(" [SEP] "), after.split(" [SEP] ")):
+            asked = relations(old, q_words) + relations(old, d_words)
+            assert len(asked) == 1 and len(new.split()) == len(old.split())
+            as_query, as_passage = relations(new, q_words), relations(new, d_words)
+            assert as_query + as_passage == asked  # the same relation, one paraphrase
+            registers[side].append(bool(as_query))
+    for side, query_side in registers.items():
+        assert 0.35 < sum(query_side) / len(query_side) < 0.45, side
+
+
 def test_whole_word_masking_masks_both_pieces(tokenizer):
     world = build_world(SyntheticConfig())
     text = f"{world.entity_forms[0][0]} {world.fillers[0]} {world.rel_d_forms[0][0]}"
@@ -178,6 +209,54 @@ def test_whole_word_masking_masks_both_pieces(tokenizer):
     assert 0.2 < chosen[:, 2].float().mean() < 0.4
     _, labels = mask_tokens(batch, 0.3, tokenizer.mask_token_id, 5, len(tokenizer), gen)
     assert not torch.equal((labels != -100)[:, 0], (labels != -100)[:, 1])
+
+
+def _words(ids: torch.Tensor, words) -> list[tuple[int, ...]]:
+    """The whole words of each row of ``ids`` (runs of positions sharing a word start)."""
+    starts = word_starts(ids, *words)
+    out = []
+    for row, row_starts in zip(ids.tolist(), starts.tolist(), strict=True):
+        for _, group in itertools.groupby(range(len(row)), key=lambda i: row_starts[i]):
+            out.append(tuple(row[i] for i in group))
+    return out
+
+
+def test_word_swap_replaces_selected_words_by_words_of_the_batch(tokenizer):
+    """Swapped words are whole words of the batch of the same length, placed where a selected
+    word was; the selection, the labels and every unselected token are those of plain masking,
+    and ``word_swap=0`` draws exactly the masks it drew before the knob existed."""
+    world = build_world(SyntheticConfig())
+    texts = [
+        f"{world.entity_forms[e][0]} {world.rel_q_forms[e][0]} {world.fillers[e]} [SEP] "
+        f"{world.entity_forms[e][0]} {world.rel_d_forms[e][0]}"
+        for e in range(20)
+    ]
+    ids = tokenizer(texts, return_tensors="pt")["input_ids"].repeat(20, 1)
+    words = word_continuations(tokenizer)
+    args = (0.3, tokenizer.mask_token_id, 5, len(tokenizer))
+    plain, labels = mask_tokens(ids, *args, torch.Generator().manual_seed(3), words)
+    zero, labels0 = mask_tokens(ids, *args, torch.Generator().manual_seed(3), words, 0.0)
+    assert torch.equal(plain, zero) and torch.equal(labels, labels0)
+
+    swapped, labels1 = mask_tokens(ids, *args, torch.Generator().manual_seed(3), words, 1.0)
+    selected = labels1 != -100
+    assert torch.equal(labels1, labels) and torch.equal(swapped[~selected], ids[~selected])
+    assert not (swapped == tokenizer.mask_token_id).any()  # every selected word was swapped
+    batch_words = set(_words(ids, words))
+    starts = word_starts(ids, *words)
+    n_words = 0
+    for row in range(len(ids)):
+        for start in sorted(set(starts[row][selected[row]].tolist())):
+            span = (starts[row] == start).nonzero().squeeze(1)
+            assert tuple(swapped[row, span].tolist()) in batch_words
+            n_words += 1
+    assert n_words > 500
+    changed = (swapped != ids)[selected].float().mean()
+    assert changed > 0.8  # a draw may land on the same word; most do not
+
+    half, _ = mask_tokens(ids, *args, torch.Generator().manual_seed(3), words, 0.5)
+    masked = (half[selected] == tokenizer.mask_token_id).float().mean()
+    assert 0.3 < masked < 0.5  # 80 % of the half left to the BERT rule
 
 
 def test_probe_recorded_in_the_manifest_is_reproduced(manifest, tokenizer):

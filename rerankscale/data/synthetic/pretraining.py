@@ -57,13 +57,21 @@ class PretrainCorpus:
     qa_per_chunk: question–answer documents per chunk (≈ 10 tokens each: a question, ``[SEP]``
         and a one-fact answer; a chunk's 4,293 passages hold ≈ 67k tokens, so 12,000 puts
         about 64 % of the tokens in QA documents).
+    mixed_registers: the probability that a QA document's question, and independently its
+        answer, words the relation with any of its paraphrases (query-side or passage-side,
+        uniformly) instead of its own register's (``mix_registers``). 0: questions always
+        query-side, answers passage-side, as the ranking collections' queries and passages.
     """
 
     seed: int = 7
     qa_per_chunk: int = 12000
+    mixed_registers: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"seed": self.seed, "qa_per_chunk": self.qa_per_chunk}
+        out = {"seed": self.seed, "qa_per_chunk": self.qa_per_chunk}
+        if self.mixed_registers:  # absent at 0: the shipped suites' keys stay as written
+            out["mixed_registers"] = self.mixed_registers
+        return out
 
 
 def answer(world: World, entity: int, relation: int, u) -> str:
@@ -79,6 +87,33 @@ def answer(world: World, entity: int, relation: int, u) -> str:
     return " ".join(_insert_fillers(units, 1 + _pick(next(u), 2), world, u))
 
 
+def mix_registers(world: World, text: str, relation: int, own, share: float, u) -> str:
+    """``text`` with its paraphrase of ``relation`` from the register ``own``
+    (``world.rel_q_forms`` or ``world.rel_d_forms``) replaced, with probability ``share``, by
+    one of the relation's paraphrases of either register drawn uniformly (``u``: an iterator of
+    uniforms; two are drawn per call).
+
+    Why: with questions always query-side and answers always passage-side, masked-language
+    modelling learns two lookups (query-side word → passage-side word across ``[SEP]``, and
+    back) and nothing forces one feature per relation. When either side may use any paraphrase,
+    predicting a masked relation word needs the relation itself, whichever word states it,
+    so the paraphrases of a relation become interchangeable in context, the distributional
+    equivalence (Harris 1954) by which a pretrained encoder matches *who founded X* to *X was
+    established by*."""
+    pick, which = next(u), next(u)
+    if pick >= share:
+        return text
+    forms = world.rel_q_forms[relation] + world.rel_d_forms[relation]
+    words = text.split()
+    for form in own[relation]:
+        old = form.split()
+        for i in range(len(words) - len(old) + 1):
+            if words[i : i + len(old)] == old:
+                words[i : i + len(old)] = forms[_pick(which, len(forms))].split()
+                return " ".join(words)
+    raise ValueError(f"relation {relation}'s paraphrase is not in {text!r}")
+
+
 def pretraining_chunk(world: World, corpus_cfg: PretrainCorpus, chunk: int) -> list[str]:
     """The documents of pretraining chunk ``chunk``: its passages and QA documents, interleaved
     in a seeded random order (deterministic)."""
@@ -87,8 +122,16 @@ def pretraining_chunk(world: World, corpus_cfg: PretrainCorpus, chunk: int) -> l
     questions = sample_queries(world, corpus, r, corpus_cfg.qa_per_chunk, "p{:05d}")
     docs = list(corpus.texts)
     u = iter(r.random(len(questions) * 8).tolist())
+    mix = corpus_cfg.mixed_registers
+    if mix:  # its own stream: the collection at mix = 0 is drawn exactly as before
+        m = rng("pretrain-registers", world.cfg.seed, corpus_cfg.seed, chunk)
+        m = iter(m.random(len(questions) * 4).tolist())
     for q in questions:
-        docs.append(f"{q.text} {SEP} {answer(world, q.entity, q.relation, u)}")
+        question, reply = q.text, answer(world, q.entity, q.relation, u)
+        if mix:
+            question = mix_registers(world, question, q.relation, world.rel_q_forms, mix, m)
+            reply = mix_registers(world, reply, q.relation, world.rel_d_forms, mix, m)
+        docs.append(f"{question} {SEP} {reply}")
     order = r.permutation(len(docs))
     return [docs[i] for i in order.tolist()]
 
