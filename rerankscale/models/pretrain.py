@@ -320,7 +320,7 @@ def swap_words(
     flat = (starts + torch.arange(batch).unsqueeze(1) * length).reshape(-1)
     sizes = torch.bincount(flat, minlength=batch * length)
     clean = torch.bincount(flat, weights=selectable.reshape(-1).double(), minlength=batch * length)
-    words = (starts == pos).reshape(-1) & (sizes > 0) & (clean == sizes)
+    words = (starts == pos).reshape(-1) & (clean == sizes)  # a start counts itself
     roll = torch.rand(batch * length, generator=generator)
     chosen = words & selected.reshape(-1) & (roll < share)
     source = input_ids.reshape(-1)

@@ -102,17 +102,13 @@ def screen_spec(
             raise ScreenError(f"lr_max={lr_max}: must be > 0 (default 0.01)")
         recipe = dataclasses.replace(recipe, lr_max=float(lr_max))
     if word_swap is not None:
-        if not 0 <= word_swap <= 1:
-            raise ScreenError(f"word_swap={word_swap}: must be in [0, 1] (default 0)")
         recipe = dataclasses.replace(recipe, word_swap=float(word_swap))
     corpus = base.corpus
-    if mixed_registers is not None:
-        if not 0 <= mixed_registers <= 1:
-            raise ScreenError(f"mixed_registers={mixed_registers}: must be in [0, 1] (default 0)")
+    if mixed_registers is not None:  # PretrainCorpus checks its range
         corpus = dataclasses.replace(corpus, mixed_registers=float(mixed_registers))
     if engine is not None:
         recipe = dataclasses.replace(recipe, engine=engine)
-    recipe.validate()  # batch size, engine: one-line ConfigError
+    recipe.validate()  # batch size, word swap, engine: one-line ConfigError
     return dataclasses.replace(
         base,
         world=world,

@@ -75,6 +75,7 @@ def test_a_strictly_rising_design_is_monotone_and_a_missing_seed_is_incomplete()
         ({"batch_size": 0}, "batch_size=0"),
         ({"lr_max": -1.0}, "lr_max=-1.0"),
         ({"word_swap": 1.5}, "word_swap=1.5"),
+        ({"mixed_registers": -0.1}, "mixed_registers=-0.1"),
     ],
 )
 def test_a_bad_design_is_a_one_line_error_before_any_pretraining(kwargs, words):

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..seeding import rng
-from .config import SyntheticConfig
+from .config import SyntheticConfig, SyntheticConfigError
 from .corpus import _insert_fillers, _pick, generate_corpus, sample_queries
 from .world import World, build_world
 
@@ -66,6 +66,12 @@ class PretrainCorpus:
     seed: int = 7
     qa_per_chunk: int = 12000
     mixed_registers: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.mixed_registers <= 1:
+            raise SyntheticConfigError(
+                f"mixed_registers={self.mixed_registers} must be in [0, 1] (default 0)"
+            )
 
     def to_dict(self) -> dict:
         out = {"seed": self.seed, "qa_per_chunk": self.qa_per_chunk}
