@@ -59,10 +59,35 @@ def git_commit(repo: str | Path | None = None) -> dict[str, Any]:
     return {"commit": commit, "dirty": dirty}
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (``/proc/cpuinfo``; ``platform.processor()`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def cpu_capability() -> str | None:
+    """The vector instruction set torch's CPU kernels dispatch to ("AVX2", "AVX512", ...):
+    float results are bitwise reproducible only between machines that share it."""
+    try:
+        import torch
+
+        return torch.backends.cpu.get_cpu_capability()
+    except ImportError:
+        return None
+
+
 def hardware() -> dict[str, Any]:
     info: dict[str, Any] = {
         "machine": platform.machine(),
         "processor": platform.processor(),
+        "cpu_model": cpu_model(),
+        "cpu_capability": cpu_capability(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
     }

@@ -238,8 +238,8 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
     )
     problems = [str(p) for p in check(load_study(preset))]
     assert problems == [
-        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'stream'], or add a "
-        "SuiteSpec to rerankscale.models.suite.SUITES"
+        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'stream'], or add "
+        "a SuiteSpec to rerankscale.models.suite.SUITES"
     ], problems
 
 
@@ -250,3 +250,21 @@ def test_the_deep_studies_find_every_member_and_its_world_in_the_shipped_suites(
     study = load_study(preset)
     assert {c.member_seed() for c in study.cells()} == {0, 1, 2}
     assert check(study) == []
+
+
+def test_the_mixed_study_names_the_suite_build_when_its_weights_are_absent(tmp_path, monkeypatch):
+    """``cpu-mixed`` fine-tunes ``suite/mixed/``, which ships its manifest only: on a fresh
+    clone every member is one problem naming `make suite SUITE=mixed`, before any work."""
+    import shutil
+
+    from rerankscale.models import suite
+
+    (tmp_path / "mixed").mkdir()
+    shutil.copy(suite.suite_folder("mixed") / suite.MANIFEST, tmp_path / "mixed" / suite.MANIFEST)
+    monkeypatch.setattr(suite, "suite_folder", lambda name: tmp_path / name)  # a fresh clone's
+    study = load_study("cpu-mixed")
+    assert {c.member_seed() for c in study.cells()} == {0, 1, 2}
+    problems = [str(p) for p in check(study)]
+    assert len(problems) == 18, problems
+    assert all("`make suite SUITE=mixed`" in p and "git checkout" not in p for p in problems)
+

@@ -64,6 +64,7 @@ from rerankscale.models.readiness import probe_groups, readiness_probe
 from rerankscale.models.shapes import ASPECT_RATIO, Shape, shape_for
 from rerankscale.models.tokenizer import SUITE_DIR, file_lock, get_tokenizer, save_and_check
 from rerankscale.paths import ROOT_SUITE, named_suite_dir
+from rerankscale.provenance import cpu_capability, cpu_model, package_versions
 
 MANIFEST = "manifest.json"
 CORPUS_ID = "rerankscale/synthetic/pretrain"
@@ -144,10 +145,32 @@ DEEP20_SUITE = dataclasses.replace(
     DEEP_SUITE, recipe=dataclasses.replace(DEEP_SUITE.recipe, tokens=20_000_000)
 )
 
+# Mixed registers (``PretrainCorpus.mixed_registers``: a pretraining question or answer words
+# its relation with any of the relation's paraphrases half the time, so MLM learns the
+# paraphrases as interchangeable in context) at the A = 32 shapes (2 layers to 120k, then 3, 4),
+# the deep recipe at 10M tokens with the lean MLM forward (docs/calibration.md, stops 27–28).
+# Its study (preset ``cpu-mixed``) compresses 53k–640k to one level, so it ships its manifest only.
+MIXED_SUITE = dataclasses.replace(
+    DEEP_SUITE,
+    recipe=dataclasses.replace(DEEP_SUITE.recipe, engine="fast"),
+    corpus=PretrainCorpus(mixed_registers=0.5),
+    aspect_ratio=32,
+)
+
 # every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream
 # packing) is ``suite/`` itself, any other ``suite/<name>/``; ``model.suite`` picks one (default
 # ``stream``), ``make suite SUITE=<name>`` (``rerankscale suite --suite``) builds it
-SUITES = {ROOT_SUITE: DEFAULT_SUITE, "deep": DEEP_SUITE, "deep20": DEEP20_SUITE}
+SUITES = {
+    ROOT_SUITE: DEFAULT_SUITE,
+    "deep": DEEP_SUITE,
+    "deep20": DEEP20_SUITE,
+    "mixed": MIXED_SUITE,
+}
+
+
+# the suites whose members' weights the repository holds (all together ≤ 50 MB); the others ship
+# their manifest only (spec, keys, checksums, logs): `make suite SUITE=<name>` builds the weights
+WEIGHTS_SHIPPED = frozenset({ROOT_SUITE, "deep", "deep20"})
 
 
 def suite_spec(name: str = ROOT_SUITE) -> SuiteSpec:
@@ -216,10 +239,15 @@ def _checksums(folder: Path) -> dict[str, str]:
     return {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def rebuild_command(suite_dir: str | Path = SUITE_DIR) -> str:
-    """``make suite SUITE=<name>``: ``stream`` for ``suite/``, the folder's name otherwise."""
+def suite_name(suite_dir: str | Path = SUITE_DIR) -> str:
+    """The suite a folder holds: ``stream`` for ``suite/``, the folder's name otherwise."""
     suite_dir = Path(suite_dir)
-    return f"{REBUILD} SUITE={ROOT_SUITE if suite_dir == SUITE_DIR else suite_dir.name}"
+    return ROOT_SUITE if suite_dir == SUITE_DIR else suite_dir.name
+
+
+def rebuild_command(suite_dir: str | Path = SUITE_DIR) -> str:
+    """``make suite SUITE=<name>``."""
+    return f"{REBUILD} SUITE={suite_name(suite_dir)}"
 
 
 def _in_repo(path: Path) -> str:
@@ -257,10 +285,14 @@ def member_path(size: str, suite_dir: str | Path = SUITE_DIR, seed: int = 0) -> 
             "family 'scratch'"
         )
     if not _verified(suite_dir, name, entry):
+        restore = (
+            f" (or restore it with `git checkout -- {_in_repo(suite_dir / name)}`)"
+            if suite_name(suite_dir) in WEIGHTS_SHIPPED
+            else ""
+        )
         raise SuiteError(
             f"suite member {name!r} in {suite_dir / name} is missing or its checksum differs from "
-            f"{suite_dir / MANIFEST}; rebuild it with `{rebuild_command(suite_dir)}` (or restore "
-            f"it with `git checkout -- {_in_repo(suite_dir / name)}`)"
+            f"{suite_dir / MANIFEST}; rebuild it with `{rebuild_command(suite_dir)}`{restore}"
         )
     return suite_dir / name
 
@@ -370,6 +402,15 @@ def build_member(
     return log
 
 
+def built_on() -> dict:
+    """What a member's bits depend on besides its key: the CPU's kernel dispatch and torch."""
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_capability": cpu_capability(),
+        "torch": package_versions(("torch",))["torch"],
+    }
+
+
 def _build_one(size: str, seed: int, spec: SuiteSpec, suite_dir: str) -> tuple[str, dict]:
     name = member_name(size, seed)
     return name, build_member(size, spec, Path(suite_dir) / name, seed=seed)
@@ -415,6 +456,7 @@ def build_suite(
                 "readiness": log["readiness"],
                 "seconds": log["seconds"],
                 "sha256": _checksums(folder),
+                "built_on": built_on(),
             }
             current["members"] = dict(
                 sorted(current["members"].items(), key=lambda kv: member_order(kv[0]))

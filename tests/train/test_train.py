@@ -134,6 +134,10 @@ def test_run_directory_config_log_and_exposure(trained):
     assert 5_000 < n_params < 20_000 and info["model"]["n_params_total"] > n_params
     assert info["model"]["shape"]["n_layers"] == 2
     assert {"python", "packages", "git", "hardware"} <= set(info["environment"])
+    # the kernels' instruction set: bitwise results hold between machines that share it
+    assert info["environment"]["hardware"]["cpu_capability"] == (
+        torch.backends.cpu.get_cpu_capability()
+    )
     assert info["resolved"]["engine"] == "fast"  # engine "auto" on a ModernBERT: the lean path
 
     # 160 queries in steps of 16: checkpoints at 32, 96 and the final 160
