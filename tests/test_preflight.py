@@ -267,4 +267,3 @@ def test_the_mixed_study_names_the_suite_build_when_its_weights_are_absent(tmp_p
     problems = [str(p) for p in check(study)]
     assert len(problems) == 18, problems
     assert all("`make suite SUITE=mixed`" in p and "git checkout" not in p for p in problems)
-
