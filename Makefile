@@ -3,7 +3,8 @@
 #   make test    the test suite (fast tests + nbval on every notebook)
 #   make notebooks  execute the analysis notebooks in place on figures/results.csv (commit them)
 #   make suite   rebuild the cpu study's pretrained mini-suite suite/deep20/ (not needed: it is
-#                committed); SUITE=deep|stream rebuilds suite/deep/ or the first suite in suite/
+#                committed); SUITE=deep|stream rebuilds suite/deep/ or the first suite in suite/,
+#                SUITE=mixed builds suite/mixed/ (manifest committed, weights not; ~51 min)
 #                (rerankscale.models.suite.SUITES)
 #   make test-slurm  start a single-node SLURM here (root, apt-get), run tests/test_slurm.py, stop it
 # Each creates .venv and installs the project on first use.

@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         default="deep20",
         help="which shipped suite (rerankscale.models.suite.SUITES): 'deep20' (suite/deep20/, the "
         "cpu study's; default), 'deep' (suite/deep/, the same at 10M pretraining tokens, the "
-        "cpu-deep10 preset's) or 'stream' (suite/, the cpu-stream preset's)",
+        "cpu-deep10 preset's), 'stream' (suite/, the cpu-stream preset's) or 'mixed' "
+        "(suite/mixed/, the cpu-mixed preset's; only its manifest is committed)",
     )
 
     p = sub.add_parser(

@@ -282,11 +282,12 @@ def mask_tokens(
     selected = (draw < mask_prob) & selectable
     labels = torch.where(selected, input_ids, torch.full_like(input_ids, -100))
     roll = torch.rand(shape, generator=generator)
-    corrupted, swapped = input_ids.clone(), torch.zeros_like(selected)
     if word_swap > 0:
         corrupted, swapped = swap_words(
             input_ids, selected, selectable, starts, word_swap, generator
         )
+    else:
+        corrupted, swapped = input_ids.clone(), torch.zeros_like(selected)
     rest = selected & ~swapped
     corrupted[rest & (roll < 0.8)] = mask_id
     random_pos = rest & (roll >= 0.8) & (roll < 0.9)
