@@ -238,7 +238,7 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
     )
     problems = [str(p) for p in check(load_study(preset))]
     assert problems == [
-        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'stream'], or add "
+        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'mixed8k', 'stream'], or add "
         "a SuiteSpec to rerankscale.models.suite.SUITES"
     ], problems
 
@@ -252,18 +252,22 @@ def test_the_deep_studies_find_every_member_and_its_world_in_the_shipped_suites(
     assert check(study) == []
 
 
-def test_the_mixed_study_names_the_suite_build_when_its_weights_are_absent(tmp_path, monkeypatch):
-    """``cpu-mixed`` fine-tunes ``suite/mixed/``, which ships its manifest only: on a fresh
-    clone every member is one problem naming `make suite SUITE=mixed`, before any work."""
+@pytest.mark.parametrize(("preset", "name"), [("cpu-mixed", "mixed"), ("cpu-mixed8k", "mixed8k")])
+def test_the_mixed_studies_name_the_suite_build_when_its_weights_are_absent(
+    tmp_path, monkeypatch, preset, name
+):
+    """``cpu-mixed`` fine-tunes ``suite/mixed/`` and ``cpu-mixed8k`` ``suite/mixed8k/``, which
+    ship their manifest only: on a fresh clone every member is one problem naming `make suite
+    SUITE=<name>`, before any work; the world the manifest records is the study's."""
     import shutil
 
     from rerankscale.models import suite
 
-    (tmp_path / "mixed").mkdir()
-    shutil.copy(suite.suite_folder("mixed") / suite.MANIFEST, tmp_path / "mixed" / suite.MANIFEST)
+    (tmp_path / name).mkdir()
+    shutil.copy(suite.suite_folder(name) / suite.MANIFEST, tmp_path / name / suite.MANIFEST)
     monkeypatch.setattr(suite, "suite_folder", lambda name: tmp_path / name)  # a fresh clone's
-    study = load_study("cpu-mixed")
+    study = load_study(preset)
     assert {c.member_seed() for c in study.cells()} == {0, 1, 2}
     problems = [str(p) for p in check(study)]
     assert len(problems) == 18, problems
-    assert all("`make suite SUITE=mixed`" in p and "git checkout" not in p for p in problems)
+    assert all(f"`make suite SUITE={name}`" in p and "git checkout" not in p for p in problems)

@@ -157,6 +157,11 @@ MIXED_SUITE = dataclasses.replace(
     aspect_ratio=32,
 )
 
+# The mixed suite in a world with 20× the relations (``n_relations`` 8,000 instead of 400, query
+# law Zipf 1.0): more of the world's knowledge than the small members can hold, so a larger
+# member knows more of the tail its queries ask about (docs/calibration.md, stops 26–29).
+MIXED8K_SUITE = dataclasses.replace(MIXED_SUITE, world={"n_relations": 8000, "zipf_qrel": 1.0})
+
 # every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream
 # packing) is ``suite/`` itself, any other ``suite/<name>/``; ``model.suite`` picks one (default
 # ``stream``), ``make suite SUITE=<name>`` (``rerankscale suite --suite``) builds it
@@ -165,6 +170,7 @@ SUITES = {
     "deep": DEEP_SUITE,
     "deep20": DEEP20_SUITE,
     "mixed": MIXED_SUITE,
+    "mixed8k": MIXED8K_SUITE,
 }
 
 

@@ -80,18 +80,19 @@ def test_the_deep_suites_ship_three_pretraining_seeds_per_size_deepening_with_n(
     assert shipped_bytes() <= 50e6
 
 
-def test_the_mixed_suite_ships_its_manifest_and_a_missing_member_names_its_build(
-    tmp_path, tokenizer
+@pytest.mark.parametrize("name", ["mixed", "mixed8k"])
+def test_the_mixed_suites_ship_their_manifest_and_a_missing_member_names_its_build(
+    tmp_path, tokenizer, name
 ):
-    """``suite/mixed/manifest.json`` (stop 28): 18 members whose keys follow the spec (mixed
-    registers, A = 32: 2, 2, 2, 2, 3, 4 layers), each with its checksums, log and readiness; the
-    weights are not shipped, so a missing member is a ``make suite SUITE=mixed`` error with no
-    ``git checkout`` hint."""
+    """``suite/mixed/manifest.json`` (stop 28) and ``suite/mixed8k/`` (stop 29, 8,000
+    relations): 18 members whose keys follow the spec (mixed registers, A = 32: 2, 2, 2, 2, 3, 4
+    layers), each with its checksums, log and readiness; where the weights are not shipped, a
+    missing member is a ``make suite SUITE=<name>`` error with no ``git checkout`` hint."""
     from rerankscale.models.suite import WEIGHTS_SHIPPED, member_name, suite_folder, suite_spec
 
-    spec = suite_spec("mixed")
-    manifest = read_manifest(suite_folder("mixed"))
-    assert "mixed" not in WEIGHTS_SHIPPED and spec.corpus.mixed_registers == 0.5
+    spec = suite_spec(name)
+    manifest = read_manifest(suite_folder(name))
+    assert spec.corpus.mixed_registers == 0.5
     assert manifest["spec"] == json_ready(spec.to_dict())
     members = manifest["members"]
     assert sorted(members) == sorted(member_name(s, k) for s, k in spec.members())
@@ -101,10 +102,11 @@ def test_the_mixed_suite_ships_its_manifest_and_a_missing_member_names_its_build
         assert entry["shape"] == spec.shape(size).to_dict()
         assert "model.safetensors" in entry["sha256"] and 0 < entry["readiness"]["mrr_best"] < 1
     assert [members[s]["shape"]["n_layers"] for s in spec.sizes] == [2, 2, 2, 2, 3, 4]
-    (tmp_path / "mixed").mkdir()
-    shutil.copy(suite_folder("mixed") / MANIFEST, tmp_path / "mixed" / MANIFEST)
-    with pytest.raises(SuiteError, match=r"'10k'.*`make suite SUITE=mixed`$"):
-        member_path("10k", tmp_path / "mixed")
+    (tmp_path / name).mkdir()
+    shutil.copy(suite_folder(name) / MANIFEST, tmp_path / name / MANIFEST)
+    hint = "" if name not in WEIGHTS_SHIPPED else r" \(or restore it with `git checkout.*"
+    with pytest.raises(SuiteError, match=rf"'10k'.*`make suite SUITE={name}`{hint}$"):
+        member_path("10k", tmp_path / name)
 
 
 def shipped_bytes() -> int:
@@ -135,7 +137,7 @@ def test_a_suite_is_named_and_its_errors_name_its_rebuild_command(tmp_path):
     assert rebuild_command(SUITE_DIR / "deep") == "make suite SUITE=deep"
     with pytest.raises(
         SuiteError,
-        match=r"unknown suite 'nope'; use one of \['deep', 'deep20', 'mixed', 'stream'\]",
+        match=r"unknown suite 'nope'; use one of \['deep', 'deep20', 'mixed', 'mixed8k', 'stream'\]",
     ):
         suite_spec("nope")
     folder = tmp_path / "deep"  # a suite folder is named by its suite
