@@ -2,10 +2,10 @@
 #   make study   the study on its offline default (the `cpu` preset); PRESET=smoke|cpu|paper|file.yaml
 #   make test    the test suite (fast tests + nbval on every notebook)
 #   make notebooks  execute the analysis notebooks in place on figures/results.csv (commit them)
-#   make suite   rebuild the cpu study's pretrained mini-suite suite/deep20/ (not needed: it is
-#                committed); SUITE=deep|stream rebuilds suite/deep/ or the first suite in suite/,
-#                SUITE=mixed builds suite/mixed/ (manifest committed, weights not; ~51 min)
-#                (rerankscale.models.suite.SUITES)
+#   make suite   rebuild the cpu study's pretrained mini-suite suite/mixed8k/ (not needed: it
+#                is committed); SUITE=deep20|stream rebuilds suite/deep20/ or the first suite in
+#                suite/; SUITE=deep|mixed builds suite/deep/ or suite/mixed/ (manifest committed,
+#                weights not; ~50 min each) (rerankscale.models.suite.SUITES)
 #   make test-slurm  start a single-node SLURM here (root, apt-get), run tests/test_slurm.py, stop it
 # Each creates .venv and installs the project on first use.
 
@@ -13,7 +13,7 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PRESET  ?= cpu
 WORKERS ?= 2
-SUITE   ?= deep20
+SUITE   ?= mixed8k
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed
 export IR_DATASETS_HOME ?= $(CURDIR)/.cache/ir_datasets

@@ -77,11 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
     p.add_argument(
         "--suite",
-        default="deep20",
-        help="which shipped suite (rerankscale.models.suite.SUITES): 'deep20' (suite/deep20/, the "
-        "cpu study's; default), 'deep' (suite/deep/, the same at 10M pretraining tokens, the "
-        "cpu-deep10 preset's), 'stream' (suite/, the cpu-stream preset's) or 'mixed' "
-        "(suite/mixed/, the cpu-mixed preset's; only its manifest is committed)",
+        default="mixed8k",
+        help="which suite (rerankscale.models.suite.SUITES): 'mixed8k' (suite/mixed8k/, the cpu "
+        "study's; default), 'deep20' (suite/deep20/, the cpu-deep20 preset's), 'stream' (suite/, "
+        "the cpu-stream preset's), or, with only their manifest committed, 'deep' (suite/deep/, "
+        "the cpu-deep10 preset's) and 'mixed' (suite/mixed/, the cpu-mixed preset's)",
     )
 
     p = sub.add_parser(

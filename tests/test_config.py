@@ -123,19 +123,26 @@ def test_presets_load_and_expand():
 def test_only_the_committed_study_writes_figures():
     """Every shipped preset but ``cpu`` writes its artifacts under ``runs/<name>/figures``, so
     no other preset (the kept comparison studies included) can overwrite ``figures/``; ``cpu``
-    fine-tunes the 20M-token suite, ``cpu-deep10`` the same members at 10M tokens."""
+    fine-tunes ``mixed8k`` in its 8,000-relation world, the kept suite studies differ from it
+    only in the suite and its world."""
     import rerankscale
 
     names = sorted(p.stem for p in (Path(rerankscale.__file__).parent / "presets").glob("*.yaml"))
-    assert {"smoke", "cpu", "cpu-deep10", "cpu-stream", "cpu-scratch", "paper"} <= set(names)
+    assert {"smoke", "cpu", "cpu-deep20", "cpu-deep10", "cpu-stream", "cpu-scratch"} <= set(names)
     for name in names:
         want = "figures" if name == "cpu" else f"runs/{name}/figures"
         assert str(load_study(name).figures_path) == want, name
-    cpu, deep10 = load_study("cpu").base.to_dict(), load_study("cpu-deep10").base.to_dict()
-    assert cpu["model"].pop("suite") == "deep20" and deep10["model"].pop("suite") == "deep"
-    # cpu-deep10 keeps the forward its documented numbers came from (stop 20, before fastpath)
-    assert cpu["model"].pop("engine") == "auto" and deep10["model"].pop("engine") == "hf"
-    assert cpu == deep10  # otherwise the two studies differ in the suite only
+    cpu = load_study("cpu").base.to_dict()
+    assert cpu["model"].pop("suite") == "mixed8k"
+    assert cpu["data"].pop("synthetic") == {"n_relations": 8000, "zipf_qrel": 1.0}
+    for name, suite in [("cpu-deep20", "deep20"), ("cpu-deep10", "deep"), ("cpu-mixed", "mixed")]:
+        kept = load_study(name).base.to_dict()
+        assert kept["model"].pop("suite") == suite
+        assert kept["data"].pop("synthetic") == {"zipf_qrel": 1.0}  # the 400-relation world
+        # cpu-deep10 keeps the forward its documented numbers came from (stop 20, before fastpath)
+        assert kept["model"]["engine"] == ("hf" if name == "cpu-deep10" else "auto")
+        kept["model"]["engine"] = cpu["model"]["engine"]
+        assert kept == cpu, name  # otherwise the studies differ in the suite only
 
 
 def test_run_config_round_trip():

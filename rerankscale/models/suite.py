@@ -159,7 +159,8 @@ MIXED_SUITE = dataclasses.replace(
 
 # The mixed suite in a world with 20× the relations (``n_relations`` 8,000 instead of 400, query
 # law Zipf 1.0): more of the world's knowledge than the small members can hold, so a larger
-# member knows more of the tail its queries ask about (docs/calibration.md, stops 26–29).
+# member knows more of the tail its queries ask about; the default ``cpu`` study's suite since
+# stop 29 (docs/calibration.md, stops 26–29).
 MIXED8K_SUITE = dataclasses.replace(MIXED_SUITE, world={"n_relations": 8000, "zipf_qrel": 1.0})
 
 # every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream
@@ -176,7 +177,7 @@ SUITES = {
 
 # the suites whose members' weights the repository holds (all together ≤ 50 MB); the others ship
 # their manifest only (spec, keys, checksums, logs): `make suite SUITE=<name>` builds the weights
-WEIGHTS_SHIPPED = frozenset({ROOT_SUITE, "deep", "deep20"})
+WEIGHTS_SHIPPED = frozenset({ROOT_SUITE, "deep20", "mixed8k"})
 
 
 def suite_spec(name: str = ROOT_SUITE) -> SuiteSpec:
