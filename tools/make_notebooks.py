@@ -50,10 +50,12 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         "baseline = overview.first_stage_table(study)\nbaseline",
         "overview.save_first_stage(baseline, figures_dir)",
         "## The pretrained suite\n\n"
-        "The `cpu` preset fine-tunes the shipped mini-suite `deep20` (`suite/deep20/`, "
-        "`docs/suite.md`): six ModernBERT sizes, 2 to 5 layers deep, three pretraining seeds "
-        "each, every member pretrained with whole-word MLM on the same 20M tokens of the "
-        "synthetic world's pretraining collection (a preset names its suite in `model.suite`). "
+        "The `cpu` preset fine-tunes the shipped mini-suite `mixed8k` (`suite/mixed8k/`, "
+        "`docs/suite.md`): six ModernBERT sizes, 2 to 4 layers deep, three pretraining seeds "
+        "each, every member pretrained with whole-word MLM on the same 10M tokens of the "
+        "pretraining collection of a world with 8,000 relations, whose question-answer "
+        "documents word each relation in either register half the time (a preset names its "
+        "suite in `model.suite`). "
         "Below, each member's held-out MLM loss, the law L(N) = E + A·N^−α fitted to all of "
         "them, the pretraining curves, and two probes taken before any fine-tuning: the cloze "
         "probe of the query→passage register mapping, read through the MLM head, and the "
