@@ -335,6 +335,7 @@ def test_pretraining_learned_more_of_the_register_mapping_with_size(manifest):
             ),
         ),
         "mixed",
+        "mixed8k",
     ],
 )
 def test_rebuilding_the_smallest_member_gives_the_recorded_weights(tmp_path, name):
