@@ -253,7 +253,7 @@ def test_the_shipped_studies_find_every_member_and_its_world_in_the_shipped_suit
 
 
 @pytest.mark.parametrize(("preset", "name"), [("cpu-mixed", "mixed"), ("cpu-deep10", "deep")])
-def test_the_mixed_studies_name_the_suite_build_when_its_weights_are_absent(
+def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_absent(
     tmp_path, monkeypatch, preset, name
 ):
     """``cpu-mixed`` fine-tunes ``suite/mixed/`` and ``cpu-deep10`` ``suite/deep/``, which

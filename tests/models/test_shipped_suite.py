@@ -60,45 +60,27 @@ def test_manifest_keys_match_the_default_recipe(manifest, tokenizer):
 
 
 @pytest.mark.parametrize(
-    ("name", "depths"), [("deep20", [2, 2, 2, 3, 4, 5]), ("mixed8k", [2, 2, 2, 2, 3, 4])]
+    ("name", "depths"),
+    [
+        ("deep20", [2, 2, 2, 3, 4, 5]),
+        ("mixed8k", [2, 2, 2, 2, 3, 4]),
+        ("deep", [2, 2, 2, 3, 4, 5]),
+        ("mixed", [2, 2, 2, 2, 3, 4]),
+    ],
 )
-def test_the_shipped_suites_hold_three_pretraining_seeds_per_size_deepening_with_n(
-    name, depths, tokenizer
-):
-    """``suite/deep20/`` (20M pretraining tokens per member, stop 20) and ``suite/mixed8k/`` (the
-    ``cpu`` study's, stop 29): 6 sizes × 3 pretraining seeds, every member's key from its spec
-    and its checksums verified; depth growing with N; every suite together ≤ 50 MB."""
-    from rerankscale.models.suite import member_name, suite_folder, suite_spec
-
-    spec, folder = suite_spec(name), suite_folder(name)
-    members = read_manifest(folder)["members"]
-    assert read_manifest(folder)["spec"] == json_ready(spec.to_dict())
-    assert sorted(members) == sorted(member_name(s, k) for s, k in spec.members())
-    for size, seed in spec.members():
-        name, entry = member_name(size, seed), members[member_name(size, seed)]
-        assert entry["key"] == key_of(spec, size, tokenizer, seed=seed)
-        assert entry["shape"] == spec.shape(size).to_dict()
-        assert entry["tokens_seen"] >= spec.recipe.tokens
-        assert member_path(size, folder, seed=seed) == folder / name
-    assert [members[s]["shape"]["n_layers"] for s in spec.sizes] == depths
-    assert shipped_bytes() <= 50e6
-
-
-@pytest.mark.parametrize(
-    ("name", "depths"), [("mixed", [2, 2, 2, 2, 3, 4]), ("deep", [2, 2, 2, 3, 4, 5])]
-)
-def test_a_manifest_only_suite_names_its_build_for_a_missing_member(
+def test_the_multi_seed_suites_hold_three_pretraining_seeds_per_size_deepening_with_n(
     tmp_path, tokenizer, name, depths
 ):
-    """``suite/mixed/`` (stop 28) and ``suite/deep/`` (stop 19, weights shipped until stop 29)
-    commit their manifest only: 18 members whose keys follow the spec, each with its checksums,
-    log and readiness; a missing member is a ``make suite SUITE=<name>`` error with no ``git
-    checkout`` hint."""
+    """``suite/deep20/`` (20M pretraining tokens per member, stop 20) and ``suite/mixed8k/`` (the
+    ``cpu`` study's, stop 29) ship their weights; ``suite/deep/`` (stop 19) and ``suite/mixed/``
+    (stop 28) their manifest only. Each: 6 sizes × 3 pretraining seeds, every member's key from
+    its spec, its checksums, log and readiness, depth growing with N. A shipped member verifies
+    against its checksums (every suite together ≤ 50 MB); a manifest-only suite's missing member
+    is a ``make suite SUITE=<name>`` error with no ``git checkout`` hint."""
     from rerankscale.models.suite import WEIGHTS_SHIPPED, member_name, suite_folder, suite_spec
 
-    spec = suite_spec(name)
-    manifest = read_manifest(suite_folder(name))
-    assert name not in WEIGHTS_SHIPPED
+    spec, folder = suite_spec(name), suite_folder(name)
+    manifest = read_manifest(folder)
     assert manifest["spec"] == json_ready(spec.to_dict())
     members = manifest["members"]
     assert sorted(members) == sorted(member_name(s, k) for s, k in spec.members())
@@ -106,12 +88,18 @@ def test_a_manifest_only_suite_names_its_build_for_a_missing_member(
         entry = members[member_name(size, seed)]
         assert entry["key"] == key_of(spec, size, tokenizer, seed=seed)
         assert entry["shape"] == spec.shape(size).to_dict()
+        assert entry["tokens_seen"] >= spec.recipe.tokens
         assert "model.safetensors" in entry["sha256"] and 0 < entry["readiness"]["mrr_best"] < 1
+        if name in WEIGHTS_SHIPPED:
+            assert member_path(size, folder, seed=seed) == folder / member_name(size, seed)
     assert [members[s]["shape"]["n_layers"] for s in spec.sizes] == depths
-    (tmp_path / name).mkdir()
-    shutil.copy(suite_folder(name) / MANIFEST, tmp_path / name / MANIFEST)
-    with pytest.raises(SuiteError, match=rf"'10k'.*`make suite SUITE={name}`$"):
-        member_path("10k", tmp_path / name)
+    if name in WEIGHTS_SHIPPED:
+        assert shipped_bytes() <= 50e6
+    else:
+        (tmp_path / name).mkdir()
+        shutil.copy(folder / MANIFEST, tmp_path / name / MANIFEST)
+        with pytest.raises(SuiteError, match=rf"'10k'.*`make suite SUITE={name}`$"):
+            member_path("10k", tmp_path / name)
 
 
 def shipped_bytes() -> int:
