@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from rerankscale.paths import resolve
+from rerankscale.paths import named_suite_dir, resolve
 
 PRESETS_DIR = Path(__file__).with_name("presets")
 
@@ -127,23 +128,85 @@ class ModelConfig:
     vocab_size: int = 4096  # tokenizer trained on the corpus (ignored when the dataset fixes one)
     max_length: int = 128  # query + passage tokens
     attn_implementation: str = "sdpa"
-    dropout: float = 0.0
-    pooling: str = "cls"  # classifier input: the [CLS] state ("cls") or the mean of all states
+    # dropout and classifier input ("cls": the [CLS] state, "mean": the mean of all states); None
+    # keeps the model's own: 0.0 and "cls" for a model built here (scratch, suite), a pretrained
+    # (hf) checkpoint's config values. Set, they apply to every family (hf: ModernBERT only).
+    dropout: float | None = None
+    pooling: str | None = None
     engine: str = "auto"  # forward pass in training and reranking: one of ENGINES
     # suite: the pretraining seed of the member fine-tuned (MultiBERTs-style seed pairs);
-    # "paired" takes the fine-tuning seed, so a study's seeds span pretraining × fine-tuning
+    # "paired" takes the fine-tuning seed, so a study's seeds span pretraining × fine-tuning;
+    # "ready" is "paired" on the pretraining seeds the suite's readiness screen keeps per size
+    # (``ready_seeds``): a study's seed i is the size's i-th kept seed
     suite_seed: int | str = 0
     # suite: which shipped suite (``rerankscale.models.suite.SUITES``): "stream" is ``suite/``, any
     # other name ``suite/<name>/`` ("deep": 10M pretraining tokens per member, "deep20": 20M)
     suite: str = "stream"
 
 
+SUITE_SEED_RULES = ("paired", "ready")
+
+
 def member_seed(model: ModelConfig, train_seed: int) -> int:
     """The pretraining seed of the suite member a run fine-tunes (0 for other families):
-    ``model.suite_seed``, or the fine-tuning seed when it is ``"paired"``."""
+    ``model.suite_seed``, or the fine-tuning seed when it is ``"paired"`` or ``"ready"`` (for
+    ``"ready"`` the seed must be one the suite's readiness screen keeps: ``ready_seeds``)."""
     if model.family != "suite":
         return 0
-    return int(train_seed) if model.suite_seed == "paired" else int(model.suite_seed)
+    if model.suite_seed == "ready" and int(train_seed) not in ready_seeds(model):
+        raise ConfigError(
+            f"model.suite_seed 'ready': pretraining seed {train_seed} of size {model.size} is not "
+            f"one that suite {model.suite!r} keeps ({ready_seeds(model)}); fine-tune one of those, "
+            "or set model.suite_seed to 'paired'"
+        )
+    if model.suite_seed in SUITE_SEED_RULES:
+        return int(train_seed)
+    return int(model.suite_seed)
+
+
+def screened_seeds(readiness: dict[int, float], keep: int | None = None) -> list[int]:
+    """The pretraining seeds a readiness screen keeps of one size: the ``keep`` whose
+    ``readiness`` (seed → ``mrr_last``) is highest, ties to the lower seed, in increasing order;
+    all of them when ``keep`` is None."""
+    ranked = sorted(readiness, key=lambda seed: (-float(readiness[seed]), seed))
+    return sorted(ranked[: keep or len(ranked)])
+
+
+def kept_seeds(manifest: dict, size: str, suite: str) -> list[int]:
+    """``screened_seeds`` of size ``size`` in a suite's manifest (its ``spec.seeds`` and
+    ``spec.keep``, each member's ``readiness.mrr_last``, ``rerankscale.models.readiness``);
+    ``ConfigError`` naming the member without readiness and the build that adds it."""
+    spec = manifest.get("spec", {})
+    size = size_name(size)
+    scores = {}
+    for seed in spec.get("seeds", [0]):
+        name = f"{size}-p{seed}" if seed else size
+        readiness = manifest["members"].get(name, {}).get("readiness", {}).get("mrr_last")
+        if readiness is None:
+            raise ConfigError(
+                f"suite {suite!r} has no readiness for member {name!r} in its manifest, so "
+                f"model.suite_seed 'ready' cannot choose; build it with `make suite "
+                f"SUITE={suite}`, or set model.suite_seed to 'paired'"
+            )
+        scores[int(seed)] = readiness
+    return screened_seeds(scores, spec.get("keep"))
+
+
+def ready_seeds(model: ModelConfig) -> list[int]:
+    """The pretraining seeds a study with ``model.suite_seed: ready`` fine-tunes at the model's
+    size: ``kept_seeds`` of its suite's shipped manifest (``paths.named_suite_dir``). A
+    best-k-of-n rule applied to every size alike before fine-tuning (``SuiteSpec.keep``), so a
+    pretraining run that did not learn what ranking needs (a seed-lottery loser,
+    docs/calibration.md stops 20–30) is not fine-tuned; the manifest ships with every suite, so
+    the choice needs no weights."""
+    path = named_suite_dir(model.suite) / "manifest.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"model.suite_seed 'ready' reads the manifest of suite {model.suite!r} and {path} "
+            "does not exist; name a shipped suite (rerankscale.models.suite.SUITES), or set "
+            "model.suite_seed to 'paired'"
+        )
+    return kept_seeds(json.loads(path.read_text()), model.size, model.suite)
 
 
 @dataclass
@@ -281,11 +344,22 @@ class StudyConfig:
         return cells
 
     def cell(self, size: str, objective: str, seed: int) -> RunConfig:
-        """The validated run config of one grid cell."""
+        """The validated run config of one grid cell. With ``model.suite_seed: ready`` the
+        grid's seed ``i`` is the ``i``-th pretraining seed the suite keeps at ``size``
+        (``ready_seeds``), fine-tuned with that same seed."""
         cell = RunConfig.from_dict(self.base.to_dict())
         cell.model.size = str(size)
         cell.train.objective = objective
         cell.train.seed = int(seed)
+        if cell.model.family == "suite" and cell.model.suite_seed == "ready":
+            kept = ready_seeds(cell.model)
+            if not 0 <= int(seed) < len(kept):
+                raise ConfigError(
+                    f"model.suite_seed 'ready': suite {cell.model.suite!r} keeps {len(kept)} "
+                    f"pretraining seeds per size, so the study has no seed {seed}; use seeds "
+                    f"0-{len(kept) - 1}, or raise the suite's keep"
+                )
+            cell.train.seed = kept[int(seed)]
         return cell.validate()
 
     def cells(self) -> list[RunConfig]:
@@ -321,18 +395,30 @@ def validate_run(cfg: RunConfig) -> None:
     if cfg.model.family in ("scratch", "suite"):
         parse_size(cfg.model.size)
     seed = cfg.model.suite_seed
-    if seed != "paired" and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+    if seed not in SUITE_SEED_RULES and (
+        isinstance(seed, bool) or not isinstance(seed, int) or seed < 0
+    ):
         raise ConfigError(
-            f"model.suite_seed={seed!r}: use a pretraining seed (an integer ≥ 0) or 'paired' "
-            "(the fine-tuning seed)"
+            f"model.suite_seed={seed!r}: use a pretraining seed (an integer ≥ 0), 'paired' (the "
+            "fine-tuning seed) or 'ready' (the suite's readiness-screened seeds)"
         )
     if not isinstance(cfg.model.suite, str):
         raise ConfigError(
             f"model.suite={cfg.model.suite!r}: name a shipped suite as a string (a key of "
             "rerankscale.models.suite.SUITES, e.g. 'deep20')"
         )
-    if cfg.model.pooling not in POOLINGS:
-        raise ConfigError(f"unknown pooling {cfg.model.pooling!r}; choose one of {POOLINGS}")
+    if cfg.model.pooling is not None and cfg.model.pooling not in POOLINGS:
+        raise ConfigError(
+            f"unknown pooling {cfg.model.pooling!r}; choose one of {POOLINGS}, or null for the "
+            "model's own"
+        )
+    dropout = cfg.model.dropout
+    if dropout is not None and (
+        isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1
+    ):
+        raise ConfigError(
+            f"model.dropout={dropout!r}: use a probability in [0, 1), or null for the model's own"
+        )
     if cfg.model.engine not in ENGINES:
         raise ConfigError(f"unknown engine {cfg.model.engine!r}; choose one of {ENGINES}")
     if cfg.train.objective not in OBJECTIVES:

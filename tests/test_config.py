@@ -79,7 +79,8 @@ def test_run_id_names_a_size_one_way():
 
 
 def test_the_committed_study_keeps_its_run_ids():
-    """Every run id of ``figures/results.csv`` is the one its config columns give today."""
+    """``figures/results.csv`` holds exactly the ``cpu`` study's cells, each under the run id and
+    config columns (family, size, objective, fine-tuning seed) its config gives today."""
     table = Path(__file__).resolve().parents[1] / "figures" / "results.csv"
     with table.open() as f:
         rows = {
@@ -87,11 +88,11 @@ def test_the_committed_study_keeps_its_run_ids():
             for r in csv.DictReader(f)
         }
     assert rows
-    cpu = load_study("cpu")
-    for run_id, family, size, objective, seed in sorted(rows):
-        cell = cpu.cell(size, objective, seed)
-        assert cell.model.family == family
-        assert cell.run_id == run_id
+    cells = {
+        (c.run_id, c.model.family, c.model.size, c.train.objective, c.train.seed)
+        for c in load_study("cpu").cells()
+    }
+    assert rows == cells
 
 
 def test_presets_load_and_expand():
@@ -123,8 +124,9 @@ def test_presets_load_and_expand():
 def test_only_the_committed_study_writes_figures():
     """Every shipped preset but ``cpu`` writes its artifacts under ``runs/<name>/figures``, so
     no other preset (the kept comparison studies included) can overwrite ``figures/``; ``cpu``
-    fine-tunes ``mixed8k`` in its 8,000-relation world, the kept suite studies differ from it
-    only in the suite and its world."""
+    fine-tunes ``mixed8k``'s readiness-screened members in its 8,000-relation world,
+    ``cpu-unscreened`` all of them; the kept suite studies differ from it only in the suite, its
+    world and fine-tuning every pretraining seed."""
     import rerankscale
 
     names = sorted(p.stem for p in (Path(rerankscale.__file__).parent / "presets").glob("*.yaml"))
@@ -133,11 +135,15 @@ def test_only_the_committed_study_writes_figures():
         want = "figures" if name == "cpu" else f"runs/{name}/figures"
         assert str(load_study(name).figures_path) == want, name
     cpu = load_study("cpu").base.to_dict()
-    assert cpu["model"].pop("suite") == "mixed8k"
+    unscreened = load_study("cpu-unscreened")
+    assert unscreened.seeds == [0, 1, 2, 3, 4] and unscreened.base.model.suite_seed == "paired"
+    unscreened.base.model.suite_seed = "ready"
+    assert unscreened.base.to_dict() == cpu  # otherwise cpu-unscreened is cpu
+    assert cpu["model"].pop("suite") == "mixed8k" and cpu["model"].pop("suite_seed") == "ready"
     assert cpu["data"].pop("synthetic") == {"n_relations": 8000, "zipf_qrel": 1.0}
     for name, suite in [("cpu-deep20", "deep20"), ("cpu-deep10", "deep"), ("cpu-mixed", "mixed")]:
         kept = load_study(name).base.to_dict()
-        assert kept["model"].pop("suite") == suite
+        assert kept["model"].pop("suite") == suite and kept["model"].pop("suite_seed") == "paired"
         assert kept["data"].pop("synthetic") == {"zipf_qrel": 1.0}  # the 400-relation world
         # cpu-deep10 keeps the forward its documented numbers came from (stop 20, before fastpath)
         assert kept["model"]["engine"] == ("hf" if name == "cpu-deep10" else "auto")
@@ -160,6 +166,11 @@ def test_unknown_keys_and_values_are_errors(tmp_path):
         RunConfig.from_dict({"model": {"family": "gpt"}}).validate()
     with pytest.raises(ConfigError, match="depth"):
         RunConfig.from_dict({"data": {"candidate_depth": 0}}).validate()
+    with pytest.raises(ConfigError, match="unknown pooling 'max'"):
+        RunConfig.from_dict({"model": {"pooling": "max"}}).validate()
+    with pytest.raises(ConfigError, match=r"model.dropout=1.5: use a probability"):
+        RunConfig.from_dict({"model": {"dropout": 1.5}}).validate()
+    RunConfig.from_dict({"model": {"pooling": None, "dropout": None}}).validate()  # the model's own
     with pytest.raises(ConfigError, match="no preset"):
         load_study("nonexistent")
     path = tmp_path / "mine.yaml"

@@ -69,7 +69,7 @@ def test_a_set_is_rebuilt_whole_from_a_saved_table(tmp_path, notebooks, capsys):
     assert t1["size"].tolist() == ["10k", "23k", "53k", "120k", "280k"]
     assert t1["n_seeds"].tolist() == [3] * 5
     assert t1["ndcg@10"].tolist() == pytest.approx(
-        [0.583382, 0.656964, 0.818211, 0.740472, 0.772524], abs=1e-6
+        [0.528907, 0.690885, 0.765325, 0.802569, 0.829100], abs=1e-6
     )
     assert not list(tmp_path.glob(".figures.*"))  # no staging folder left
 

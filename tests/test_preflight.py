@@ -243,21 +243,29 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
     ], problems
 
 
-@pytest.mark.parametrize("preset", ["cpu", "cpu-deep20"])
-def test_the_shipped_studies_find_every_member_and_its_world_in_the_shipped_suites(preset):
-    """``cpu`` (``suite/mixed8k/``, 8,000 relations) and ``cpu-deep20`` (``suite/deep20/``, 400):
-    6 sizes × 3 paired seeds, each in its suite's world: nothing to fix."""
+@pytest.mark.parametrize("preset", ["cpu", "cpu-unscreened"])
+def test_the_shipped_studies_find_every_member_and_its_world_in_the_shipped_suite(preset):
+    """``cpu`` (each size's 3 readiness-screened pretraining seeds of ``suite/mixed8k/``) and
+    ``cpu-unscreened`` (all 5), in the suite's 8,000-relation world: nothing to fix."""
+    from rerankscale.config import ModelConfig, ready_seeds
+
     study = load_study(preset)
-    assert {c.member_seed() for c in study.cells()} == {0, 1, 2}
+    for size in study.sizes:
+        model = ModelConfig(family="suite", suite="mixed8k", size=size)
+        want = ready_seeds(model) if preset == "cpu" else [0, 1, 2, 3, 4]
+        assert sorted({c.member_seed() for c in study.cells() if c.model.size == size}) == want
+        assert all(c.train.seed == c.member_seed() for c in study.cells())  # paired
     assert check(study) == []
 
 
-@pytest.mark.parametrize(("preset", "name"), [("cpu-mixed", "mixed"), ("cpu-deep10", "deep")])
+@pytest.mark.parametrize(
+    ("preset", "name"), [("cpu-deep20", "deep20"), ("cpu-mixed", "mixed"), ("cpu-deep10", "deep")]
+)
 def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_absent(
     tmp_path, monkeypatch, preset, name
 ):
-    """``cpu-mixed`` fine-tunes ``suite/mixed/`` and ``cpu-deep10`` ``suite/deep/``, which
-    ship their manifest only: on a fresh clone every member is one problem naming `make suite
+    """``cpu-deep20``, ``cpu-mixed`` and ``cpu-deep10`` fine-tune ``suite/deep20/``,
+    ``suite/mixed/`` and ``suite/deep/``, which ship their manifest only: on a fresh clone every member is one problem naming `make suite
     SUITE=<name>`, before any work; the world the manifest records is the study's."""
     import shutil
 

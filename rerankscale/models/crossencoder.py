@@ -17,7 +17,8 @@ A cross-encoder here is a transformers sequence-classification model with one ou
 - ``hf``: any pretrained encoder by hub id or local path
   (``AutoModelForSequenceClassification.from_pretrained(x, num_labels=1)`` + ``AutoTokenizer``);
   ``ETTIN_REGISTRY`` maps the paper's sizes to the Ettin suite and ``ModelConfig.name_or_path``
-  overrides it.
+  overrides it. ``model.dropout`` and ``model.pooling`` apply to a ModernBERT checkpoint when
+  set; left ``None`` the checkpoint keeps its own (``modernbert.head_knobs``).
 
 Checkpoints are Hugging Face folders (``config.json``, ``model.safetensors``, tokenizer files),
 written atomically by ``save_model`` and read by ``load_model``; they also load with
@@ -46,6 +47,7 @@ from rerankscale.config import ConfigError, ModelConfig, member_seed, parse_size
 from rerankscale.data.synthetic.config import active_config
 from rerankscale.models.modernbert import (
     ModelError,
+    head_knobs,
     modernbert_config,
     parameter_counts,
     quiet_transformers,
@@ -149,17 +151,12 @@ def _suite(tokenizer, model_cfg, dataset_id, seed, cache_dir, recipe, progress):
             cache_dir=cache_dir,
             progress=progress,
         )
-    p = float(model_cfg.dropout)
     with seeded(seed), quiet_transformers():
         model = ModernBertForSequenceClassification.from_pretrained(
             str(member),
             num_labels=1,
             attn_implementation=model_cfg.attn_implementation,
-            attention_dropout=p,
-            mlp_dropout=p,
-            embedding_dropout=p,
-            classifier_dropout=p,
-            classifier_pooling=model_cfg.pooling,
+            **head_knobs(model_cfg, built=True),
         )
     return model.eval()
 
@@ -193,13 +190,24 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 
 def _hf(name: str, model_cfg: ModelConfig, seed: int):
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     kwargs = {"num_labels": 1, "attn_implementation": model_cfg.attn_implementation}
+    knobs = head_knobs(model_cfg, built=False)
 
     def load(source: str, **extra):
+        if knobs:
+            model_type = AutoConfig.from_pretrained(source, **extra).model_type
+            if model_type != "modernbert":
+                raise ModelConfigError(
+                    f"model.dropout / model.pooling are set, but {name} is a {model_type!r} "
+                    "checkpoint and they apply to ModernBERT ones (e.g. Ettin) only; remove them "
+                    "to keep the checkpoint's own"
+                )
         with seeded(seed), quiet_transformers(warnings=False):
-            model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs, **extra)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source, **kwargs, **knobs, **extra
+            )
         return model.eval(), AutoTokenizer.from_pretrained(source, **extra)
 
     return load_pretrained(name, load, "set model.name_or_path to DIR")
@@ -216,10 +224,14 @@ def load_pretrained(name: str, load, use: str = "pass DIR instead"):
             raise ModelLoadError(f"{local} is not a model folder: {missing}")
         try:
             return load(str(local))
+        except ConfigError:
+            raise  # the run's config does not fit this checkpoint: its message says why
         except (OSError, ValueError, KeyError) as err:
             raise ModelLoadError(f"cannot load the model in {local}: {err}") from err
     try:
         return load(name, local_files_only=True)  # already in the Hugging Face cache
+    except ConfigError:
+        raise
     except (OSError, ValueError):
         pass
     how = (
@@ -233,6 +245,8 @@ def load_pretrained(name: str, load, use: str = "pass DIR instead"):
         )
     try:
         return load(name)
+    except ConfigError:
+        raise
     except (OSError, ValueError) as err:
         raise ModelLoadError(
             f"cannot fetch {name!r} from the Hugging Face Hub ({err}); {how}"

@@ -58,8 +58,9 @@ def quiet_transformers(warnings: bool = True) -> Iterator[None]:
 
 def modernbert_config(shape: Shape, tokenizer, model_cfg: ModelConfig | None = None):
     """The ``ModernBertConfig`` of a ``scratch``/``suite`` model: ``shape``, the tokenizer's
-    vocabulary and special-token ids, every layer global attention, one label, dropouts from
-    ``model_cfg.dropout`` and the attention implementation from ``model_cfg.attn_implementation``.
+    vocabulary and special-token ids, every layer global attention, one label, dropouts and
+    pooling from ``head_knobs(model_cfg, built=True)`` and the attention implementation from
+    ``model_cfg.attn_implementation``.
     """
     from transformers import ModernBertConfig
 
@@ -74,7 +75,6 @@ def modernbert_config(shape: Shape, tokenizer, model_cfg: ModelConfig | None = N
     }
     if any(v is None for v in ids.values()):
         raise ModelError(f"tokenizer lacks [PAD]/[CLS]/[SEP] tokens ({ids}); use a BERT-style one")
-    p = float(model_cfg.dropout)
     config = ModernBertConfig(
         vocab_size=len(tokenizer),
         hidden_size=shape.d_model,
@@ -88,15 +88,36 @@ def modernbert_config(shape: Shape, tokenizer, model_cfg: ModelConfig | None = N
         bos_token_id=ids["cls"],
         sep_token_id=ids["sep"],
         eos_token_id=ids["sep"],
-        attention_dropout=p,
-        mlp_dropout=p,
-        embedding_dropout=p,
-        classifier_dropout=p,
         num_labels=1,
-        classifier_pooling=model_cfg.pooling,
+        **head_knobs(model_cfg, built=True),
     )
     config._attn_implementation = model_cfg.attn_implementation
     return config
+
+
+BUILT_DROPOUT = 0.0  # a model built here (scratch, suite) trains without dropout ...
+BUILT_POOLING = "cls"  # ... and reads the [CLS] state, unless model.dropout / model.pooling say
+
+
+def head_knobs(model_cfg: ModelConfig, built: bool) -> dict[str, float | str]:
+    """The ModernBERT config fields that ``model.dropout`` (p) and ``model.pooling`` set:
+    ``attention_dropout = mlp_dropout = embedding_dropout = classifier_dropout = p`` and
+    ``classifier_pooling``. A knob left ``None`` is ``BUILT_DROPOUT`` / ``BUILT_POOLING`` for a
+    model built here (``built``), and absent otherwise, so that a pretrained checkpoint keeps its
+    own value (an Ettin encoder its classifier pooling)."""
+    p = model_cfg.dropout if model_cfg.dropout is not None else BUILT_DROPOUT if built else None
+    pooling = model_cfg.pooling or (BUILT_POOLING if built else None)
+    knobs: dict[str, float | str] = {}
+    if p is not None:
+        knobs.update(
+            attention_dropout=float(p),
+            mlp_dropout=float(p),
+            embedding_dropout=float(p),
+            classifier_dropout=float(p),
+        )
+    if pooling is not None:
+        knobs["classifier_pooling"] = pooling
+    return knobs
 
 
 # --------------------------------------------------------------------------- counting

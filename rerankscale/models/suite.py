@@ -78,7 +78,7 @@ class SuiteError(ConfigError):
 
 @dataclass(frozen=True)
 class SuiteSpec:
-    """Which members, pretrained how. Every field is part of each member's key."""
+    """Which members, pretrained how. Every field but ``keep`` is part of each member's key."""
 
     sizes: tuple[str, ...] = ("10k", "23k", "53k", "120k", "280k", "640k")
     # pretraining seeds per size (MultiBERTs, Sellam et al. 2022): member ``<size>`` for seed 0,
@@ -96,6 +96,10 @@ class SuiteSpec:
     world: dict = field(default_factory=dict)
     # the shape rule's d_model / n_layers (``shapes.shape_for``); lower is deeper
     aspect_ratio: int = ASPECT_RATIO
+    # how many of each size's pretraining seeds a study fine-tunes with ``model.suite_seed:
+    # ready``: those whose readiness probe (``readiness.py``, read before any fine-tuning) is
+    # best (``rerankscale.config.ready_seeds``); None: all of them. Not part of the keys.
+    keep: int | None = None
 
     def shape(self, size: str) -> Shape:
         return shape_for(size, aspect_ratio=self.aspect_ratio)
@@ -115,6 +119,8 @@ class SuiteSpec:
             out["world"] = dict(sorted(self.world.items()))
         if self.aspect_ratio != ASPECT_RATIO:
             out["aspect_ratio"] = self.aspect_ratio
+        if self.keep is not None:
+            out["keep"] = self.keep
         return out
 
     def members(self) -> list[tuple[str, int]]:
@@ -160,8 +166,12 @@ MIXED_SUITE = dataclasses.replace(
 # The mixed suite in a world with 20× the relations (``n_relations`` 8,000 instead of 400, query
 # law Zipf 1.0): more of the world's knowledge than the small members can hold, so a larger
 # member knows more of the tail its queries ask about; the default ``cpu`` study's suite since
-# stop 29 (docs/calibration.md, stops 26–29).
-MIXED8K_SUITE = dataclasses.replace(MIXED_SUITE, world={"n_relations": 8000, "zipf_qrel": 1.0})
+# stop 29 (docs/calibration.md, stops 26–29). Five pretraining seeds per size, of which the
+# ``cpu`` study fine-tunes the three with the best readiness (``keep``, stop 30) and
+# ``cpu-unscreened`` all five.
+MIXED8K_SUITE = dataclasses.replace(
+    MIXED_SUITE, world={"n_relations": 8000, "zipf_qrel": 1.0}, seeds=(0, 1, 2, 3, 4), keep=3
+)
 
 # every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream
 # packing) is ``suite/`` itself, any other ``suite/<name>/``; ``model.suite`` picks one (default
@@ -177,7 +187,7 @@ SUITES = {
 
 # the suites whose members' weights the repository holds (all together ≤ 50 MB); the others ship
 # their manifest only (spec, keys, checksums, logs): `make suite SUITE=<name>` builds the weights
-WEIGHTS_SHIPPED = frozenset({ROOT_SUITE, "deep20", "mixed8k"})
+WEIGHTS_SHIPPED = frozenset({ROOT_SUITE, "mixed8k"})
 
 
 def suite_spec(name: str = ROOT_SUITE) -> SuiteSpec:

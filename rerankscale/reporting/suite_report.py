@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rerankscale import scaling as sc
+from rerankscale.config import ConfigError, kept_seeds
 from rerankscale.models.tokenizer import SUITE_DIR
 from rerankscale.paths import ROOT_SUITE, named_suite_dir
 from rerankscale.reporting import plots
@@ -40,7 +41,9 @@ def suite_folder(suite: str) -> Path:
 def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
     """One row per member (size × pretraining seed) of the shipped suite ``suite``
     (``rerankscale.models.suite.SUITES``): N, shape, tokens, held-out MLM loss, the cloze probe,
-    the readiness probe (``models.readiness``; NaN for a member without it), pretraining seconds."""
+    the readiness probe (``models.readiness``; NaN for a member without it), whether a study
+    with ``model.suite_seed: ready`` fine-tunes it (``kept``: ``config.kept_seeds``; None where
+    a size's readiness is incomplete), pretraining seconds."""
     manifest = json.loads((suite_folder(suite) / "manifest.json").read_text())
     rows = []
     for name, m in manifest["members"].items():
@@ -51,6 +54,7 @@ def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
                 "member": name,
                 "size": size,
                 "pretrain_seed": int(seed or 0),
+                "kept": _kept(manifest, size, int(seed or 0)),
                 "n_params": m["n_params_non_embedding"],
                 "d_model": m["shape"]["d_model"],
                 "n_layers": m["shape"]["n_layers"],
@@ -67,6 +71,15 @@ def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).sort_values(["n_params", "pretrain_seed"], ignore_index=True)
+
+
+def _kept(manifest: dict, size: str, seed: int) -> bool | None:
+    """Whether the readiness screen keeps member ``size``-p``seed`` (``config.kept_seeds``);
+    None where a member of that size has no readiness."""
+    try:
+        return seed in kept_seeds(manifest, size, "this suite")
+    except ConfigError:
+        return None
 
 
 def suite_curves(suite: str = ROOT_SUITE) -> pd.DataFrame:

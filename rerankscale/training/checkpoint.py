@@ -29,6 +29,7 @@ import torch
 
 from rerankscale.config import ConfigError, RunConfig, size_name
 from rerankscale.io import atomic_write_bytes, atomic_write_json, read_jsonl
+from rerankscale.models.modernbert import BUILT_DROPOUT, BUILT_POOLING
 
 CONFIG = "config.json"
 STATUS = "status.json"
@@ -85,7 +86,10 @@ def _comparable(config: dict[str, Any]) -> Any:
     """A run config as two are compared: JSON values, every field the folder's config lacks at
     its default (a field added to the config later keeps the old behaviour at its default, so
     a run written before it is the same run), a scratch/suite size by its name
-    (``config.size_name``: ``"50000"`` and ``"50k"`` are one run, as its run id says)."""
+    (``config.size_name``: ``"50000"`` and ``"50k"`` are one run, as its run id says), a model
+    built here by the dropout and pooling it gets (``None`` is ``BUILT_DROPOUT`` /
+    ``BUILT_POOLING``, the values runs wrote before the two became optional), and a suite
+    member chosen by the readiness screen as ``paired`` (``"ready"`` pairs the seeds too)."""
     with contextlib.suppress(ConfigError, TypeError):
         config = RunConfig.from_dict(config).to_dict()
     out = _normalised(config)
@@ -93,6 +97,10 @@ def _comparable(config: dict[str, Any]) -> Any:
     if isinstance(model, dict) and model.get("family") in ("scratch", "suite"):
         with contextlib.suppress(ConfigError):
             model["size"] = size_name(model.get("size"))
+        model["dropout"] = BUILT_DROPOUT if model.get("dropout") is None else model["dropout"]
+        model["pooling"] = model.get("pooling") or BUILT_POOLING
+        if model.get("suite_seed") == "ready":
+            model["suite_seed"] = "paired"
     return out
 
 

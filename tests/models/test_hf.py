@@ -85,3 +85,47 @@ def test_local_folder_without_a_model_is_a_load_error(tmp_path):
     (tmp_path / "half" / "config.json").write_text("{}")
     with pytest.raises(ModelLoadError, match=r"half is not a model folder.*weights"):
         build_model(ModelConfig(family="hf", name_or_path=str(tmp_path / "half")), None)
+
+
+def test_hf_family_keeps_the_checkpoints_pooling_and_dropout_unless_the_config_sets_them(
+    local_encoder, tmp_path
+):
+    from transformers import AutoConfig
+
+    path, _ = local_encoder
+    config = AutoConfig.from_pretrained(path)  # a checkpoint that pools by mean, dropout 0.1
+    config.classifier_pooling, config.classifier_dropout = "mean", 0.1
+    config.save_pretrained(path)
+    own, tok = build_model(ModelConfig(family="hf", name_or_path=str(path)), None, seed=3)
+    assert own.config.classifier_pooling == "mean" and own.config.classifier_dropout == 0.1
+    set_, _ = build_model(
+        ModelConfig(family="hf", name_or_path=str(path), pooling="cls", dropout=0.0), None, seed=3
+    )
+    assert set_.config.classifier_pooling == "cls"
+    assert set_.config.classifier_dropout == set_.config.attention_dropout == 0.0
+    batch = tok(["e1 r2", "e3 r4"], ["e1 r2 v3 v5", "e3 v4"], padding=True, return_tensors="pt")
+    with torch.no_grad():  # same weights, other pooled input: other scores
+        assert not torch.allclose(own(**batch).logits, set_(**batch).logits)
+
+
+def test_pooling_on_a_non_modernbert_checkpoint_is_a_config_error_naming_its_type(
+    tmp_path, word_tokenizer
+):
+    from transformers import BertConfig, BertForMaskedLM
+
+    from rerankscale.models.crossencoder import ModelConfigError
+
+    path = tmp_path / "tiny-bert"
+    bert = BertConfig(
+        vocab_size=len(word_tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+    )
+    BertForMaskedLM(bert).save_pretrained(path)
+    word_tokenizer.save_pretrained(path)
+    model, _ = build_model(ModelConfig(family="hf", name_or_path=str(path)), None, seed=0)
+    assert type(model).__name__ == "BertForSequenceClassification"  # its own head, loaded
+    with pytest.raises(ModelConfigError, match=r"'bert' checkpoint .* ModernBERT"):
+        build_model(ModelConfig(family="hf", name_or_path=str(path), pooling="mean"), None)

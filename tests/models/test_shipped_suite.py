@@ -68,15 +68,15 @@ def test_manifest_keys_match_the_default_recipe(manifest, tokenizer):
         ("mixed", [2, 2, 2, 2, 3, 4]),
     ],
 )
-def test_the_multi_seed_suites_hold_three_pretraining_seeds_per_size_deepening_with_n(
+def test_the_multi_seed_suites_hold_every_pretraining_seed_per_size_deepening_with_n(
     tmp_path, tokenizer, name, depths
 ):
-    """``suite/deep20/`` (20M pretraining tokens per member, stop 20) and ``suite/mixed8k/`` (the
-    ``cpu`` study's, stop 29) ship their weights; ``suite/deep/`` (stop 19) and ``suite/mixed/``
-    (stop 28) their manifest only. Each: 6 sizes × 3 pretraining seeds, every member's key from
-    its spec, its checksums, log and readiness, depth growing with N. A shipped member verifies
-    against its checksums (every suite together ≤ 50 MB); a manifest-only suite's missing member
-    is a ``make suite SUITE=<name>`` error with no ``git checkout`` hint."""
+    """``suite/mixed8k/`` (the ``cpu`` study's: 6 sizes × 5 pretraining seeds, stops 29–30)
+    ships its weights; ``suite/deep20/`` (stop 20), ``suite/deep/`` (stop 19) and
+    ``suite/mixed/`` (stop 28), 6 sizes × 3 seeds, their manifest only. Each: every member's key
+    from its spec, its checksums, log and readiness, depth growing with N. A shipped member
+    verifies against its checksums (every suite together ≤ 50 MB); a manifest-only suite's
+    missing member is a ``make suite SUITE=<name>`` error with no ``git checkout`` hint."""
     from rerankscale.models.suite import WEIGHTS_SHIPPED, member_name, suite_folder, suite_spec
 
     spec, folder = suite_spec(name), suite_folder(name)
@@ -388,3 +388,53 @@ def test_fine_tuning_on_another_world_than_the_suite_is_an_error_that_names_the_
     check_world(SyntheticConfig())  # the shipped suite: the default world
     with pytest.raises(SuiteError, match=r"pretrained on the synthetic world default.*set data"):
         check_world(SyntheticConfig.from_overrides({"zipf_qrel": 1.0}))
+
+
+def test_ready_seeds_keep_each_sizes_best_readiness_and_pair_the_rest(tmp_path, monkeypatch):
+    """``model.suite_seed: ready`` fine-tunes, per size, the ``keep`` pretraining seeds whose
+    readiness is highest (ties to the lower seed), in seed order, each with its own fine-tuning
+    seed; a study's seed i is the i-th. The choice reads only the suite's manifest."""
+    import json
+
+    from rerankscale.config import ConfigError, ModelConfig, load_study, member_seed, ready_seeds
+    from rerankscale.models.suite import SuiteSpec, member_name
+    from rerankscale.reporting import suite_report
+
+    spec = SuiteSpec(sizes=("10k", "23k"), seeds=(0, 1, 2, 3, 4), keep=3)
+    readiness = {"10k": [0.61, 0.55, 0.57, 0.70, 0.40], "23k": [0.8, 0.7, 0.8, 0.6, 0.8]}
+    members = {
+        member_name(size, seed): {"readiness": {"mrr_last": r}}
+        for size, values in readiness.items()
+        for seed, r in enumerate(values)
+    }
+    manifest = {"spec": json_ready(spec.to_dict()), "members": members}
+    monkeypatch.setenv("RERANKSCALE_SUITE", str(tmp_path))  # suite/ of a fresh checkout
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / MANIFEST).write_text(json.dumps(manifest))
+    model = ModelConfig(family="suite", suite="tiny", size="10k", suite_seed="ready")
+    assert ready_seeds(model) == [0, 2, 3]  # .70, .61, .57 beat .55 and .40
+    model.size = "23000"
+    assert ready_seeds(model) == [0, 2, 4]  # three tie at .8: the lower seeds
+    model.size = "10k"
+    assert [member_seed(model, s) for s in (0, 2, 3)] == [0, 2, 3]  # paired, on the kept ones
+    with pytest.raises(ConfigError, match=r"seed 1 of size 10k is not one .* \(\[0, 2, 3\]\)"):
+        member_seed(model, 1)
+    assert [suite_report._kept(manifest, "10k", s) for s in range(5)] == [1, 0, 1, 1, 0]
+    study = load_study("cpu")
+    study.base.model.suite, study.base.model.suite_seed = "tiny", "ready"
+    cells = [study.cell("10k", "listwise", i) for i in range(3)]  # study seed i: kept seed i
+    assert [c.run_id for c in cells] == [
+        "suite-10k-listwise-s0",
+        "suite-10k-listwise-s2-p2",
+        "suite-10k-listwise-s3-p3",
+    ]
+    with pytest.raises(ConfigError, match="keeps 3 pretraining seeds per size"):
+        study.cell("10k", "listwise", 3)
+    del members["10k-p4"]["readiness"]
+    assert suite_report._kept(manifest, "10k", 0) is None  # incomplete: the screen cannot choose
+    (tmp_path / "tiny" / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match=r"no readiness for member '10k-p4'.*SUITE=tiny"):
+        ready_seeds(model)
+    model.suite = "nowhere"
+    with pytest.raises(ConfigError, match=r"suite 'nowhere' and .* does not exist"):
+        ready_seeds(model)

@@ -266,6 +266,26 @@ def test_a_size_spelt_another_way_is_the_same_run(trained):
     assert snapshot(run_dir) == before
 
 
+def test_a_built_models_default_dropout_and_pooling_spelt_out_are_the_same_run(trained):
+    """A folder written when ``model.dropout`` / ``model.pooling`` defaulted to 0.0 / "cls" is
+    the run they now give as ``None`` (a model built here gets those values); another pooling
+    is another run."""
+    cfg, run_dir, _, _, _ = trained
+    path = run_dir / "config.json"
+    info, original = json.loads(path.read_text()), path.read_text()
+    info["config"]["model"].update(dropout=0.0, pooling="cls")
+    try:
+        path.write_text(json.dumps(info))
+        assert cfg.model.dropout is None and cfg.model.pooling is None
+        assert train(cfg, run_dir, progress=False)["skipped"]
+        other = make_cfg(max_queries=160, checkpoints=[32, 96])
+        other.model.pooling = "mean"
+        with pytest.raises(RunDirMismatchError, match=r"model\.pooling: 'cls' in the folder"):
+            train(other, run_dir, progress=False)
+    finally:
+        path.write_text(original)
+
+
 def test_resuming_from_a_checkpoint_of_another_run_is_refused(tmp_path):
     cfg = make_cfg(max_queries=64, checkpoints=[32, 64])
     train(cfg, tmp_path / "a", progress=False)
