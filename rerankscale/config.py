@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -206,7 +207,15 @@ def ready_seeds(model: ModelConfig) -> list[int]:
             "does not exist; name a shipped suite (rerankscale.models.suite.SUITES), or set "
             "model.suite_seed to 'paired'"
         )
-    return kept_seeds(json.loads(path.read_text()), model.size, model.suite)
+    stat = path.stat()
+    return kept_seeds(_manifest(str(path), stat.st_mtime_ns, stat.st_size), model.size, model.suite)
+
+
+@functools.lru_cache(maxsize=8)
+def _manifest(path: str, mtime_ns: int, size: int) -> dict:
+    """A suite manifest, parsed once per version of the file (a study resolves every cell's
+    member from it: run ids, preflight, the sweep)."""
+    return json.loads(Path(path).read_text())
 
 
 @dataclass
