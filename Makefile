@@ -4,8 +4,9 @@
 #   make notebooks  execute the analysis notebooks in place on figures/results.csv (commit them)
 #   make suite   rebuild the cpu study's pretrained mini-suite suite/mixed8k/ (not needed: it
 #                is committed); SUITE=deep20|stream rebuilds suite/deep20/ or the first suite in
-#                suite/; SUITE=deep|mixed builds suite/deep/ or suite/mixed/ (manifest committed,
-#                weights not; ~50 min each) (rerankscale.models.suite.SUITES)
+#                suite/; SUITE=deep|mixed builds suite/deep/ or suite/mixed/, SUITE=mixed8k-offgrid
+#                the cpu-offgrid preset's off-grid sizes (manifest committed, weights not; ~50 min
+#                each) (rerankscale.models.suite.SUITES)
 #   make test-slurm  start a single-node SLURM here (root, apt-get), run tests/test_slurm.py, stop it
 # Each creates .venv and installs the project on first use.
 

@@ -81,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
         help="which suite (rerankscale.models.suite.SUITES): 'mixed8k' (suite/mixed8k/, the cpu "
         "study's; default), 'deep20' (suite/deep20/, the cpu-deep20 preset's), 'stream' (suite/, "
         "the cpu-stream preset's), or, with only their manifest committed, 'deep' (suite/deep/, "
-        "the cpu-deep10 preset's) and 'mixed' (suite/mixed/, the cpu-mixed preset's)",
+        "the cpu-deep10 preset's), 'mixed' (suite/mixed/, the cpu-mixed preset's) and "
+        "'mixed8k-offgrid' (suite/mixed8k-offgrid/, the cpu-offgrid preset's off-grid sizes)",
     )
 
     p = sub.add_parser(

@@ -333,6 +333,10 @@ class StudyConfig:
     # where the analysis writes; only the committed study (the cpu preset) names figures/,
     # so a quick preset never overwrites it
     figures_dir: str = "runs/{name}/figures"
+    # a results table of sizes outside ``sizes`` (another study of the same recipe, e.g. the
+    # preset ``cpu-offgrid``): the laws fitted on this study forecast them (T10), and nothing
+    # is fitted on them; None: no such check
+    offgrid_results: str | None = None
     base: RunConfig = field(default_factory=RunConfig)
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
 

@@ -12,9 +12,9 @@ computes a table once and keeps it under ``<project>/.cache/analysis/`` (``paths
 keyed by a sha256 of everything the table depends on:
 
 * the function's qualified name and its keyword arguments (``n_boot``, ``seed``, ...);
-* the analysis inputs: the results table and the first-stage baseline (their contents, not
-  their paths, so the sweep's staging copy and ``figures/results.csv`` share an entry), the
-  study config and the held-out sizes;
+* the analysis inputs: the results table, the first-stage baseline and the off-grid table
+  (their contents, not their paths, so the sweep's staging copy and ``figures/results.csv``
+  share an entry), the study config and the held-out sizes;
 * the source of every module of the ``rerankscale`` package, so a change to any fitting code
   invalidates every entry (no stale table survives an edit);
 * the floating-point environment (``numerics.fingerprint``: numpy/scipy/pandas versions, BLAS
@@ -64,6 +64,16 @@ def _frame_digest(frame: pd.DataFrame | None) -> str:
     return h.hexdigest()
 
 
+def _offgrid_digest(analysis) -> str:
+    """The off-grid table's content: the frame when loaded, else the file the study names."""
+    if getattr(analysis, "offgrid", None) is not None:
+        return _frame_digest(analysis.offgrid)
+    path = getattr(analysis.study, "offgrid_results", None)
+    if path is None or not resolve(path).is_file():
+        return "none"
+    return hashlib.sha256(resolve(path).read_bytes()).hexdigest()
+
+
 def key(analysis, fn: Callable, params: dict) -> str:
     """The memo key of ``fn(analysis, **params)`` (see the module docstring)."""
     parts = {
@@ -71,6 +81,7 @@ def key(analysis, fn: Callable, params: dict) -> str:
         "params": {k: repr(v) for k, v in sorted(params.items())},
         "table": _frame_digest(analysis.table),
         "baseline": _frame_digest(analysis.baseline),
+        "offgrid": _offgrid_digest(analysis),
         "study": repr(analysis.study),
         "held_out": list(analysis.held_out),
         "source": source_digest(),

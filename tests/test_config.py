@@ -78,10 +78,14 @@ def test_run_id_names_a_size_one_way():
     assert RunConfig.from_dict({"model": {"size": "2x"}}).run_id == "scratch-2x-listwise-s0"
 
 
-def test_the_committed_study_keeps_its_run_ids():
-    """``figures/results.csv`` holds exactly the ``cpu`` study's cells, each under the run id and
-    config columns (family, size, objective, fine-tuning seed) its config gives today."""
-    table = Path(__file__).resolve().parents[1] / "figures" / "results.csv"
+@pytest.mark.parametrize(
+    ("preset", "folder"), [("cpu", "figures"), ("cpu-offgrid", "figures-offgrid")]
+)
+def test_the_committed_study_keeps_its_run_ids(preset, folder):
+    """``figures/results.csv`` holds exactly the ``cpu`` study's cells (``figures-offgrid/`` the
+    ``cpu-offgrid`` study's), each under the run id and config columns (family, size,
+    objective, fine-tuning seed) its config gives today."""
+    table = Path(__file__).resolve().parents[1] / folder / "results.csv"
     with table.open() as f:
         rows = {
             (r["run_id"], r["family"], r["size"], r["objective"], int(r["seed"]))
@@ -90,7 +94,7 @@ def test_the_committed_study_keeps_its_run_ids():
     assert rows
     cells = {
         (c.run_id, c.model.family, c.model.size, c.train.objective, c.train.seed)
-        for c in load_study("cpu").cells()
+        for c in load_study(preset).cells()
     }
     assert rows == cells
 
@@ -122,8 +126,9 @@ def test_presets_load_and_expand():
 
 
 def test_only_the_committed_study_writes_figures():
-    """Every shipped preset but ``cpu`` writes its artifacts under ``runs/<name>/figures``, so
-    no other preset (the kept comparison studies included) can overwrite ``figures/``; ``cpu``
+    """Every shipped preset but ``cpu`` and ``cpu-offgrid`` (whose table ``cpu``'s T10 reads,
+    in ``figures-offgrid/``) writes its artifacts under ``runs/<name>/figures``, so no other
+    preset (the kept comparison studies included) can overwrite ``figures/``; ``cpu``
     fine-tunes ``mixed8k``'s readiness-screened members in its 8,000-relation world,
     ``cpu-unscreened`` all of them; the kept suite studies differ from it only in the suite, its
     world and fine-tuning every pretraining seed."""
@@ -131,9 +136,17 @@ def test_only_the_committed_study_writes_figures():
 
     names = sorted(p.stem for p in (Path(rerankscale.__file__).parent / "presets").glob("*.yaml"))
     assert {"smoke", "cpu", "cpu-deep20", "cpu-deep10", "cpu-stream", "cpu-scratch"} <= set(names)
+    committed = {"cpu": "figures", "cpu-offgrid": "figures-offgrid"}
     for name in names:
-        want = "figures" if name == "cpu" else f"runs/{name}/figures"
+        want = committed.get(name, f"runs/{name}/figures")
         assert str(load_study(name).figures_path) == want, name
+    assert load_study("cpu").offgrid_results == "figures-offgrid/results.csv"
+    offgrid = load_study("cpu-offgrid")
+    assert offgrid.offgrid_results is None and offgrid.held_out == []
+    assert not set(offgrid.sizes) & set(load_study("cpu").sizes)
+    assert offgrid.base.model.suite == "mixed8k-offgrid"
+    offgrid.base.model.suite = "mixed8k"
+    assert offgrid.base.to_dict() == load_study("cpu").base.to_dict()  # only sizes and suite
     cpu = load_study("cpu").base.to_dict()
     unscreened = load_study("cpu-unscreened")
     assert unscreened.seeds == [0, 1, 2, 3, 4] and unscreened.base.model.suite_seed == "paired"

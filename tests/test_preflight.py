@@ -4,6 +4,7 @@ results, overrides passed as a string."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -238,9 +239,16 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
     )
     problems = [str(p) for p in check(load_study(preset))]
     assert problems == [
-        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'mixed8k', 'stream'], or add "
+        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-offgrid', 'stream'], or add "
         "a SuiteSpec to rerankscale.models.suite.SUITES"
     ], problems
+
+
+def ready(study, size: str) -> list[int]:
+    """The pretraining seeds the readiness screen keeps at ``size`` in ``study``'s suite."""
+    from rerankscale.config import ready_seeds
+
+    return ready_seeds(dataclasses.replace(study.base.model, size=size))
 
 
 @pytest.mark.parametrize("preset", ["cpu", "cpu-unscreened"])
@@ -259,14 +267,23 @@ def test_the_shipped_studies_find_every_member_and_its_world_in_the_shipped_suit
 
 
 @pytest.mark.parametrize(
-    ("preset", "name"), [("cpu-deep20", "deep20"), ("cpu-mixed", "mixed"), ("cpu-deep10", "deep")]
+    ("preset", "name"),
+    [
+        ("cpu-deep20", "deep20"),
+        ("cpu-mixed", "mixed"),
+        ("cpu-deep10", "deep"),
+        ("cpu-offgrid", "mixed8k-offgrid"),
+    ],
 )
 def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_absent(
     tmp_path, monkeypatch, preset, name
 ):
-    """``cpu-deep20``, ``cpu-mixed`` and ``cpu-deep10`` fine-tune ``suite/deep20/``,
-    ``suite/mixed/`` and ``suite/deep/``, which ship their manifest only: on a fresh clone every member is one problem naming `make suite
-    SUITE=<name>`, before any work; the world the manifest records is the study's."""
+    """``cpu-deep20``, ``cpu-mixed``, ``cpu-deep10`` and ``cpu-offgrid`` fine-tune
+    ``suite/deep20/``, ``suite/mixed/``, ``suite/deep/`` and ``suite/mixed8k-offgrid/``, which
+    ship their manifest only: on a fresh clone every member is one problem naming `make suite
+    SUITE=<name>`, before any work; the world the manifest records is the study's. The first
+    three fine-tune pretraining seeds 0-2 of 6 sizes, ``cpu-offgrid`` the 3 of 5 its readiness
+    screen keeps at each of 3 sizes."""
     import shutil
 
     from rerankscale.models import suite
@@ -275,7 +292,10 @@ def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_
     shutil.copy(suite.suite_folder(name) / suite.MANIFEST, tmp_path / name / suite.MANIFEST)
     monkeypatch.setattr(suite, "suite_folder", lambda name: tmp_path / name)  # a fresh clone's
     study = load_study(preset)
-    assert {c.member_seed() for c in study.cells()} == {0, 1, 2}
+    for size in study.sizes:
+        seeds = {c.member_seed() for c in study.cells() if c.model.size == size}
+        assert seeds == ({0, 1, 2} if preset != "cpu-offgrid" else set(ready(study, size)))
     problems = [str(p) for p in check(study)]
-    assert len(problems) == 18, problems
+    members = {(c.model.size, c.member_seed()) for c in study.cells()}
+    assert len(problems) == len(members) == 3 * len(study.sizes), problems  # one per member
     assert all(f"`make suite SUITE={name}`" in p and "git checkout" not in p for p in problems)

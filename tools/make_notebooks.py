@@ -170,6 +170,18 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         'report.save(mc, figures_dir, "T9_method_forecasts")\n'
         "t9 = report.method_comparison_summary(mc)\n"
         'report.save(t9, figures_dir, "T9_method_comparison")\nt9',
+        "## Sizes outside the grid\n\nThe same laws forecast sizes the study never trained: "
+        "another study of the same recipe at sizes between the grid's (the preset's "
+        "`offgrid_results`, for `cpu` the `cpu-offgrid` study in `figures-offgrid/`). Nothing "
+        "is fitted on them. Each law is fitted twice: on every grid size, and on the fitted "
+        "sizes only (as T3). A world or recipe tuned to the grid's numbers would show here.",
+        "t10 = memo.cached(report.offgrid_forecasts, a, n_boot=n_boot, seed=seed)\n"
+        'report.save(t10, figures_dir, "T10_offgrid_forecasts")\n'
+        "s10 = report.offgrid_summary(t10)\n"
+        'report.save(s10, figures_dir, "T10_offgrid_summary")\ns10',
+        "r10 = memo.cached(report.offgrid_regime, a)\n"
+        'report.save(r10, figures_dir, "T10_offgrid_regime")\nr10',
+        'fig = report.f8_offgrid(a, t10)\nreport.save(fig, figures_dir, "F8_offgrid")\nfig',
     ],
     "06_compute.ipynb": [
         "# 06 · Compute: allocation rules, iso-FLOP profiles, equal-compute checkpoints\n\n"

@@ -173,6 +173,13 @@ MIXED8K_SUITE = dataclasses.replace(
     MIXED_SUITE, world={"n_relations": 8000, "zipf_qrel": 1.0}, seeds=(0, 1, 2, 3, 4), keep=3
 )
 
+# Off-grid members of the same recipe and world: one size between each pair of the grid's
+# neighbours where the shape rule changes (35k: 2 x 40; 180k: 3 x 76, the first 3-layer size;
+# 420k: 3 x 120), five seeds each, screened like ``mixed8k``. The laws fitted on the ``cpu``
+# study are tested on them (preset ``cpu-offgrid``, ``rerankscale offgrid``); nothing of the
+# committed study is fitted on them. Manifest only: ``make suite SUITE=mixed8k-offgrid``.
+MIXED8K_OFFGRID_SUITE = dataclasses.replace(MIXED8K_SUITE, sizes=("35k", "180k", "420k"))
+
 # every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream
 # packing) is ``suite/`` itself, any other ``suite/<name>/``; ``model.suite`` picks one (default
 # ``stream``), ``make suite SUITE=<name>`` (``rerankscale suite --suite``) builds it
@@ -182,6 +189,7 @@ SUITES = {
     "deep20": DEEP20_SUITE,
     "mixed": MIXED_SUITE,
     "mixed8k": MIXED8K_SUITE,
+    "mixed8k-offgrid": MIXED8K_OFFGRID_SUITE,
 }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from rerankscale import scaling as sc
-from rerankscale.config import StudyConfig, load_preset
+from rerankscale.config import StudyConfig, load_preset, parse_size
 from rerankscale.evaluation.results import ResultsError
 from rerankscale.evaluation.results import load as load_results
 from rerankscale.io import atomic_write_text
@@ -44,6 +44,10 @@ class Analysis:
     eval_sets: list[str]
     held_out: list[str]
     fits: dict = field(default_factory=dict)  # memo of fitted laws, see ``cached_fits``
+    # results of sizes outside the study's grid, forecast by the laws fitted on the study and
+    # never fitted on (T10); read on first use from ``StudyConfig.offgrid_results``
+    # (``offgrid_table``)
+    offgrid: pd.DataFrame | None = None
 
     @property
     def primary(self) -> str:
@@ -90,6 +94,42 @@ def load_analysis(preset: str, results_path: str | Path) -> Analysis:
     ordered = sorted(eval_sets, key=lambda e: (not e.endswith("dev"), e))
     held = [s for s in study.held_out if s in set(table["size"])]
     return Analysis(table, study, baseline, ordered, held)
+
+
+def offgrid_table(a: Analysis) -> pd.DataFrame | None:
+    """``a.offgrid``, read on first use from the study's ``offgrid_results`` (None when it
+    names none) and validated against the study's table: sizes outside the grid, the same
+    objectives and eval sets; ``ResultsError`` naming the fix otherwise."""
+    if a.offgrid is None and a.study.offgrid_results is not None:
+        a.offgrid = _load_offgrid(a.study, a.table)
+    return a.offgrid
+
+
+def _load_offgrid(study: StudyConfig, table: pd.DataFrame) -> pd.DataFrame:
+    path = resolve(study.offgrid_results)
+    fix = (
+        f"build it with `rerankscale sweep --preset cpu-offgrid` (after `make suite "
+        f"SUITE=mixed8k-offgrid`), or set offgrid_results: null in preset {study.name!r}"
+    )
+    if not path.is_file():
+        raise ResultsError(f"offgrid_results {str(path)!r} does not exist; {fix}")
+    offgrid = load_results(path)
+    sc.validate_results_table(offgrid)
+    shared = sorted(set(offgrid["size"]) & set(table["size"]), key=parse_size)
+    if shared:
+        raise ResultsError(
+            f"offgrid_results {str(path)!r} holds sizes of the study's own grid {shared}: "
+            "an off-grid table must hold only sizes the laws are not fitted on"
+        )
+    for column in ("objective", "eval_set"):
+        missing = sorted(set(table[column]) - set(offgrid[column]))
+        if missing:
+            raise ResultsError(
+                f"offgrid_results {str(path)!r} has no rows for {column} {missing}: it must "
+                f"come from a study with the same {column}s; {fix}"
+            )
+    attention = offgrid["attention_flops"] if "attention_flops" in offgrid else 0.0
+    return offgrid.assign(dense_flops=offgrid["train_flops"] - attention)
 
 
 # --------------------------------------------------------------------------- saving

@@ -98,6 +98,26 @@ ARTIFACTS = {
         "coverage per evaluation (hold-out, rollout), pooled and per eval set",
         "05_forecast",
     ),
+    "T10_offgrid_forecasts": (
+        "the laws of T3 forecast sizes outside the grid (another study of the same recipe, "
+        "never fitted on), fitted on every grid size and on the fitted sizes only: "
+        "prediction, 95% interval, actual, error, bias, coverage",
+        "05_forecast",
+    ),
+    "T10_offgrid_summary": (
+        "off-grid MAE, RMSE, bias and coverage per fit × law × eval set × objective",
+        "05_forecast",
+    ),
+    "T10_offgrid_regime": (
+        "T7's checks over the grid and the off-grid sizes together: above BM25, power-law "
+        "regime, strictly increasing in N over every size",
+        "05_forecast",
+    ),
+    "F8_offgrid": (
+        "metric vs model size per objective: the size law fitted on every grid size and its "
+        "forecasts of the off-grid sizes (stars) with 95% intervals",
+        "05_forecast",
+    ),
     "T4_allocation": (
         "compute-allocation exponents N* ∝ C^a, D* ∝ C^b per objective with bootstrap intervals",
         "06_compute",

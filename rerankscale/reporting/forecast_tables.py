@@ -1,6 +1,7 @@
 """Notebook 05 (forecast): forecasts of the held-out sizes (T3) and their summary, rolling-
 origin backtests, rollout validation (T8, F7), the four forecast methods compared (T9) and the
-size law with its forecasts (F1).
+size law with its forecasts (F1), and the same laws tested on sizes outside the grid (T10,
+F8).
 
 Every forecast table gives the prediction, its 95% interval, the actual value, the error and
 the signed bias (actual − predicted: positive = the law under-predicts), and names its
@@ -9,14 +10,50 @@ the signed bias (actual − predicted: positive = the law under-predicts), and n
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from rerankscale import scaling as sc
 from rerankscale.reporting import plots
-from rerankscale.reporting.analysis import EXPOSURE, Analysis, first_stage
+from rerankscale.reporting.analysis import (
+    EXPOSURE,
+    Analysis,
+    first_stage,
+    first_stage_values,
+    offgrid_table,
+)
 from rerankscale.reporting.fit_tables import one_input_law, size_fits
+from rerankscale.scaling import regime
 
 # --------------------------------------------------------------------------- forecasts (T3, F1)
+
+FORECAST_COLUMNS = [
+    "kind",
+    "law",
+    "eval_set",
+    "objective",
+    "metric",
+    "size",
+    "n_params",
+    "fit_sizes",
+    "n_seeds",
+    "prediction",
+    "lo",
+    "hi",
+    "actual",
+    "error",
+    "abs_error",
+    "bias",
+    "covered",
+    "pi_lo",
+    "pi_hi",
+    "covered_pi",
+    "fit_status",
+    "interval_method",
+    "interval_status",
+    "interval_note",
+]
 
 
 def forecasts(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
@@ -24,32 +61,7 @@ def forecasts(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd
     by two laws: the size law at the final checkpoint and the joint law at every checkpoint
     (reported at the final one). Columns: prediction, 95% interval (lo, hi), actual, error,
     abs_error, bias (actual − predicted: positive = the law under-predicts), covered."""
-    keep = [
-        "kind",
-        "law",
-        "eval_set",
-        "objective",
-        "metric",
-        "size",
-        "n_params",
-        "fit_sizes",
-        "n_seeds",
-        "prediction",
-        "lo",
-        "hi",
-        "actual",
-        "error",
-        "abs_error",
-        "bias",
-        "covered",
-        "pi_lo",
-        "pi_hi",
-        "covered_pi",
-        "fit_status",
-        "interval_method",
-        "interval_status",
-        "interval_note",
-    ]
+    keep = FORECAST_COLUMNS
     if not a.held_out:
         return pd.DataFrame(columns=keep)
     metrics = list(metrics or a.metrics)
@@ -113,6 +125,70 @@ def forecast_summary(fc: pd.DataFrame) -> pd.DataFrame:
             ]
         )
     return sc.summarize_forecasts(fc, by=["kind", "eval_set", "metric", "objective"])
+
+
+# --------------------------------------------------------------------------- off-grid sizes (T10)
+
+OFFGRID_FITS = ("every grid size", "the fitted sizes")
+
+
+def offgrid_forecasts(a: Analysis, metrics=None, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+    """T10: the laws of T3 forecast sizes outside the study's grid (``a.offgrid``, another
+    study of the same recipe; nothing is fitted on them). Two fits per law: on every grid size
+    (the off-grid sizes between them are interpolations, those beyond extrapolations) and on
+    the fitted sizes only (the held-out sizes removed, as T3). Columns as T3, plus ``fit_on``.
+    Empty when the study names no off-grid table (``analysis.offgrid_table``)."""
+    offgrid = offgrid_table(a)
+    if offgrid is None:
+        return pd.DataFrame(columns=["fit_on", *FORECAST_COLUMNS])
+    offgrid_sizes = list(dict.fromkeys(offgrid["size"]))
+    table = pd.concat([a.table, offgrid], ignore_index=True)
+    frames = []
+    for fit_on, held in zip(OFFGRID_FITS, ([], a.held_out)):
+        grown = dataclasses.replace(a, table=table, held_out=[*held, *offgrid_sizes], fits={})
+        fc = forecasts(grown, metrics, n_boot=n_boot, seed=seed)
+        frames.append(fc[fc["size"].isin(offgrid_sizes)].assign(fit_on=fit_on))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["fit_on", *(c for c in out if c != "fit_on")]].reset_index(drop=True)
+
+
+def offgrid_summary(fc: pd.DataFrame) -> pd.DataFrame:
+    """T10's MAE, RMSE, signed bias and coverage per fit × law × eval set × metric × objective."""
+    if fc.empty:
+        return pd.DataFrame(columns=["fit_on", *forecast_summary(fc).columns])
+    return sc.summarize_forecasts(fc, by=["fit_on", "kind", "eval_set", "metric", "objective"])
+
+
+def offgrid_regime(a: Analysis, metric: str = "ndcg@10") -> pd.DataFrame:
+    """T7's checks over the grid and the off-grid sizes together (``regime.summary``): is
+    every size, fitted or not, above the first stage and in the power-law regime, and does
+    the seed mean strictly increase with N over all of them? Empty without an off-grid table."""
+    offgrid = offgrid_table(a)
+    if offgrid is None:
+        return pd.DataFrame(columns=["check", "metric", "units", "passed", "worst_value"])
+    table = pd.concat([a.table, offgrid], ignore_index=True)
+    return regime.summary(table, first_stage_values(a, metric), metric)
+
+
+def f8_offgrid(a: Analysis, fc: pd.DataFrame, metric: str = "ndcg@10"):
+    """F8: metric vs N per objective, the size law fitted on every grid size, and its
+    forecasts of the off-grid sizes (stars: their actuals) with 95% intervals (primary eval
+    set); ``fc``: T10."""
+    whole = dataclasses.replace(a, held_out=[], fits={})
+    size_rows = fc[
+        (fc["fit_on"] == OFFGRID_FITS[0])
+        & (fc["kind"] == "size law, final checkpoint")
+        & (fc["eval_set"] == a.primary)
+    ]
+    return plots.plot_size_scaling(
+        sc.final_checkpoints(whole.fitted_rows()),
+        size_fits(whole, metric),
+        size_rows,
+        metric=metric,
+        baseline=first_stage(a, metric),
+        eval_set=a.primary,
+        forecast_of="off-grid",
+    )
 
 
 def backtests(a: Analysis, metric: str = "ndcg@10", n_boot: int = 100, seed: int = 0):

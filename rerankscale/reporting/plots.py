@@ -150,6 +150,7 @@ def plot_size_scaling(
     x: str = "n_params",
     baseline: float | None = None,
     eval_set: str | None = None,
+    forecast_of: str = "held out",
 ) -> Figure:
     """F1: ``metric`` against model size per objective (log x), the fitted law per objective
     (solid over the fitted range, dashed beyond it), held-out sizes (stars) with the forecast
@@ -157,7 +158,9 @@ def plot_size_scaling(
     rows the fits used (e.g. final checkpoints, one per run); ``fits``: objective → FitResult of a one-input law in N (its
     ``predict_metric`` is drawn; a fit whose status is not ``ok`` says so in the legend);
     ``forecasts``: a ``forecast_holdout`` frame; ``baseline``: the first stage's value, drawn
-    as a dotted line; ``eval_set`` names the eval set in the title."""
+    as a dotted line; ``eval_set`` names the eval set in the title; ``forecast_of`` names the
+    forecast sizes ("held out": the largest, shaded; "off-grid": sizes between the fitted ones
+    (F8), not shaded)."""
     fig, axes = _figure()
     ax = axes[0, 0]
     _first_stage_line(ax, baseline)
@@ -239,7 +242,7 @@ def plot_size_scaling(
                         )
                     )
                 )
-    if held_x:
+    if held_x and forecast_of == "held out":
         ax.axvspan(min(held_x) / 1.25, max(held_x) * 1.25, color="0.92", zorder=0)
     ax.set_xscale("log")
     ax.set_xlabel("non-embedding parameters N" if x == "n_params" else x)
@@ -258,7 +261,7 @@ def plot_size_scaling(
         )
     where = f" on {eval_set}" if eval_set else ""
     ax.set_title(
-        f"{metric}{where} vs model size (higher is better)\n★ held out, × forecast ± 95%",
+        f"{metric}{where} vs model size (higher is better)\n★ {forecast_of}, × forecast ± 95%",
         fontsize=9,
     )
     fig.rerankscale_data = pd.concat(drawn, ignore_index=True) if drawn else pd.DataFrame()

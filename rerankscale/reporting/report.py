@@ -9,7 +9,8 @@ has no logic of its own (internal callers import from those modules). Per notebo
   ``f3_joint``, ``f6_contrastive_entropy``;
 - 05_forecast (``reporting.forecast_tables``): ``forecasts``, ``forecast_summary``,
   ``backtests``, ``f1_model_size``, ``rollout``, ``rollout_summary``, ``f7_rollout``,
-  ``method_comparison``, ``method_comparison_summary``;
+  ``method_comparison``, ``method_comparison_summary``, ``offgrid_forecasts``,
+  ``offgrid_summary``, ``offgrid_regime``, ``f8_offgrid``;
 - 06_compute (``reporting.compute_tables``): ``t4_allocation``, ``f4_compute_optimal``,
   ``equal_compute``, ``t5_equal_compute``, ``f5_equal_compute``, ``t6_inference_aware``.
 
@@ -40,10 +41,14 @@ from rerankscale.reporting.forecast_tables import (
     backtests,
     f1_model_size,
     f7_rollout,
+    f8_offgrid,
     forecast_summary,
     forecasts,
     method_comparison,
     method_comparison_summary,
+    offgrid_forecasts,
+    offgrid_regime,
+    offgrid_summary,
     rollout,
     rollout_summary,
 )
@@ -65,8 +70,12 @@ __all__ = [
     "rollout",
     "rollout_summary",
     "f7_rollout",
+    "f8_offgrid",
     "method_comparison",
     "method_comparison_summary",
+    "offgrid_forecasts",
+    "offgrid_summary",
+    "offgrid_regime",
     "t4_allocation",
     "f4_compute_optimal",
     "equal_compute",

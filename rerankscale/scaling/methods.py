@@ -120,7 +120,11 @@ def summarize_methods(fc: pd.DataFrame, by: Sequence[str] = ("evaluation",)) -> 
     predicted: positive = the method under-predicts), coverage of the law's and of the
     prediction interval over the valid intervals and the interval methods
     (``forecast.summarize_forecasts``), with ``rank`` by MAE within the group (1 = best).
-    Methods keep the order they were compared in."""
+    Methods keep the order they were compared in. No forecasts (e.g. a study of three sizes
+    and none held out): an empty table with those columns."""
+    if fc.empty:
+        stats = ["n", "n_failed", "mae", "rmse", "bias", "coverage", "coverage_pi", "rank"]
+        return pd.DataFrame(columns=[*by, "method", "formula", *stats])
     by = [b for b in by if b in fc.columns]
     out = summarize_forecasts(fc, [*by, "method"])
     order = {name: i for i, name in enumerate(dict.fromkeys(fc["method"]))}

@@ -13,28 +13,34 @@ from rerankscale.reporting.analysis import FIRST_STAGE
 from rerankscale.reporting.fit_tables import joint_fits
 
 SIZES = (10e3, 20e3, 40e3, 80e3, 160e3, 320e3)
+OFFGRID = (28e3, 113e3, 226e3)  # between grid sizes: nothing is fitted on them
 
 
-@pytest.fixture(scope="module")
-def analysis(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("figures")
+def law_table(sizes, seed: int) -> pd.DataFrame:
+    """A results table drawn from known laws, sizes labelled ``<n // 1000>k``."""
     table = sc.synthetic_results_table(
-        sizes=SIZES,
+        sizes=sizes,
         seeds=2,
         n_checkpoints=6,
         objectives=("pointwise", "listwise"),
         eval_sets=("synthetic-dev", "synthetic-trec"),
         queries=(500, 16000),
-        seed=3,
+        seed=seed,
         laws={
             "ndcg@10": dict(E=0.2, A=0.02, alpha=0.4, B=0.4, beta=0.35),
             "ce@32": dict(E=1.0, A=0.1, alpha=0.3, B=1.5, beta=0.3),
         },
     )
-    labels = {n: f"{int(n // 1000)}k" for n in SIZES}
-    table = table.assign(
+    labels = {n: f"{int(n // 1000)}k" for n in sizes}
+    return table.assign(
         size=table["n_params"].map(labels), attention_flops=0.05 * table["train_flops"]
     )
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("figures")
+    table = law_table(SIZES, seed=3)
     results.save(table, folder / "results")
     pd.DataFrame(
         [
@@ -150,3 +156,64 @@ def test_method_comparison_table(analysis):
         "T9_method_comparison" in catalogue.ARTIFACTS
         and "T9_method_forecasts" in catalogue.ARTIFACTS
     )
+
+
+def test_offgrid_sizes_are_forecast_by_the_laws_of_the_grid(analysis):
+    a, folder = analysis
+    off = law_table(OFFGRID, seed=4)
+    a = dataclasses.replace(a, offgrid=off.assign(dense_flops=0.95 * off["train_flops"]), fits={})
+    t10 = report.offgrid_forecasts(a, metrics=["ndcg@10"], n_boot=20)
+    assert set(t10["size"]) == {"28k", "113k", "226k"}
+    fits = t10.groupby("fit_on")["fit_sizes"].unique().map(list).to_dict()
+    assert fits == {
+        "every grid size": ["10k,20k,40k,80k,160k,320k"],
+        "the fitted sizes": ["10k,20k,40k,80k"],
+    }
+    # per fit: 3 sizes x 2 objectives x 2 eval sets x (size law, joint law)
+    assert t10.groupby("fit_on").size().eq(24).all()
+    actual = sc.final_checkpoints(off)
+    row = t10[(t10["size"] == "113k") & (t10.objective == "listwise")].iloc[0]
+    expect = actual[
+        (actual["size"] == "113k")
+        & (actual.objective == "listwise")
+        & (actual.eval_set == row["eval_set"])
+    ]["ndcg@10"].mean()
+    assert row["actual"] == pytest.approx(expect)
+    joint = t10[t10.kind.str.startswith("joint")]
+    assert np.all(joint["abs_error"] < 0.05)  # drawn from the law the grid was: close
+    summary = report.offgrid_summary(t10)
+    assert len(summary) == 2 * 2 * 2 * 2 and (summary["n"] == 3).all()
+    r10 = report.offgrid_regime(a).set_index("check")["units"].to_dict()
+    # 9 sizes x 2 objectives x 2 eval sets; the order over 9 sizes at 3 of 6 checkpoints
+    assert r10 == {
+        "above first stage from checkpoint 2": 36,
+        "power-law regime (R² ≥ 0.9, not convex, span ≥ 16×)": 36,
+        "strictly increasing in N from mid-training": 12,
+    }
+    paths = report.save(report.f8_offgrid(a, t10), folder, "F8_offgrid")
+    assert {p.suffix for p in paths.values()} == {".png", ".pdf", ".csv"}
+
+
+def test_offgrid_table_is_validated_before_any_fit(analysis, tmp_path):
+    a, _ = analysis
+    none = dataclasses.replace(a, study=dataclasses.replace(a.study, offgrid_results=None))
+    assert report.offgrid_forecasts(none).empty
+    assert report.offgrid_summary(report.offgrid_forecasts(none)).empty
+    assert report.offgrid_regime(none).empty
+    missing = dataclasses.replace(
+        a, study=dataclasses.replace(a.study, offgrid_results=str(tmp_path / "nope.csv"))
+    )
+    with pytest.raises(results.ResultsError, match="does not exist.*--preset cpu-offgrid"):
+        report.offgrid_forecasts(missing)
+    results.save(law_table((40e3, 113e3), seed=5), tmp_path / "overlap")
+    overlap = dataclasses.replace(
+        a, study=dataclasses.replace(a.study, offgrid_results=str(tmp_path / "overlap.csv"))
+    )
+    with pytest.raises(results.ResultsError, match=r"sizes of the study's own grid \['40k'\]"):
+        report.offgrid_forecasts(overlap)
+    results.save(law_table((113e3,), seed=5).assign(objective="pairwise"), tmp_path / "other")
+    other = dataclasses.replace(
+        a, study=dataclasses.replace(a.study, offgrid_results=str(tmp_path / "other.csv"))
+    )
+    with pytest.raises(results.ResultsError, match="no rows for objective"):
+        report.offgrid_forecasts(other)

@@ -66,6 +66,7 @@ def test_manifest_keys_match_the_default_recipe(manifest, tokenizer):
         ("mixed8k", [2, 2, 2, 2, 3, 4]),
         ("deep", [2, 2, 2, 3, 4, 5]),
         ("mixed", [2, 2, 2, 2, 3, 4]),
+        ("mixed8k-offgrid", [2, 3, 3]),
     ],
 )
 def test_the_multi_seed_suites_hold_every_pretraining_seed_per_size_deepening_with_n(
@@ -73,7 +74,8 @@ def test_the_multi_seed_suites_hold_every_pretraining_seed_per_size_deepening_wi
 ):
     """``suite/mixed8k/`` (the ``cpu`` study's: 6 sizes × 5 pretraining seeds, stops 29–30)
     ships its weights; ``suite/deep20/`` (stop 20), ``suite/deep/`` (stop 19) and
-    ``suite/mixed/`` (stop 28), 6 sizes × 3 seeds, their manifest only. Each: every member's key
+    ``suite/mixed/`` (stop 28), 6 sizes × 3 seeds, and ``suite/mixed8k-offgrid/`` (stop 31, 3
+    sizes between ``mixed8k``'s × 5 seeds), their manifest only. Each: every member's key
     from its spec, its checksums, log and readiness, depth growing with N. A shipped member
     verifies against its checksums (every suite together ≤ 50 MB); a manifest-only suite's
     missing member is a ``make suite SUITE=<name>`` error with no ``git checkout`` hint."""
@@ -98,8 +100,9 @@ def test_the_multi_seed_suites_hold_every_pretraining_seed_per_size_deepening_wi
     else:
         (tmp_path / name).mkdir()
         shutil.copy(folder / MANIFEST, tmp_path / name / MANIFEST)
-        with pytest.raises(SuiteError, match=rf"'10k'.*`make suite SUITE={name}`$"):
-            member_path("10k", tmp_path / name)
+        first = spec.sizes[0]
+        with pytest.raises(SuiteError, match=rf"'{first}'.*`make suite SUITE={name}`$"):
+            member_path(first, tmp_path / name)
 
 
 def shipped_bytes() -> int:
@@ -130,7 +133,7 @@ def test_a_suite_is_named_and_its_errors_name_its_rebuild_command(tmp_path):
     assert rebuild_command(SUITE_DIR / "deep") == "make suite SUITE=deep"
     with pytest.raises(
         SuiteError,
-        match=r"unknown suite 'nope'; use one of \['deep', 'deep20', 'mixed', 'mixed8k', 'stream'\]",
+        match=r"unknown suite 'nope'; use one of \['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-offgrid', 'stream'\]",
     ):
         suite_spec("nope")
     folder = tmp_path / "deep"  # a suite folder is named by its suite

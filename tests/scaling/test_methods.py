@@ -167,3 +167,12 @@ def test_summary_ranks_methods_per_evaluation():
     # order is a tie at rounding level) and rank above the two that do not contain it
     exact = hold.loc[["saturating", "error"]]
     assert (exact["mae"] < 1e-5).all() and sorted(exact["rank"]) == [1, 2]
+
+
+def test_no_forecasts_summarize_to_an_empty_table_with_the_columns():
+    """A study with three sizes and none held out has nothing to compare (no hold-out, no
+    larger size in the rollout): the summary is empty, not an error."""
+    from rerankscale.scaling.methods import summarize_methods
+
+    out = summarize_methods(pd.DataFrame(), by=["evaluation", "eval_set"])
+    assert out.empty and {"evaluation", "eval_set", "method", "mae", "rank"} <= set(out.columns)
