@@ -176,8 +176,8 @@ MIXED8K_SUITE = dataclasses.replace(
 # Off-grid members of the same recipe and world: one size between each pair of the grid's
 # neighbours where the shape rule changes (35k: 2 x 40; 180k: 3 x 76, the first 3-layer size;
 # 420k: 3 x 120), five seeds each, screened like ``mixed8k``. The laws fitted on the ``cpu``
-# study are tested on them (preset ``cpu-offgrid``, ``rerankscale offgrid``); nothing of the
-# committed study is fitted on them. Manifest only: ``make suite SUITE=mixed8k-offgrid``.
+# study are tested on them (preset ``cpu-offgrid``; T10 and F8 of notebook 05); nothing of
+# the committed study is fitted on them. Manifest only: ``make suite SUITE=mixed8k-offgrid``.
 MIXED8K_OFFGRID_SUITE = dataclasses.replace(MIXED8K_SUITE, sizes=("35k", "180k", "420k"))
 
 # every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream

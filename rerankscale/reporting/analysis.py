@@ -85,8 +85,7 @@ def load_analysis(preset: str, results_path: str | Path) -> Analysis:
     path = resolve(results_path)
     table = load_results(path)
     sc.validate_results_table(table)
-    attention = table["attention_flops"] if "attention_flops" in table else 0.0
-    table = table.assign(dense_flops=table["train_flops"] - attention)
+    table = _with_dense_flops(table)
     study = load_preset(preset)
     baseline_path = path.parent / "T0_first_stage.csv"
     baseline = pd.read_csv(baseline_path) if baseline_path.exists() else None
@@ -128,8 +127,13 @@ def _load_offgrid(study: StudyConfig, table: pd.DataFrame) -> pd.DataFrame:
                 f"offgrid_results {str(path)!r} has no rows for {column} {missing}: it must "
                 f"come from a study with the same {column}s; {fix}"
             )
-    attention = offgrid["attention_flops"] if "attention_flops" in offgrid else 0.0
-    return offgrid.assign(dense_flops=offgrid["train_flops"] - attention)
+    return _with_dense_flops(offgrid)
+
+
+def _with_dense_flops(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``dense_flops``: training FLOPs less the attention term (6·N·tokens)."""
+    attention = table["attention_flops"] if "attention_flops" in table else 0.0
+    return table.assign(dense_flops=table["train_flops"] - attention)
 
 
 # --------------------------------------------------------------------------- saving
