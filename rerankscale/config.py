@@ -99,6 +99,12 @@ def size_name(size: str | int) -> str:
     return short if parse_size(short) == n else str(n)
 
 
+def member_name(size: str, seed: int = 0) -> str:
+    """A suite member's name: ``120k`` for pretraining seed 0, ``120k-p1`` for seed 1."""
+    name = size_name(size)
+    return f"{name}-p{int(seed)}" if seed else name
+
+
 # --------------------------------------------------------------------------- config blocks
 
 
@@ -178,10 +184,9 @@ def kept_seeds(manifest: dict, size: str, suite: str) -> list[int]:
     ``spec.keep``, each member's ``readiness.mrr_last``, ``rerankscale.models.readiness``);
     ``ConfigError`` naming the member without readiness and the build that adds it."""
     spec = manifest.get("spec", {})
-    size = size_name(size)
     scores = {}
     for seed in spec.get("seeds", [0]):
-        name = f"{size}-p{seed}" if seed else size
+        name = member_name(size, seed)
         readiness = manifest["members"].get(name, {}).get("readiness", {}).get("mrr_last")
         if readiness is None:
             raise ConfigError(

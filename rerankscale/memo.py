@@ -39,6 +39,7 @@ from pathlib import Path
 import pandas as pd
 
 from rerankscale import numerics
+from rerankscale.io import sha256
 from rerankscale.paths import resolve
 
 CACHE_DIR = ".cache/analysis"
@@ -71,7 +72,7 @@ def _offgrid_digest(analysis) -> str:
     path = getattr(analysis.study, "offgrid_results", None)
     if path is None or not resolve(path).is_file():
         return "none"
-    return hashlib.sha256(resolve(path).read_bytes()).hexdigest()
+    return sha256(resolve(path))
 
 
 def key(analysis, fn: Callable, params: dict) -> str:

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rerankscale.config import ConfigError, parse_size, size_name
+from rerankscale.config import ConfigError, member_name, parse_size, size_name
 from rerankscale.data.synthetic.config import SyntheticConfig, synthetic_config
 from rerankscale.data.synthetic.pretraining import PretrainCorpus, pretraining_texts
 from rerankscale.data.synthetic.world import build_world, zipf_weights
@@ -222,12 +222,6 @@ def suite_tokenizer(spec: SuiteSpec):
     otherwise see some of them as ``[UNK]``."""
     with synthetic_config(spec.world_config()):
         return get_tokenizer(TOKENIZER_DATASET, spec.vocab_size, progress=False)
-
-
-def member_name(size: str, seed: int = 0) -> str:
-    """``120k`` for pretraining seed 0, ``120k-p1`` for seed 1."""
-    name = size_name(size)
-    return f"{name}-p{int(seed)}" if seed else name
 
 
 def member_order(name: str) -> tuple[int, int]:

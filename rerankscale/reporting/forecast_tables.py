@@ -175,20 +175,7 @@ def f8_offgrid(a: Analysis, fc: pd.DataFrame, metric: str = "ndcg@10"):
     forecasts of the off-grid sizes (stars: their actuals) with 95% intervals (primary eval
     set); ``fc``: T10."""
     whole = dataclasses.replace(a, held_out=[], fits={})
-    size_rows = fc[
-        (fc["fit_on"] == OFFGRID_FITS[0])
-        & (fc["kind"] == "size law, final checkpoint")
-        & (fc["eval_set"] == a.primary)
-    ]
-    return plots.plot_size_scaling(
-        sc.final_checkpoints(whole.fitted_rows()),
-        size_fits(whole, metric),
-        size_rows,
-        metric=metric,
-        baseline=first_stage(a, metric),
-        eval_set=a.primary,
-        forecast_of="off-grid",
-    )
+    return _size_figure(whole, fc[fc["fit_on"] == OFFGRID_FITS[0]], metric, "off-grid")
 
 
 def backtests(a: Analysis, metric: str = "ndcg@10", n_boot: int = 100, seed: int = 0):
@@ -359,13 +346,19 @@ def method_comparison_summary(mc: pd.DataFrame) -> pd.DataFrame:
 def f1_model_size(a: Analysis, fc: pd.DataFrame, metric: str = "ndcg@10"):
     """F1: metric vs N per objective, the size law fitted without the held-out sizes, and its
     forecasts with 95% intervals at the held-out sizes (primary eval set)."""
-    points = sc.final_checkpoints(a.fitted_rows())
+    return _size_figure(a, fc, metric, "held out")
+
+
+def _size_figure(a: Analysis, fc: pd.DataFrame, metric: str, forecast_of: str):
+    """The size law fitted on ``a``'s fitted sizes (final checkpoints) with ``fc``'s size-law
+    forecasts on the primary eval set (``plots.plot_size_scaling``)."""
     size_rows = fc[(fc["kind"] == "size law, final checkpoint") & (fc["eval_set"] == a.primary)]
     return plots.plot_size_scaling(
-        points,
+        sc.final_checkpoints(a.fitted_rows()),
         size_fits(a, metric),
         size_rows,
         metric=metric,
         baseline=first_stage(a, metric),
         eval_set=a.primary,
+        forecast_of=forecast_of,
     )

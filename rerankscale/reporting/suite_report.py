@@ -45,6 +45,8 @@ def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
     with ``model.suite_seed: ready`` fine-tunes it (``kept``: ``config.kept_seeds``; None where
     a size's readiness is incomplete), pretraining seconds."""
     manifest = json.loads((suite_folder(suite) / "manifest.json").read_text())
+    sizes = {name.partition("-p")[0] for name in manifest["members"]}
+    kept = {size: _kept(manifest, size) for size in sizes}
     rows = []
     for name, m in manifest["members"].items():
         probe, ready = m["probe"], m.get("readiness", {})
@@ -54,7 +56,7 @@ def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
                 "member": name,
                 "size": size,
                 "pretrain_seed": int(seed or 0),
-                "kept": _kept(manifest, size, int(seed or 0)),
+                "kept": None if kept[size] is None else int(seed or 0) in kept[size],
                 "n_params": m["n_params_non_embedding"],
                 "d_model": m["shape"]["d_model"],
                 "n_layers": m["shape"]["n_layers"],
@@ -73,11 +75,11 @@ def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["n_params", "pretrain_seed"], ignore_index=True)
 
 
-def _kept(manifest: dict, size: str, seed: int) -> bool | None:
-    """Whether the readiness screen keeps member ``size``-p``seed`` (``config.kept_seeds``);
+def _kept(manifest: dict, size: str) -> list[int] | None:
+    """The pretraining seeds the readiness screen keeps at ``size`` (``config.kept_seeds``);
     None where a member of that size has no readiness."""
     try:
-        return seed in kept_seeds(manifest, size, "this suite")
+        return kept_seeds(manifest, size, "this suite")
     except ConfigError:
         return None
 

@@ -422,7 +422,7 @@ def test_ready_seeds_keep_each_sizes_best_readiness_and_pair_the_rest(tmp_path, 
     assert [member_seed(model, s) for s in (0, 2, 3)] == [0, 2, 3]  # paired, on the kept ones
     with pytest.raises(ConfigError, match=r"seed 1 of size 10k is not one .* \(\[0, 2, 3\]\)"):
         member_seed(model, 1)
-    assert [suite_report._kept(manifest, "10k", s) for s in range(5)] == [1, 0, 1, 1, 0]
+    assert [s in suite_report._kept(manifest, "10k") for s in range(5)] == [1, 0, 1, 1, 0]
     study = load_study("cpu")
     study.base.model.suite, study.base.model.suite_seed = "tiny", "ready"
     cells = [study.cell("10k", "listwise", i) for i in range(3)]  # study seed i: kept seed i
@@ -434,7 +434,7 @@ def test_ready_seeds_keep_each_sizes_best_readiness_and_pair_the_rest(tmp_path, 
     with pytest.raises(ConfigError, match="keeps 3 pretraining seeds per size"):
         study.cell("10k", "listwise", 3)
     del members["10k-p4"]["readiness"]
-    assert suite_report._kept(manifest, "10k", 0) is None  # incomplete: the screen cannot choose
+    assert suite_report._kept(manifest, "10k") is None  # incomplete: the screen cannot choose
     (tmp_path / "tiny" / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ConfigError, match=r"no readiness for member '10k-p4'.*SUITE=tiny"):
         ready_seeds(model)
