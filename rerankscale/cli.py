@@ -1,4 +1,4 @@
-"""Command line: ``rerankscale sweep | status | figures | suite | readiness``.
+"""Command line: ``rerankscale sweep | status | figures | suite | lr-sweep | readiness | screen``.
 
     rerankscale sweep --preset cpu --workers 2            # the whole study, resumable
     rerankscale sweep --preset paper --executor slurm     # job arrays through submitit
@@ -8,6 +8,7 @@
     rerankscale figures --preset cpu --results figures/results.csv
                                                           # ... from the saved (committed) table
     rerankscale suite                                     # build/verify the pretrained suite
+    rerankscale lr-sweep --preset cpu --workers 2         # the fine-tuning lr rule's sweep
     rerankscale readiness suite/deep20/53k --synthetic '{"zipf_qrel": 1.0}'
                                                           # a frozen encoder's ranking readiness
 
@@ -84,6 +85,32 @@ def _parser() -> argparse.ArgumentParser:
         "the cpu-deep10 preset's), 'mixed' (suite/mixed/, the cpu-mixed preset's) and "
         "'mixed8k-offgrid' (suite/mixed8k-offgrid/, the cpu-offgrid preset's off-grid sizes)",
     )
+
+    p = sub.add_parser(
+        "lr-sweep",
+        help="the fine-tuning lr sweep on the study's fitted sizes (validation set of the "
+        "training distribution) and the width rule fitted to it",
+        description="Fine-tune each fitted size (the preset's sizes minus held_out) at "
+        "multiples of its rule rate and score every checkpoint on a validation set drawn from "
+        "a training stream no run uses; prints the best rate per size and the fitted rule "
+        "lr = c / d_model^p, and writes the tables beside the runs (runs/<study>-lr/). "
+        "Resumable (rerankscale.orchestration.lr_sweep).",
+    )
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--objective", default="listwise")
+    p.add_argument(
+        "--multipliers", default="0.5,1,2", help="comma-separated multiples of the rule's lr"
+    )
+    p.add_argument("--seeds", default="0,1", help="comma-separated study seeds (seed indices)")
+    p.add_argument("--sizes", default=None, help="comma-separated sizes (default: fitted sizes)")
+    p.add_argument("--validation-queries", type=int, default=512)
+    p.add_argument(
+        "--check-held-out",
+        action="store_true",
+        help="also run held-out sizes (given with --sizes): the fitted rule's out-of-sample "
+        "check; never fitted on",
+    )
+    p.add_argument("--workers", type=int, default=2, help="runs at once")
 
     p = sub.add_parser(
         "readiness",
@@ -216,6 +243,41 @@ def _readiness(args) -> None:
     )
 
 
+def _numbers(text: str, option: str, kind: type) -> list:
+    try:
+        values = [kind(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise ConfigError(f"{option} {text!r}: give {kind.__name__}s separated by commas")
+    return values
+
+
+def _lr_sweep(args) -> None:
+    from rerankscale.config import load_preset
+    from rerankscale.orchestration import lr_sweep
+
+    study = load_preset(args.preset)
+    sizes = None if args.sizes is None else [s.strip() for s in args.sizes.split(",")]
+    table = lr_sweep.run_sweep(
+        study,
+        sizes=sizes,
+        multipliers=_numbers(args.multipliers, "--multipliers", float),
+        seeds=_numbers(args.seeds, "--seeds", int),
+        objective=args.objective,
+        n_validation=args.validation_queries,
+        workers=args.workers,
+        check_held_out=args.check_held_out,
+    )
+    folder, best, rule = lr_sweep.write_tables(
+        table, f"{study.runs_path}-lr", lr_sweep.fitted_sizes(study)
+    )
+    print(best.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for objective, fitted in rule.items():
+        print(f"{objective}: lr = {fitted['c']:.4g} / d_model^{fitted['p']:.3f}")
+    print(f"tables in {folder}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from rerankscale.data.errors import DataError
@@ -254,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
             runs = resolve(args.runs_dir or study.runs_path)
             target = args.figures_dir or study.figures_path
             print(sw.run_analysis(args.preset, runs, target, table_path=args.results))
+            return 0
+        if args.command == "lr-sweep":
+            _lr_sweep(args)
             return 0
         if args.command == "readiness":
             _readiness(args)

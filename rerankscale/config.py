@@ -233,9 +233,13 @@ class TrainConfig:
     batch_queries: int = 16  # groups per micro-batch (pairwise/listwise; the paper: 16)
     batch_pairs: int = 128  # pairs per micro-batch for pointwise (the paper: 128)
     grad_accum: int = 1
-    lr: float | None = None  # None = width rule lr = min(lr_max, lr_width_const / hidden)
+    # None = width rule lr = min(lr_max, lr_width_const / hidden**lr_width_power)
+    # (schedule.resolve_lr; the cpu preset's c and p come from its lr sweep,
+    # rerankscale.orchestration.lr_sweep)
+    lr: float | None = None
     lr_max: float = 3e-3
     lr_width_const: float = 0.144
+    lr_width_power: float = 1.0
     schedule: str = "linear"  # linear (warmup + linear decay), constant, wsd
     warmup_fraction: float = 0.05
     decay_fraction: float = 0.2  # wsd only: final fraction of training that decays to 0
@@ -443,6 +447,10 @@ def validate_run(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown objective {cfg.train.objective!r}; choose one of {OBJECTIVES}")
     if cfg.train.schedule not in SCHEDULES:
         raise ConfigError(f"unknown lr schedule {cfg.train.schedule!r}; choose one of {SCHEDULES}")
+    for knob in ("lr_max", "lr_width_const", "lr_width_power"):
+        value = getattr(cfg.train, knob)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ConfigError(f"train.{knob}={value!r}: the lr width rule needs a positive number")
     if cfg.data.candidate_depth <= 0 or cfg.eval.depth <= 0:
         raise ConfigError(
             f"candidate depth must be positive (data.candidate_depth={cfg.data.candidate_depth}, "

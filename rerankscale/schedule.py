@@ -131,15 +131,20 @@ def make_optimizer(
 
 def resolve_lr(train: TrainConfig, d_model: int) -> float:
     """Peak learning rate: ``train.lr`` if set, else the width rule
-    ``min(lr_max, lr_width_const / d_model)`` (µP-like 1/width scaling). ``train``: anything
-    with ``lr``, ``lr_max`` and ``lr_width_const`` (a ``TrainConfig``, a ``PretrainRecipe``)."""
+    ``min(lr_max, lr_width_const / d_model**p)`` with ``p = lr_width_power`` (1 when absent: the
+    µP-like 1/width scaling; a study's fitted p from its lr sweep,
+    ``rerankscale.orchestration.lr_sweep``). ``train``: anything with ``lr``, ``lr_max`` and
+    ``lr_width_const`` (a ``TrainConfig``, a ``PretrainRecipe``)."""
     if train.lr is not None:
         if not train.lr > 0:
             raise ConfigError(f"train.lr must be positive, got {train.lr}")
         return float(train.lr)
     if d_model <= 0:
         raise ConfigError(f"model width must be positive for the lr width rule, got {d_model}")
-    return min(train.lr_max, train.lr_width_const / d_model)
+    power = getattr(train, "lr_width_power", 1.0)
+    if not power > 0:
+        raise ConfigError(f"train.lr_width_power must be positive, got {power}")
+    return min(train.lr_max, train.lr_width_const / d_model**power)
 
 
 class LRSchedule:
