@@ -275,7 +275,9 @@ def write_tables(
     """Write ``lr_sweep.csv`` (every checkpoint), ``lr_best.csv`` (``best_rates``, with
     ``fitted``: whether the size is one of ``fit_sizes``, and ``lr_fitted_rule``: the fitted
     rule's rate at its width) and ``lr_rule.json`` (``fit_rule`` per objective swept at
-    ≥ ``MIN_WIDTHS`` fitted widths: two points fix a line but do not test it) into ``folder``; returns the folder, the best rates and the rules."""
+    ≥ ``MIN_WIDTHS`` fitted widths: two points fix a line but do not test it) and
+    ``lr_sweep_scores.png``/``.pdf``/``.csv`` (``plots.plot_lr_sweep``) into ``folder``;
+    returns the folder, the best rates and the rules."""
     from rerankscale.io import atomic_write_json
 
     folder = Path(folder)
@@ -291,7 +293,10 @@ def write_tables(
         rules[o]["c"] / d ** rules[o]["p"] if o in rules else float("nan")
         for o, d in zip(best["objective"], best["d_model"])
     ]
-    table.to_csv(folder / "lr_sweep.csv", index=False, float_format="%.6g")
+    table.to_csv(folder / "lr_sweep.csv", index=False)  # full precision: rebuilds ``best``
     best.to_csv(folder / "lr_best.csv", index=False, float_format="%.6g")
     atomic_write_json(folder / "lr_rule.json", rules)
+    from rerankscale.reporting.plots import plot_lr_sweep, save_figure
+
+    save_figure(plot_lr_sweep(best, rules.get("listwise")), None, folder, "lr_sweep_scores")
     return folder, best, rules

@@ -734,3 +734,59 @@ def plot_bootstrap_pairs(boot) -> Figure:
     plt.close(fig)  # detach from pyplot's registry; the Figure stays usable and displayable
     fig.rerankscale_data = d.reset_index(drop=True)
     return fig
+
+
+def plot_lr_sweep(best: pd.DataFrame, rule: Mapping[str, float] | None = None) -> Figure:
+    """The fine-tuning lr sweep (``rerankscale.orchestration.lr_sweep.best_rates``), one panel
+    per objective: each size's validation score (mean NDCG@10 over the checkpoints) against
+    its rate as a multiple of the study's rule (×1), fitted sizes solid and checked (held-out)
+    ones dashed, each size's ``lr*`` (parabola vertex) as a cross on its curve's level; the
+    title gives ``rule`` (``{"c", "p"}``, the fit ``lr* = c / d_model^p``) where there is one."""
+    objectives = _objectives(best)
+    fig, axes = _figure(ncols=len(objectives), width=4.4, sharey=False)
+    rows = []
+    for ax, objective in zip(axes[0], objectives):
+        part = best[best["objective"] == objective].sort_values("n_params")
+        for shade, (_, row) in zip(size_shades(objective, len(part)), part.iterrows()):
+            scores = {
+                float(c.split("@x")[1]): row[c]
+                for c in part.columns
+                if c.startswith("score@x") and np.isfinite(row[c])
+            }
+            grid = sorted(scores)
+            fitted = bool(row.get("fitted", True))
+            ax.plot(
+                grid,
+                [scores[m] for m in grid],
+                "o-" if fitted else "o--",
+                color=shade,
+                ms=4,
+                label=f"{row['size']}" + ("" if fitted else " (held out, check)"),
+            )
+            star = row["lr_star"] / row["lr_rule"]
+            ax.plot([star], [max(scores.values())], "x", color=shade, ms=7)
+            rows += [
+                {
+                    "objective": objective,
+                    "size": row["size"],
+                    "multiplier": m,
+                    "lr": m * row["lr_rule"],
+                    "score": scores[m],
+                    "lr_star_multiplier": star,
+                    "fitted": fitted,
+                }
+                for m in grid
+            ]
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"×{v:g}"))
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+        ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
+        ax.set_xlabel("fine-tuning lr ÷ the study's rule (×1)")
+        ax.set_ylabel("validation NDCG@10, mean over checkpoints")
+        title = f"{objective}: × = best rate (vertex)"
+        if rule and objective == "listwise":
+            title += f"\nfit on fitted sizes: lr* = {rule['c']:.3g} / d_model^{rule['p']:.2f}"
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+    fig.rerankscale_data = pd.DataFrame(rows)
+    return fig

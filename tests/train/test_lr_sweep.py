@@ -158,6 +158,11 @@ def test_write_tables_fits_the_rule_on_the_fitted_sizes_only(tmp_path):
     saved = pd.read_csv(tmp_path / "lr_best.csv")
     assert list(saved["fitted"]) == [True, True, True, False]
     assert len(pd.read_csv(tmp_path / "lr_sweep.csv")) == 12 * 3
+    plotted = pd.read_csv(tmp_path / "lr_sweep_scores.csv")  # the figure's data: size × rate
+    assert len(plotted) == 12 and (tmp_path / "lr_sweep_scores.png").stat().st_size > 0
+    assert plotted.groupby("size")["lr_star_multiplier"].first().to_dict() == pytest.approx(
+        {"10k": 1.0, "23k": 1.0, "53k": 1.0, "640k": 1.0}
+    )
 
 
 @pytest.mark.parametrize(
