@@ -15,8 +15,13 @@ at the study's eval depth — and never looks at the study's eval sets or held-o
 3. the best rate per size, ``lr*``, is the vertex of a parabola through the best grid point and
    its two neighbours in ``log m`` (the grid point itself when it lies on the grid's edge);
 4. the rule ``log lr* = log c − p · log d_model`` is fitted by least squares over the fitted
-   sizes (``fit_rule``), and the preset takes ``c`` and ``p``: the held-out sizes, and any size
-   outside the grid, get their rate from the rule, as a forecast must.
+   sizes (``fit_rule``); a preset adopts it (``train.lr_width_const`` = c,
+   ``train.lr_width_power`` = p) where it beats the preset's rule, so the held-out sizes, and
+   any size outside the grid, get their rate from a rule, as a forecast must;
+5. ``check_held_out`` runs the same cells at held-out sizes: the rule's out-of-sample test,
+   never fitted on. The ``cpu`` preset's sweep and check: ``docs/lr_sweep_cpu/``
+   (``docs/calibration.md``, stop 32: its rule is at the validation optimum at all six sizes
+   and stays).
 
 Runs go to ``runs/<study>-lr/`` (resumable: training resumes, evaluated checkpoints are
 skipped); ``sweep_table`` gathers every evaluated checkpoint into one table.
