@@ -110,27 +110,26 @@ def test_a_tiny_sweep_end_to_end(tmp_path):
     study.base.train.max_queries = 256
     study.base.train.first_checkpoint = 128
     study.base.train.n_checkpoints = 2
-    table = L.run_sweep(
-        study,
-        multipliers=(0.5, 2.0),
-        seeds=(0,),
-        n_validation=32,
-        runs_dir=tmp_path,
-        progress=False,
-    )
+
+    def sweep():
+        return L.run_sweep(
+            study,
+            multipliers=(0.5, 2.0),
+            seeds=(0,),
+            n_validation=32,
+            runs_dir=tmp_path,
+            progress=False,
+        )
+
+    table = sweep()
     assert len(table) == 4 and set(table["queries_seen"]) == {128, 256}
     lrs = sorted(table["lr"].unique())
     assert lrs[1] == pytest.approx(4 * lrs[0])
     assert table["ndcg@10"].between(0, 1).all() and (table["bm25"] == table["bm25"].iloc[0]).all()
     # resumable: a second call trains and evaluates nothing new and returns the same table
-    again = L.run_sweep(
-        study,
-        multipliers=(0.5, 2.0),
-        seeds=(0,),
-        n_validation=32,
-        runs_dir=tmp_path,
-        progress=False,
-    )
+    written = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    again = sweep()
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == written
     pd.testing.assert_frame_equal(table, again)
 
 
