@@ -234,8 +234,8 @@ class TrainConfig:
     batch_pairs: int = 128  # pairs per micro-batch for pointwise (the paper: 128)
     grad_accum: int = 1
     # None = width rule lr = min(lr_max, lr_width_const / hidden**lr_width_power)
-    # (schedule.resolve_lr; the cpu preset's c and p come from its lr sweep,
-    # rerankscale.orchestration.lr_sweep)
+    # (schedule.resolve_lr); an lr sweep fits c and p (rerankscale.orchestration.lr_sweep), and
+    # the defaults are at the cpu preset's sweep optimum (docs/lr_sweep_cpu/)
     lr: float | None = None
     lr_max: float = 3e-3
     lr_width_const: float = 0.144
