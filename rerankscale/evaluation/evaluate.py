@@ -266,7 +266,9 @@ def _dir_name(name: str) -> str:
 # ----------------------------------------------------------------------------- a run directory
 
 
-def _read_run_config(run_dir: Path) -> tuple[str, RunConfig]:
+def read_run_config(run_dir: Path) -> tuple[str, RunConfig]:
+    """A run directory's ``(run_id, RunConfig)`` from its ``config.json``; ``EvalError`` when
+    the folder is not a run directory."""
     path = run_dir / "config.json"
     if not path.is_file():
         raise EvalError(
@@ -415,7 +417,7 @@ def evaluate_run(
     from rerankscale.training.checkpoint import list_checkpoints, read_status  # noqa: PLC0415
 
     run_dir = Path(run_dir)
-    run_id, cfg = _read_run_config(run_dir)
+    run_id, cfg = read_run_config(run_dir)
     eval_cfg = cfg.eval
     sets = run_eval_sets(cfg, eval_sets, progress)
     checkpoints = list_checkpoints(run_dir)

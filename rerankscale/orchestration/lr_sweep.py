@@ -195,14 +195,14 @@ def run_sweep(
 def sweep_table(runs_dir: str | Path) -> pd.DataFrame:
     """One row per evaluated checkpoint of the sweep's runs: size, d_model, n_layers,
     objective, seed, multiplier, lr, queries_seen and the validation metric."""
-    from rerankscale.evaluation.evaluate import _read_run_config
+    from rerankscale.evaluation.evaluate import read_run_config
     from rerankscale.io import read_jsonl
 
     rows = []
     for run_dir in sorted(Path(runs_dir).glob("*-lrx*")):
         if not (run_dir / "eval" / "metrics.jsonl").exists():
             continue
-        _, cfg = _read_run_config(run_dir)
+        _, cfg = read_run_config(run_dir)
         shape = run_shape(cfg)
         multiplier = float(run_dir.name.rsplit("-lrx", 1)[1])
         for row in read_jsonl(run_dir / "eval" / "metrics.jsonl"):
@@ -284,6 +284,7 @@ def write_tables(
     ``lr_sweep_scores.png``/``.pdf``/``.csv`` (``plots.plot_lr_sweep``) into ``folder``;
     returns the folder, the best rates and the rules."""
     from rerankscale.io import atomic_write_json
+    from rerankscale.reporting.plots import plot_lr_sweep, save_figure
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -301,7 +302,5 @@ def write_tables(
     table.to_csv(folder / "lr_sweep.csv", index=False)  # full precision: rebuilds ``best``
     best.to_csv(folder / "lr_best.csv", index=False, float_format="%.6g")
     atomic_write_json(folder / "lr_rule.json", rules)
-    from rerankscale.reporting.plots import plot_lr_sweep, save_figure
-
     save_figure(plot_lr_sweep(best, rules.get("listwise")), None, folder, "lr_sweep_scores")
     return folder, best, rules
