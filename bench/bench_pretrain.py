@@ -27,6 +27,7 @@ against the measured one-thread fp32 matmul rate, peak RSS, the speed ratio (med
 models on the same fixed held-out masks (equal exposure should give an equal model).
 
     .venv/bin/python bench/bench_pretrain.py                       # every suite size + 1m
+    .venv/bin/python bench/bench_pretrain.py --suite deep          # stop 25's shapes and world
     .venv/bin/python bench/bench_pretrain.py --sizes 10k 53k --repeats 1 --tokens 65536
 
 Writes ``bench/results/bench_pretrain.json``.
@@ -51,16 +52,18 @@ sys.path.insert(0, str(REPO))
 from rerankscale.io import atomic_write_json  # noqa: E402
 from rerankscale.provenance import environment_info  # noqa: E402
 
-SIZES = ("10k", "23k", "53k", "120k", "280k", "640k", "1m")  # the deep suite's sizes + one ≥ 1m
+SIZES = ("10k", "23k", "53k", "120k", "280k", "640k", "1m")  # the suites' sizes + one ≥ 1m
+SUITE = "mixed8k"  # the cpu study's suite: its shapes, world and corpus (--suite)
 SYSTEMS = ("ours", "huggingface")
 OUT = REPO / "bench" / "results" / "bench_pretrain.json"
 
 
-def spec_of(size: str, tokens: int):
-    """The suite's shape, tokenizer, recipe (stream packing, token masking) and corpus."""
+def spec_of(size: str, tokens: int, name: str = SUITE):
+    """Suite ``name``'s shape, tokenizer, recipe (stream packing, token masking: what the
+    Hugging Face collator does) and corpus."""
     from rerankscale.models import suite
 
-    spec = suite.DEEP_SUITE
+    spec = suite.SUITES[name]
     recipe = dataclasses.replace(
         spec.recipe, tokens=tokens, packing="stream", whole_word=False, engine="fast"
     )
@@ -68,11 +71,11 @@ def spec_of(size: str, tokens: int):
     return spec.shape(size), suite.suite_tokenizer(spec), recipe, texts
 
 
-def setup(size: str, tokens: int):
+def setup(size: str, tokens: int, name: str = SUITE):
     """``spec_of``'s shape, tokenizer and recipe, and the packed training and held-out rows."""
     from rerankscale.models.pretrain import pack, read_corpus
 
-    shape, tokenizer, recipe, texts = spec_of(size, tokens)
+    shape, tokenizer, recipe, texts = spec_of(size, tokens, name)
     train_docs, held_docs, _ = read_corpus(texts, tokenizer, recipe, tokens)
     ids = [tokenizer.convert_tokens_to_ids(t) for t in ("[CLS]", "[SEP]")]
     train = pack(train_docs, recipe.seq_len, *ids)
@@ -103,10 +106,10 @@ def held_batches(recipe, tokenizer, held):
     ]
 
 
-def run_ours(size: str, tokens: int) -> dict:
+def run_ours(size: str, tokens: int, name: str = SUITE) -> dict:
     from rerankscale.models.pretrain import pretrain_mlm
 
-    shape, tokenizer, recipe, texts = spec_of(size, tokens)
+    shape, tokenizer, recipe, texts = spec_of(size, tokens, name)
     _, log = pretrain_mlm(shape, tokenizer, texts, recipe, progress=False)
     return {
         "seconds": log["seconds"],
@@ -116,7 +119,7 @@ def run_ours(size: str, tokens: int) -> dict:
     }
 
 
-def run_huggingface(size: str, tokens: int) -> dict:
+def run_huggingface(size: str, tokens: int, name: str = SUITE) -> dict:
     import torch
     from datasets import Dataset
     from transformers import (
@@ -132,7 +135,7 @@ def run_huggingface(size: str, tokens: int) -> dict:
     from rerankscale.models.pretrain import heldout_loss
     from rerankscale.schedule import resolve_lr
 
-    shape, tokenizer, recipe, train, held = setup(size, tokens)
+    shape, tokenizer, recipe, train, held = setup(size, tokens, name)
     steps = max(1, math.ceil(tokens / (recipe.batch_size * recipe.seq_len)))
     config = modernbert_config(shape, tokenizer, ModelConfig(dropout=0.0))
     with seeded(recipe.seed):
@@ -171,7 +174,7 @@ def run_huggingface(size: str, tokens: int) -> dict:
     }
 
 
-def trial(system: str, size: str, tokens: int) -> dict:
+def trial(system: str, size: str, tokens: int, name: str = SUITE) -> dict:
     """One run in this (spawned) process, one torch thread; adds the peak RSS."""
     import resource
 
@@ -179,14 +182,14 @@ def trial(system: str, size: str, tokens: int) -> dict:
 
     torch.set_num_threads(1)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    run = (run_ours if system == "ours" else run_huggingface)(size, tokens)
+    run = (run_ours if system == "ours" else run_huggingface)(size, tokens, name)
     run["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return run
 
 
-def in_subprocess(system: str, size: str, tokens: int) -> dict:
+def in_subprocess(system: str, size: str, tokens: int, name: str = SUITE) -> dict:
     with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(trial, (system, size, tokens))
+        return pool.apply(trial, (system, size, tokens, name))
 
 
 def matmul_rate() -> float:
@@ -204,18 +207,24 @@ def matmul_rate() -> float:
     return best
 
 
-def bench_size(size: str, tokens: int, repeats: int, reference: float) -> dict:
+def bench_size(size: str, tokens: int, repeats: int, reference: float, name: str = SUITE) -> dict:
     from rerankscale.models.shapes import flops_per_token
-    from rerankscale.models.suite import DEEP_SUITE
+    from rerankscale.models.suite import SUITES
 
-    shape = DEEP_SUITE.shape(size)
+    shape = SUITES[name].shape(size)
     n = shape.non_embedding_params()
     per_token = flops_per_token(shape, n, seq_len=64, training=True)["total"]
     runs = {s: [] for s in SYSTEMS}
     for r in range(repeats):  # alternate which system goes first
         for system in SYSTEMS if r % 2 == 0 else SYSTEMS[::-1]:
-            runs[system].append(in_subprocess(system, size, tokens))
-    row = {"size": size, "shape": shape.to_dict(), "n_params": n, "flops_per_token": per_token}
+            runs[system].append(in_subprocess(system, size, tokens, name))
+    row = {
+        "suite": name,
+        "size": size,
+        "shape": shape.to_dict(),
+        "n_params": n,
+        "flops_per_token": per_token,
+    }
     for system, trials in runs.items():
         seconds = statistics.median(t["seconds"] for t in trials)
         done = trials[0]["tokens"]
@@ -241,13 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", nargs="+", default=list(SIZES))
     p.add_argument("--tokens", type=int, default=4096 * 64, help="pretraining tokens per run")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--suite", default=SUITE, help="whose shapes, world and corpus (deep: stop 25)")
     p.add_argument("--out", default=str(OUT))
     a = p.parse_args(argv)
     start, load = time.time(), os.getloadavg()
     reference = matmul_rate()
     rows = []
     for size in a.sizes:
-        row = bench_size(size, a.tokens, a.repeats, reference)
+        row = bench_size(size, a.tokens, a.repeats, reference, a.suite)
         rows.append(row)
         o, h = row["ours"], row["huggingface"]
         print(
@@ -261,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "benchmark": "MLM pretraining: rerankscale.models.pretrain vs transformers Trainer + "
         "DataCollatorForLanguageModeling",
+        "suite": a.suite,
         "tokens_per_run": a.tokens,
         "repeats": a.repeats,
         "threads": 1,

@@ -78,18 +78,31 @@ def load_candidates(workload: str, n_queries: int, depth: int):
 
 
 def build(
-    size: str, tokenizer, max_length: int, folder: Path, pairs: list[tuple[str, str]]
+    size: str,
+    tokenizer,
+    max_length: int,
+    folder: Path,
+    pairs: list[tuple[str, str]],
+    suite: str | None = None,
+    pooling: str = "cls",
 ) -> Path:
     """A from-scratch model whose classifier weights are rescaled so that its raw scores on
     ``pairs`` have standard deviation 1 (at random init they spread by ~0.01): the score
-    comparison between the two implementations is then meaningful."""
-    model, tokenizer = build_model(
-        ModelConfig(family="scratch", size=size, max_length=max_length),
-        None,
-        seed=0,
-        tokenizer=tokenizer,
-        progress=False,
-    )
+    comparison between the two implementations is then meaningful. Its shape is the size
+    rule's, or with ``suite`` that suite's member shape for ``size`` (the study's models)."""
+    mcfg = ModelConfig(family="scratch", size=size, max_length=max_length, pooling=pooling)
+    if suite is None:
+        model, tokenizer = build_model(mcfg, None, seed=0, tokenizer=tokenizer, progress=False)
+    else:
+        from transformers import ModernBertForSequenceClassification
+
+        from rerankscale.models.modernbert import modernbert_config, seeded
+        from rerankscale.models.suite import SUITES
+
+        with seeded(0):
+            model = ModernBertForSequenceClassification(
+                modernbert_config(SUITES[suite].shape(size), tokenizer, mcfg)
+            )
     encoder = PairEncoder(tokenizer, max_length)
     with torch.inference_mode():
         sample = pairs[:: max(1, len(pairs) // 256)]
@@ -204,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocab-size", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--suite", default=None, help="take each size's shape from this suite (e.g. mixed8k)"
+    )
+    parser.add_argument("--pooling", choices=["cls", "mean"], default="cls")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "bench_rerank.json"))
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -235,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                 for d, _ in eval_set.candidates[q][: args.depth]
             ]
             for size in args.sizes:
-                path = build(size, tokenizer, args.max_length, Path(tmp), pairs)
+                path = build(
+                    size, tokenizer, args.max_length, Path(tmp), pairs, args.suite, args.pooling
+                )
                 row = {"workload": workload, **bench_size(path, eval_set, qids, args)}
                 results.append(row)
                 rate = row["pairs_per_second"]
@@ -258,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             "repeats": args.repeats,
             "timing": "median of interleaved rounds",
             "model": "ModernBERT from scratch (build_model), classifier rescaled to score sd 1",
+            "shapes": f"{args.suite} suite" if args.suite else "size rule",
+            "pooling": args.pooling,
         },
         "workloads": workloads,
         "load_average_before": load_before,

@@ -413,9 +413,10 @@ def compare_weights(ours, st, initial: dict) -> dict:
     }
 
 
-def suite_shape(size: str, pooling: str):
-    """A ``shape_override``: the shipped ``deep20`` suite's shape for ``size`` (depth growing
-    with N, the study's members), initialised from scratch with ``pooling``."""
+def suite_shape(size: str, pooling: str, suite: str = "mixed8k"):
+    """A ``shape_override``: the suite ``suite``'s member shape for ``size`` (``mixed8k``: the
+    committed study's members; ``deep20``: depth growing faster with N), initialised from
+    scratch with ``pooling``."""
 
     def build(tokenizer):
         from transformers import ModernBertForSequenceClassification
@@ -423,7 +424,7 @@ def suite_shape(size: str, pooling: str):
         from rerankscale.models.modernbert import modernbert_config, seeded
         from rerankscale.models.suite import SUITES
 
-        shape = SUITES["deep20"].shape(size)
+        shape = SUITES[suite].shape(size)
         config = modernbert_config(shape, tokenizer, ModelConfig(pooling=pooling, max_length=64))
         with seeded(0):
             return ModernBertForSequenceClassification(config)
@@ -464,7 +465,12 @@ def main() -> int:
         "--shapes",
         choices=["rule", "suite"],
         default="rule",
-        help="the size rule's 2-3-layer shapes, or the shipped deep20 suite's (2-5 layers)",
+        help="the size rule's 2-3-layer shapes, or the shapes of --suite's members",
+    )
+    parser.add_argument(
+        "--suite",
+        default="mixed8k",
+        help="the suite whose shapes --shapes suite takes (mixed8k: the cpu study's; deep20)",
     )
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls")
     parser.add_argument(
@@ -497,8 +503,10 @@ def main() -> int:
             args.max_length,
             reference,
             eval_groups,
-            shape_override=suite_shape(s, args.pooling) if args.shapes == "suite" else None,
-            shapes="deep20 suite" if args.shapes == "suite" else "size rule",
+            shape_override=(
+                suite_shape(s, args.pooling, args.suite) if args.shapes == "suite" else None
+            ),
+            shapes=f"{args.suite} suite" if args.shapes == "suite" else "size rule",
             repeats=args.repeats,
             pooling=args.pooling,
         )
