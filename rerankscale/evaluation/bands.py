@@ -45,8 +45,12 @@ def query_relations(eval_name: str, synthetic: Mapping | None = None) -> dict[st
     """``{qid: relation rank}`` of a synthetic eval set (``SYNTHETIC_SETS``) of the world
     ``synthetic`` (a ``DataConfig.synthetic`` override dict; None: the default world)."""
     from rerankscale.data.synthetic.config import synthetic_config
-    from rerankscale.data.synthetic.generate import generate_eval, train_chunk
-    from rerankscale.orchestration.lr_sweep import VALIDATION_NAME, VALIDATION_STREAM
+    from rerankscale.data.synthetic.generate import (
+        VALIDATION_NAME,
+        VALIDATION_STREAM,
+        generate_eval,
+        train_chunk,
+    )
 
     if eval_name not in SYNTHETIC_SETS:
         raise ConfigError(

@@ -39,10 +39,8 @@ import numpy as np
 import pandas as pd
 
 from rerankscale.config import ConfigError, StudyConfig, parse_size, size_name
+from rerankscale.data.synthetic.generate import VALIDATION_NAME, VALIDATION_STREAM
 
-# a training stream (``train_chunk``'s stream) no run trains on: runs train on their seed's
-VALIDATION_STREAM = 1_000_003
-VALIDATION_NAME = "synthetic-validation"
 MULTIPLIERS = (0.5, 1.0, 2.0)
 METRIC = "ndcg@10"
 MIN_WIDTHS = 3  # fitted widths an objective needs before write_tables fits its rule

@@ -239,6 +239,11 @@ def _load_chunk(path: Path, chunk: int) -> TrainChunk:
 _CHUNKS: OrderedDict[tuple[str, int, int], TrainChunk] = OrderedDict()
 _CHUNK_CACHE_SIZE = 4
 
+# a training stream (``train_chunk``'s ``stream``) no run trains on (runs train on their seed's):
+# its chunk 0 is the validation set of the learning-rate sweep (``orchestration.lr_sweep``)
+VALIDATION_STREAM = 1_000_003
+VALIDATION_NAME = "synthetic-validation"
+
 
 def train_chunk(cfg: SyntheticConfig, stream: int, chunk: int) -> TrainChunk:
     """Training chunk ``chunk`` of training stream ``stream`` (deterministic).
