@@ -50,6 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rerankscale.io import atomic_write_json  # noqa: E402
+from rerankscale.models.suite import SUITES  # noqa: E402
 from rerankscale.provenance import environment_info  # noqa: E402
 
 SIZES = ("10k", "23k", "53k", "120k", "280k", "640k", "1m")  # the suites' sizes + one ≥ 1m
@@ -63,7 +64,7 @@ def spec_of(size: str, tokens: int, name: str = SUITE):
     Hugging Face collator does) and corpus."""
     from rerankscale.models import suite
 
-    spec = suite.SUITES[name]
+    spec = SUITES[name]
     recipe = dataclasses.replace(
         spec.recipe, tokens=tokens, packing="stream", whole_word=False, engine="fast"
     )
@@ -209,7 +210,6 @@ def matmul_rate() -> float:
 
 def bench_size(size: str, tokens: int, repeats: int, reference: float, name: str = SUITE) -> dict:
     from rerankscale.models.shapes import flops_per_token
-    from rerankscale.models.suite import SUITES
 
     shape = SUITES[name].shape(size)
     n = shape.non_embedding_params()
@@ -250,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", nargs="+", default=list(SIZES))
     p.add_argument("--tokens", type=int, default=4096 * 64, help="pretraining tokens per run")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--suite", default=SUITE, help="whose shapes, world and corpus (deep: stop 25)")
+    p.add_argument(
+        "--suite",
+        default=SUITE,
+        choices=sorted(SUITES),
+        help="whose shapes, world and corpus (deep: stop 25)",
+    )
     p.add_argument("--out", default=str(OUT))
     a = p.parse_args(argv)
     start, load = time.time(), os.getloadavg()

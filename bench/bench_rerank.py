@@ -53,6 +53,7 @@ from rerankscale.evaluation.rerank import rerank  # noqa: E402
 from rerankscale.io import atomic_write_json  # noqa: E402
 from rerankscale.models.crossencoder import build_model, load_model, parameter_counts, save_model  # noqa: E402
 from rerankscale.models.encoding import PairEncoder  # noqa: E402
+from rerankscale.models.suite import SUITES  # noqa: E402
 from rerankscale.models.tokenizer import train_wordpiece  # noqa: E402
 from rerankscale.provenance import environment_info  # noqa: E402
 
@@ -97,7 +98,6 @@ def build(
         from transformers import ModernBertForSequenceClassification
 
         from rerankscale.models.modernbert import modernbert_config, seeded
-        from rerankscale.models.suite import SUITES
 
         with seeded(0):
             model = ModernBertForSequenceClassification(
@@ -218,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--suite", default=None, help="take each size's shape from this suite (e.g. mixed8k)"
+        "--suite",
+        default=None,
+        choices=sorted(SUITES),
+        help="take each size's shape from this suite (e.g. mixed8k)",
     )
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "bench_rerank.json"))

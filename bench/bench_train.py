@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 from rerankscale.config import ModelConfig, RunConfig  # noqa: E402
 from rerankscale.io import atomic_write_json  # noqa: E402
 from rerankscale.models.encoding import PairEncoder  # noqa: E402
+from rerankscale.models.suite import SUITES  # noqa: E402
 from rerankscale.provenance import environment_info  # noqa: E402
 
 DATASET = "rerankscale/synthetic/train"
@@ -422,7 +423,6 @@ def suite_shape(size: str, pooling: str, suite: str = "mixed8k"):
         from transformers import ModernBertForSequenceClassification
 
         from rerankscale.models.modernbert import modernbert_config, seeded
-        from rerankscale.models.suite import SUITES
 
         shape = SUITES[suite].shape(size)
         config = modernbert_config(shape, tokenizer, ModelConfig(pooling=pooling, max_length=64))
@@ -470,6 +470,7 @@ def main() -> int:
     parser.add_argument(
         "--suite",
         default="mixed8k",
+        choices=sorted(SUITES),
         help="the suite whose shapes --shapes suite takes (mixed8k: the cpu study's; deep20)",
     )
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls")
