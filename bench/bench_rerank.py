@@ -51,7 +51,13 @@ sys.path.insert(0, str(REPO))
 from rerankscale.config import ModelConfig  # noqa: E402
 from rerankscale.evaluation.rerank import rerank  # noqa: E402
 from rerankscale.io import atomic_write_json  # noqa: E402
-from rerankscale.models.crossencoder import build_model, load_model, parameter_counts, save_model  # noqa: E402
+from rerankscale.models.crossencoder import (  # noqa: E402
+    build_model,
+    load_model,
+    parameter_counts,
+    save_model,
+    scratch_model,
+)
 from rerankscale.models.encoding import PairEncoder  # noqa: E402
 from rerankscale.models.suite import SUITES  # noqa: E402
 from rerankscale.models.tokenizer import train_wordpiece  # noqa: E402
@@ -95,14 +101,7 @@ def build(
     if suite is None:
         model, tokenizer = build_model(mcfg, None, seed=0, tokenizer=tokenizer, progress=False)
     else:
-        from transformers import ModernBertForSequenceClassification
-
-        from rerankscale.models.modernbert import modernbert_config, seeded
-
-        with seeded(0):
-            model = ModernBertForSequenceClassification(
-                modernbert_config(SUITES[suite].shape(size), tokenizer, mcfg)
-            )
+        model = scratch_model(SUITES[suite].shape(size), tokenizer, mcfg, seed=0)
     encoder = PairEncoder(tokenizer, max_length)
     with torch.inference_mode():
         sample = pairs[:: max(1, len(pairs) // 256)]

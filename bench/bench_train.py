@@ -420,14 +420,10 @@ def suite_shape(size: str, pooling: str, suite: str = "mixed8k"):
     scratch with ``pooling``."""
 
     def build(tokenizer):
-        from transformers import ModernBertForSequenceClassification
+        from rerankscale.models.crossencoder import scratch_model
 
-        from rerankscale.models.modernbert import modernbert_config, seeded
-
-        shape = SUITES[suite].shape(size)
-        config = modernbert_config(shape, tokenizer, ModelConfig(pooling=pooling, max_length=64))
-        with seeded(0):
-            return ModernBertForSequenceClassification(config)
+        mcfg = ModelConfig(pooling=pooling, max_length=64)
+        return scratch_model(SUITES[suite].shape(size), tokenizer, mcfg, seed=0)
 
     return build
 

@@ -10,7 +10,7 @@ per-query NDCG@10 by ``r`` therefore shows where a model's knowledge ends: the h
 a band near the frontier separates models, and beyond it a reranker is at BM25's level
 (``docs/calibration.md``, stops 31 and 33).
 
-    relations = query_relations("synthetic-validation", study.base.data.synthetic)
+    relations = query_relations(eval_set, study.base.data.synthetic)
     band_table({"BM25": first_stage_path, "640k": checkpoint_path}, eval_set, relations)
 """
 
@@ -41,9 +41,10 @@ def band_label(lo: int, hi: int | None) -> str:
     return f"{lo}+" if hi is None else f"{lo}-{hi - 1}"
 
 
-def query_relations(eval_name: str, synthetic: Mapping | None = None) -> dict[str, int]:
-    """``{qid: relation rank}`` of a synthetic eval set (``SYNTHETIC_SETS``) of the world
-    ``synthetic`` (a ``DataConfig.synthetic`` override dict; None: the default world)."""
+def query_relations(eval_set, synthetic: Mapping | None = None) -> dict[str, int]:
+    """``{qid: relation rank}`` of the queries a synthetic ``EvalSet`` (``SYNTHETIC_SETS``; the
+    validation set's stream chunk from its ``info``) draws from the world ``synthetic`` (a
+    ``DataConfig.synthetic`` override dict; None: the default world)."""
     from rerankscale.data.synthetic.config import synthetic_config
     from rerankscale.data.synthetic.generate import (
         VALIDATION_NAME,
@@ -52,17 +53,19 @@ def query_relations(eval_name: str, synthetic: Mapping | None = None) -> dict[st
         train_chunk,
     )
 
-    if eval_name not in SYNTHETIC_SETS:
+    name = eval_set.name
+    if name not in SYNTHETIC_SETS:
         raise ConfigError(
-            f"relation bands need a synthetic eval set, not {eval_name!r}; choose one of "
+            f"relation bands need a synthetic eval set, not {name!r}; choose one of "
             f"{', '.join(SYNTHETIC_SETS)}"
         )
     with synthetic_config(dict(synthetic or {})) as cfg:
-        if eval_name == VALIDATION_NAME:
-            queries = train_chunk(cfg, VALIDATION_STREAM, 0).queries
+        if name == VALIDATION_NAME:
+            chunk = eval_set.info.get("chunk", 0)
+            queries = train_chunk(cfg, VALIDATION_STREAM, chunk).queries
         else:
             data = generate_eval(cfg)
-            queries = data.dev if eval_name == "synthetic-dev" else data.trec
+            queries = data.dev if name == "synthetic-dev" else data.trec
     return {q.qid: int(q.relation) for q in queries}
 
 
@@ -79,7 +82,7 @@ def band_table(
         runs: ``{label: run}``, a run being a TREC run file (``run_dir/eval/<set>/*.run.gz``)
             or ``{qid: {docid: score}}``; each is scored on the queries it ranks.
         eval_set: the ``EvalSet`` the runs rank (qrels, depth, relevance threshold).
-        relations: ``query_relations(eval_set.name, …)``; every scored query must have one.
+        relations: ``query_relations(eval_set, …)``; every scored query must have one.
         metric: a metric name of ``evaluation.metrics``.
         bands: ``[lo, hi)`` relation ranks (hi None: unbounded).
 
@@ -101,7 +104,7 @@ def band_table(
         if missing:
             raise ConfigError(
                 f"run {label!r}: {len(missing)} queries (e.g. {missing[0]}) have no relation "
-                f"rank; build relations with query_relations({eval_set.name!r}, <the study's "
+                "rank; build relations with query_relations(<this eval set>, <the study's "
                 "synthetic world>)"
             )
         _, per_query = compute_metrics(qrels, run, eval_set.depth, threshold, [metric])

@@ -72,6 +72,7 @@ __all__ = [
     "parameter_counts",
     "quiet_transformers",
     "save_model",
+    "scratch_model",
     "seeded",
     "shape_for",
 ]
@@ -124,7 +125,10 @@ def model_shape(model) -> dict[str, int]:
 # --------------------------------------------------------------------------- building
 
 
-def _scratch(shape: Shape, tokenizer, model_cfg: ModelConfig, seed: int):
+def scratch_model(shape: Shape, tokenizer, model_cfg: ModelConfig, seed: int):
+    """A randomly initialised ``ModernBertForSequenceClassification`` of ``shape`` (the
+    ``model_cfg`` knobs: pooling, max length, attention, dropout), built under ``seed``: what
+    family ``scratch`` fine-tunes, and the benchmarks' models of a suite's shapes."""
     from transformers import ModernBertForSequenceClassification
 
     config = modernbert_config(shape, tokenizer, model_cfg)
@@ -310,7 +314,7 @@ def build_model(
         tokenizer = copy.deepcopy(tokenizer)  # model_max_length is set below; leave the caller's
     tokenizer.model_max_length = int(model_cfg.max_length)
     if family == "scratch":
-        return _scratch(shape, tokenizer, model_cfg, seed), tokenizer
+        return scratch_model(shape, tokenizer, model_cfg, seed), tokenizer
     if dataset_id is None:
         raise ModelConfigError(
             "family 'suite' needs a dataset id: its documents are the MLM corpus"

@@ -1,5 +1,6 @@
 """Relation-rank bands: hand-computed band means, the synthetic sets' relation ranks, errors."""
 
+import dataclasses
 import math
 
 import pytest
@@ -70,13 +71,13 @@ def test_a_query_without_a_relation_rank_is_a_one_line_error():
 
 def test_only_synthetic_sets_have_relation_ranks():
     with pytest.raises(ConfigError, match="need a synthetic eval set"):
-        query_relations("scifact-test")
+        query_relations(dataclasses.replace(tiny_eval_set(), name="scifact-test"))
 
 
 def test_validation_queries_have_their_generated_relations():
     world = {"n_relations": 8000, "zipf_qrel": 1.0}
     es = L.validation_set(world, n_queries=64, depth=30)
-    relations = query_relations(L.VALIDATION_NAME, world)
+    relations = query_relations(es, world)
     assert set(es.queries) <= set(relations)
     ranks = [relations[q] for q in es.queries]
     assert all(0 <= r < 8000 for r in ranks)
