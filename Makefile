@@ -3,7 +3,8 @@
 #   make test    the test suite (fast tests + nbval on every notebook)
 #   make notebooks  execute the analysis notebooks in place on figures/results.csv (commit them)
 #   make suite   rebuild the cpu study's pretrained mini-suite suite/mixed8k/ (not needed: it
-#                is committed); SUITE=deep20|stream rebuilds suite/deep20/ or the first suite in
+#                is committed); SUITE=mixed8k-40m|deep20|stream rebuilds suite/mixed8k-40m/ (40M
+#                tokens per member, the cpu-40m preset's), suite/deep20/ or the first suite in
 #                suite/; SUITE=deep|mixed builds suite/deep/ or suite/mixed/, SUITE=mixed8k-offgrid
 #                the cpu-offgrid preset's off-grid sizes (manifest committed, weights not; ~50 min
 #                each) (rerankscale.models.suite.SUITES)

@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         "--suite",
         default="mixed8k",
         help="which suite (rerankscale.models.suite.SUITES): 'mixed8k' (suite/mixed8k/, the cpu "
-        "study's; default), 'deep20' (suite/deep20/, the cpu-deep20 preset's), 'stream' (suite/, "
+        "study's; default), 'mixed8k-40m' (suite/mixed8k-40m/, the cpu-40m preset's: 40M tokens per "
+        "member), 'deep20' (suite/deep20/, the cpu-deep20 preset's), 'stream' (suite/, "
         "the cpu-stream preset's), or, with only their manifest committed, 'deep' (suite/deep/, "
         "the cpu-deep10 preset's), 'mixed' (suite/mixed/, the cpu-mixed preset's) and "
         "'mixed8k-offgrid' (suite/mixed8k-offgrid/, the cpu-offgrid preset's off-grid sizes)",

@@ -180,6 +180,18 @@ MIXED8K_SUITE = dataclasses.replace(
 # the committed study is fitted on them. Manifest only: ``make suite SUITE=mixed8k-offgrid``.
 MIXED8K_OFFGRID_SUITE = dataclasses.replace(MIXED8K_SUITE, sizes=("35k", "180k", "420k"))
 
+# The mixed8k recipe and world at four times the pretraining tokens (40M per member), one
+# pretraining seed per size: at 10M the ranking-relevant knowledge a member can use ends where a
+# relation is stated ~3,000 times (about rank 30 of the query law), so every member from 120k up
+# is held to the same frontier; at 40M it moves to about rank 100 and the sizes separate
+# (docs/calibration.md, stops 33-34). Preset ``cpu-40m``.
+MIXED8K_40M_SUITE = dataclasses.replace(
+    MIXED8K_SUITE,
+    recipe=dataclasses.replace(MIXED8K_SUITE.recipe, tokens=40_000_000),
+    seeds=(0,),
+    keep=None,
+)
+
 # every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream
 # packing) is ``suite/`` itself, any other ``suite/<name>/``; ``model.suite`` picks one (default
 # ``stream``), ``make suite SUITE=<name>`` (``rerankscale suite --suite``) builds it
@@ -190,12 +202,13 @@ SUITES = {
     "mixed": MIXED_SUITE,
     "mixed8k": MIXED8K_SUITE,
     "mixed8k-offgrid": MIXED8K_OFFGRID_SUITE,
+    "mixed8k-40m": MIXED8K_40M_SUITE,
 }
 
 
 # the suites whose members' weights the repository holds (all together ≤ 50 MB); the others ship
 # their manifest only (spec, keys, checksums, logs): `make suite SUITE=<name>` builds the weights
-WEIGHTS_SHIPPED = frozenset({ROOT_SUITE, "mixed8k"})
+WEIGHTS_SHIPPED = frozenset({ROOT_SUITE, "mixed8k", "mixed8k-40m"})
 
 
 def suite_spec(name: str = ROOT_SUITE) -> SuiteSpec:
@@ -430,6 +443,32 @@ def built_on() -> dict:
     }
 
 
+def record_member(suite_dir: Path, spec: SuiteSpec, keys: dict, name: str, log: dict) -> None:
+    """Enter the built member ``name`` (its pretraining ``log``, ``pretrain.json``) in the
+    manifest of ``suite_dir``: key, shape, held-out loss, probes, time and the sha256 of each
+    file; under a file lock, so parallel builders never lose an entry."""
+    folder = Path(suite_dir) / name
+    with file_lock(Path(suite_dir) / ".manifest.lock"):
+        current = read_manifest(suite_dir)
+        current["spec"] = spec.to_dict()
+        current["members"][name] = {
+            "key": keys[name],
+            "n_params_non_embedding": log["n_params_non_embedding"],
+            "shape": log["shape"],
+            "tokens_seen": log["tokens_seen"],
+            "heldout_loss_final": log["heldout_loss_final"],
+            "probe": log["probe"],
+            "readiness": log["readiness"],
+            "seconds": log["seconds"],
+            "sha256": _checksums(folder),
+            "built_on": built_on(),
+        }
+        current["members"] = dict(
+            sorted(current["members"].items(), key=lambda kv: member_order(kv[0]))
+        )
+        atomic_write_json(Path(suite_dir) / MANIFEST, current)
+
+
 def _build_one(size: str, seed: int, spec: SuiteSpec, suite_dir: str) -> tuple[str, dict]:
     name = member_name(size, seed)
     return name, build_member(size, spec, Path(suite_dir) / name, seed=seed)
@@ -460,34 +499,12 @@ def build_suite(
     ]
     todo.sort(key=lambda m: (-parse_size(m[0]), m[1]))  # longest first: the pool finishes sooner
 
-    def record(name: str, log: dict) -> None:
-        folder = suite_dir / name
-        with file_lock(suite_dir / ".manifest.lock"):
-            current = read_manifest(suite_dir)
-            current["spec"] = spec.to_dict()
-            current["members"][name] = {
-                "key": keys[name],
-                "n_params_non_embedding": log["n_params_non_embedding"],
-                "shape": log["shape"],
-                "tokens_seen": log["tokens_seen"],
-                "heldout_loss_final": log["heldout_loss_final"],
-                "probe": log["probe"],
-                "readiness": log["readiness"],
-                "seconds": log["seconds"],
-                "sha256": _checksums(folder),
-                "built_on": built_on(),
-            }
-            current["members"] = dict(
-                sorted(current["members"].items(), key=lambda kv: member_order(kv[0]))
-            )
-            atomic_write_json(suite_dir / MANIFEST, current)
-
     bar = tqdm(
         total=len(members), initial=len(members) - len(todo), desc="suite", disable=not progress
     )
     if workers <= 1:
         for size, seed in todo:
-            record(*_build_one(size, seed, spec, str(suite_dir)))
+            record_member(suite_dir, spec, keys, *_build_one(size, seed, spec, str(suite_dir)))
             bar.update(1)
     else:
         import multiprocessing as mp
@@ -495,7 +512,7 @@ def build_suite(
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
             futures = [pool.submit(_build_one, s, k, spec, str(suite_dir)) for s, k in todo]
             for future in as_completed(futures):
-                record(*future.result())
+                record_member(suite_dir, spec, keys, *future.result())
                 bar.update(1)
     bar.close()
     fill_readiness(spec, suite_dir)
