@@ -239,7 +239,7 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
     )
     problems = [str(p) for p in check(load_study(preset))]
     assert problems == [
-        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-offgrid', 'stream'], or add "
+        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-40m', 'mixed8k-offgrid', 'stream'], or add "
         "a SuiteSpec to rerankscale.models.suite.SUITES"
     ], problems
 
