@@ -38,7 +38,7 @@ masked; names of glibc ≥ 2.33 and of 2.26–2.32, glibc ignores names it does 
 tunables of the caller are kept). Measured: the pinned tables are identical with numpy's AVX2
 group (``X86_V3``) switched off as well (an older CPU). The libraries read these variables
 once, when they load (glibc's before the program starts), so they must be in a process's
-environment when it starts: the analysis kernels get them from ``kernels.QuietKernelManager``
+environment when it starts: the analysis kernels get them from ``kernels.PinnedKernelManager``
 (``rerankscale figures``, the sweep, ``make notebooks``); a script or test starts a
 subprocess with ``pinned_env()``. An interactive session (``make lab``) is not pinned and may differ from the
 committed tables in the last bits. Speed: the fits are dominated by per-call overhead on

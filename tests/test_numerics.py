@@ -12,7 +12,7 @@ import pytest
 from jupyter_client.manager import AsyncKernelManager
 
 from rerankscale import numerics
-from rerankscale.orchestration.kernels import QuietKernelManager
+from rerankscale.orchestration.kernels import PinnedKernelManager, QuietKernelManager
 
 
 def test_pinned_names_the_kernel_only_on_x86():
@@ -102,7 +102,14 @@ def test_kernels_start_with_the_pinned_numerics(monkeypatch):
         seen.update(kw)
 
     monkeypatch.setattr(AsyncKernelManager, "_async_launch_kernel", launch)
-    km = QuietKernelManager(kernel_name="python3")
+    km = PinnedKernelManager(kernel_name="python3")
     asyncio.run(km._async_launch_kernel(["python"], env={"HOME": "/x", "OPENBLAS_CORETYPE": "Zen"}))
     assert seen["env"]["HOME"] == "/x"
     assert {k: seen["env"][k] for k in numerics.pinned()} == numerics.pinned()
+    # the cells' kernels (training, evaluation) start in the machine's own environment
+    seen.clear()
+    native = {"HOME": "/x", "OPENBLAS_CORETYPE": "Zen"}
+    asyncio.run(
+        QuietKernelManager(kernel_name="python3")._async_launch_kernel(["python"], env=native)
+    )
+    assert seen["env"] == native

@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     params = {"preset": args.preset, "results_path": args.results, "figures_dir": None}
     for name in sweep.ANALYSIS_NOTEBOOKS:
         start, cpu = time.time(), _children_cpu()
-        sweep.execute_notebook(sweep.NOTEBOOKS / name, out / name, params, cwd=str(ROOT))
+        sweep.execute_notebook(
+            sweep.NOTEBOOKS / name, out / name, params, cwd=str(ROOT), pinned=True
+        )
         strip_run_metadata(out / name)
         wall, cpu = time.time() - start, _children_cpu() - cpu
         print(f"{out / name}: {wall:.0f} s, kernel CPU {cpu:.0f} s", flush=True)

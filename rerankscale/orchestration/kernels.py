@@ -1,4 +1,5 @@
-"""The kernel manager papermill starts the study's kernels with: encrypted and quiet.
+"""The kernel managers papermill starts the study's kernels with: encrypted and quiet, and for
+the analysis, pinned.
 
 Two messages used to fill a successful sweep's terminal (issue 11, item 6), both written by
 the kernel process itself to the sweep's stderr:
@@ -17,10 +18,15 @@ the kernel process itself to the sweep's stderr:
   jupyter_client still escalates to SIGTERM and SIGKILL if it does not exit in time. An
   explicit ``interrupt_kernel()`` (a cell timeout) interrupts as before.
 
-Kernels also start with the analysis's pinned floating-point environment
-(``numerics.pinned_env``: one BLAS kernel and thread, numpy's AVX-512 targets off, glibc's
-SSE2 libm), set before the kernel starts, so that the tables it computes have the same bits on
-every x86-64 Linux machine.
+The analysis kernels (``PinnedKernelManager``) also start with the pinned floating-point
+environment (``numerics.pinned_env``: one BLAS kernel and thread, numpy's AVX-512 targets off,
+glibc's SSE2 libm), set before the kernel starts, so that the tables they compute have the same
+bits on every x86-64 Linux machine. The cells' kernels (training and evaluation, notebooks 02
+and 03) start in the machine's own environment (``QuietKernelManager``): the pin includes
+``MKL_CBWR=COMPATIBLE``, which holds MKL, torch's CPU GEMM, to its SSE2 code path, and a
+training step ran 2.5× slower under it (640k, measured stop 34: 1.4–1.5 s against 0.58 s;
+a 256² GEMM 1.5–1.9 ms against 0.25–0.35 ms), with nothing gained: a run's bits already depend
+on the CPU through torch's own vectorised kernels.
 """
 
 from __future__ import annotations
@@ -33,8 +39,7 @@ from rerankscale import numerics
 
 
 class QuietKernelManager(AsyncKernelManager):
-    """``AsyncKernelManager`` with Curve-encrypted sockets, no SIGINT at shutdown and the pinned
-    floating-point environment."""
+    """``AsyncKernelManager`` with Curve-encrypted sockets and no SIGINT at shutdown."""
 
     @default("transport_encryption")
     def _encrypt_when_possible(self) -> str:
@@ -46,6 +51,10 @@ class QuietKernelManager(AsyncKernelManager):
         if self.shutting_down:
             return
         await super()._async_interrupt_kernel()
+
+
+class PinnedKernelManager(QuietKernelManager):
+    """``QuietKernelManager`` whose kernel starts in the pinned floating-point environment."""
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         # the provisioner has built the kernel's environment (kw["env"]); pin it on top

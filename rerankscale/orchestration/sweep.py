@@ -309,6 +309,7 @@ def run_analysis(
                     "results_path": str(stage / artifacts.RESULTS),
                     "figures_dir": str(stage),
                 },
+                pinned=True,
             )
         write_figures_readme(stage, preset)
     return target
@@ -348,13 +349,16 @@ def require_notebooks(names: tuple[str, ...]) -> None:
 KERNEL_START_TIMEOUT = 300  # s; papermill's 60 s is too short for a kernel on a busy machine
 
 
-def execute_notebook(notebook: Path, output: Path, parameters: dict, cwd: str | None = None):
+def execute_notebook(
+    notebook: Path, output: Path, parameters: dict, cwd: str | None = None, pinned: bool = False
+):
     """Run one notebook with papermill in a fresh kernel (cwd: the project directory), started
     by ``kernels.QuietKernelManager`` (encrypted sockets, no interrupt at shutdown: no kernel
-    warnings in a successful run's terminal)."""
+    warnings in a successful run's terminal); ``pinned``: by ``kernels.PinnedKernelManager``, in
+    the analysis's pinned floating-point environment (``numerics``)."""
     import papermill as pm
 
-    from rerankscale.orchestration.kernels import QuietKernelManager
+    from rerankscale.orchestration.kernels import PinnedKernelManager, QuietKernelManager
 
     return pm.execute_notebook(
         str(notebook),
@@ -364,7 +368,7 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict, cwd: str | 
         progress_bar=False,
         cwd=cwd or str(project_home()),
         start_timeout=KERNEL_START_TIMEOUT,
-        kernel_manager_class=QuietKernelManager,
+        kernel_manager_class=PinnedKernelManager if pinned else QuietKernelManager,
     )
 
 
