@@ -79,7 +79,8 @@ def test_run_id_names_a_size_one_way():
 
 
 @pytest.mark.parametrize(
-    ("preset", "folder"), [("cpu", "figures"), ("cpu-offgrid", "figures-offgrid")]
+    ("preset", "folder"),
+    [("cpu", "figures"), ("cpu-offgrid", "figures-offgrid"), ("cpu-40m", "figures-40m")],
 )
 def test_the_committed_study_keeps_its_run_ids(preset, folder):
     """``figures/results.csv`` holds exactly the ``cpu`` study's cells (``figures-offgrid/`` the
@@ -126,8 +127,9 @@ def test_presets_load_and_expand():
 
 
 def test_only_the_committed_study_writes_figures():
-    """Every shipped preset but ``cpu`` and ``cpu-offgrid`` (whose table ``cpu``'s T10 reads,
-    in ``figures-offgrid/``) writes its artifacts under ``runs/<name>/figures``, so no other
+    """Every shipped preset but ``cpu``, ``cpu-offgrid`` (whose table ``cpu``'s T10 reads, in
+    ``figures-offgrid/``) and ``cpu-40m`` (the 40M-token suite's study, in ``figures-40m/``)
+    writes its artifacts under ``runs/<name>/figures``, so no other
     preset (the kept comparison studies included) can overwrite ``figures/``; ``cpu``
     fine-tunes ``mixed8k``'s readiness-screened members in its 8,000-relation world,
     ``cpu-unscreened`` all of them; the kept suite studies differ from it only in the suite, its
@@ -136,7 +138,7 @@ def test_only_the_committed_study_writes_figures():
 
     names = sorted(p.stem for p in (Path(rerankscale.__file__).parent / "presets").glob("*.yaml"))
     assert {"smoke", "cpu", "cpu-deep20", "cpu-deep10", "cpu-stream", "cpu-scratch"} <= set(names)
-    committed = {"cpu": "figures", "cpu-offgrid": "figures-offgrid"}
+    committed = {"cpu": "figures", "cpu-offgrid": "figures-offgrid", "cpu-40m": "figures-40m"}
     for name in names:
         want = committed.get(name, f"runs/{name}/figures")
         assert str(load_study(name).figures_path) == want, name
@@ -162,6 +164,11 @@ def test_only_the_committed_study_writes_figures():
         assert kept["model"]["engine"] == ("hf" if name == "cpu-deep10" else "auto")
         kept["model"]["engine"] = cpu["model"]["engine"]
         assert kept == cpu, name  # otherwise the studies differ in the suite only
+    forty = load_study("cpu-40m")
+    assert forty.offgrid_results is None and forty.sizes == load_study("cpu").sizes
+    assert (forty.base.model.suite, forty.base.model.suite_seed) == ("mixed8k-40m", 0)
+    forty.base.model.suite, forty.base.model.suite_seed = "mixed8k", "ready"
+    assert forty.base.to_dict() == load_study("cpu").base.to_dict()  # only the suite differs
 
 
 def test_run_config_round_trip():
