@@ -152,6 +152,7 @@ class ModelConfig:
 
 
 SUITE_SEED_RULES = ("paired", "ready")
+CELL_NUMERICS = ("native", "pinned")  # StudyConfig.cell_numerics
 
 
 def member_seed(model: ModelConfig, train_seed: int) -> int:
@@ -346,6 +347,13 @@ class StudyConfig:
     # preset ``cpu-offgrid``): the laws fitted on this study forecast them (T10), and nothing
     # is fitted on them; None: no such check
     offgrid_results: str | None = None
+    # the floating-point environment of the cells' kernels (training, evaluation):
+    # "native", the machine's own; "pinned", the analysis's (``numerics.pinned_env``), whose
+    # MKL_CBWR=COMPATIBLE holds torch's GEMMs to SSE2 (a 640k step 2.15x slower,
+    # docs/throughput.md stop 34). A committed study keeps the one it was trained in, so that
+    # ``make study`` recomputes its table: training amplifies GEMM rounding (a 640k cell's final
+    # NDCG@10 moved by up to .017 between the two)
+    cell_numerics: str = "native"
     base: RunConfig = field(default_factory=RunConfig)
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
 
@@ -594,6 +602,11 @@ def _study_from_dict(raw: dict[str, Any]) -> StudyConfig:
     raw["sizes"] = [str(s) for s in raw.get("sizes", StudyConfig().sizes)]
     raw["held_out"] = [str(s) for s in raw.get("held_out", [])]
     study = StudyConfig(base=base, slurm=slurm, **raw)
+    if study.cell_numerics not in CELL_NUMERICS:
+        raise ConfigError(
+            f"cell_numerics {study.cell_numerics!r} is not one of {CELL_NUMERICS}; use 'native' "
+            "(the machine's own floating-point environment) or 'pinned' (the analysis's)"
+        )
     for size in study.held_out:
         if size not in study.sizes:
             raise ConfigError(f"held-out size {size!r} is not among the study sizes {study.sizes}")

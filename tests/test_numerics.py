@@ -113,3 +113,24 @@ def test_kernels_start_with_the_pinned_numerics(monkeypatch):
         QuietKernelManager(kernel_name="python3")._async_launch_kernel(["python"], env=native)
     )
     assert seen["env"] == native
+
+
+def test_a_study_names_its_cells_numerics_and_the_committed_one_keeps_the_pin(tmp_path):
+    """``cell_numerics`` picks the cells' kernel (``Cell.pinned`` → ``PinnedKernelManager``):
+    ``cpu`` (and what inherits it) keeps the pinned environment its committed table was trained
+    in, ``cpu-40m`` and a preset that says nothing run native; anything else is a clear error
+    before any work."""
+    from rerankscale.config import ConfigError, load_study
+    from rerankscale.orchestration.sweep import expand
+
+    def pinned(preset) -> set[bool]:
+        return {c.pinned for c in expand(preset, load_study(preset), tmp_path)}
+
+    assert pinned("cpu") == pinned("cpu-offgrid") == {True}
+    assert pinned("cpu-40m") == pinned("smoke") == {False}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("inherit: smoke\ncell_numerics: fast\n")
+    with pytest.raises(
+        ConfigError, match=r"cell_numerics 'fast' is not one of \('native', 'pinned'\)"
+    ):
+        load_study(str(bad))

@@ -22,11 +22,12 @@ The analysis kernels (``PinnedKernelManager``) also start with the pinned floati
 environment (``numerics.pinned_env``: one BLAS kernel and thread, numpy's AVX-512 targets off,
 glibc's SSE2 libm), set before the kernel starts, so that the tables they compute have the same
 bits on every x86-64 Linux machine. The cells' kernels (training and evaluation, notebooks 02
-and 03) start in the machine's own environment (``QuietKernelManager``): the pin includes
-``MKL_CBWR=COMPATIBLE``, which holds MKL, torch's CPU GEMM, to its SSE2 code path, and a
-training step ran 2.5× slower under it (640k, measured stop 34: 1.4–1.5 s against 0.58 s;
-a 256² GEMM 1.5–1.9 ms against 0.25–0.35 ms), with nothing gained: a run's bits already depend
-on the CPU through torch's own vectorised kernels.
+and 03) start in the machine's own environment (``QuietKernelManager``) unless the study's
+``cell_numerics`` is "pinned": the pin includes ``MKL_CBWR=COMPATIBLE``, which holds MKL,
+torch's CPU GEMM, to its SSE2 code path, and a 640k training step takes 2.15× as long under it
+(``bench/bench_cell_kernel.py``, stop 34). The committed ``cpu`` study was trained pinned and
+keeps the pin, so that ``make study`` recomputes its table (training amplifies the two
+environments' GEMM rounding: a 640k cell's final NDCG@10 moved by up to .017).
 """
 
 from __future__ import annotations

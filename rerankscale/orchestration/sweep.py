@@ -55,6 +55,7 @@ class Cell:
     notebooks: str = str(NOTEBOOKS)
     home: str = ""
     invalid: str | None = None
+    pinned: bool = False  # the kernels' floating-point environment (StudyConfig.cell_numerics)
 
     @property
     def run_dir(self) -> Path:
@@ -77,7 +78,16 @@ def expand(preset: str, study: StudyConfig, runs_dir: Path) -> list[Cell]:
         )
         cells.append(
             Cell(
-                preset, str(size), objective, seed, run_id, str(runs_dir), str(NOTEBOOKS), home, why
+                preset,
+                str(size),
+                objective,
+                seed,
+                run_id,
+                str(runs_dir),
+                str(NOTEBOOKS),
+                home,
+                why,
+                pinned=study.cell_numerics == "pinned",
             )
         )
     return cells
@@ -127,7 +137,11 @@ def run_cell(cell: Cell) -> dict:
             }
             for name in CELL_NOTEBOOKS:
                 execute_notebook(
-                    Path(cell.notebooks) / name, cell.run_dir / name, common, cwd=cell.home or None
+                    Path(cell.notebooks) / name,
+                    cell.run_dir / name,
+                    common,
+                    cwd=cell.home or None,
+                    pinned=cell.pinned,
                 )
             status = {"status": "done", "seconds": round(time.time() - start, 1)}
         except Exception as error:  # noqa: BLE001 - a failed cell is reported, the sweep goes on
