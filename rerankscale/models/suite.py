@@ -183,8 +183,9 @@ MIXED8K_OFFGRID_SUITE = dataclasses.replace(MIXED8K_SUITE, sizes=("35k", "180k",
 # The mixed8k recipe and world at four times the pretraining tokens (40M per member), one
 # pretraining seed per size: at 10M the ranking-relevant knowledge a member can use ends where a
 # relation is stated ~3,000 times (about rank 30 of the query law), so every member from 120k up
-# is held to the same frontier; at 40M it moves to about rank 100 and the sizes separate
-# (docs/calibration.md, stops 33-34). Preset ``cpu-40m``.
+# is held to the same frontier; at 40M it moves to about rank 100 and the sizes from 53k up
+# separate, while 10k and 23k fall below a threshold (docs/calibration.md, stops 33-34).
+# Preset ``cpu-40m``.
 MIXED8K_40M_SUITE = dataclasses.replace(
     MIXED8K_SUITE,
     recipe=dataclasses.replace(MIXED8K_SUITE.recipe, tokens=40_000_000),
