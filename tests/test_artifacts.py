@@ -69,7 +69,7 @@ def _analysis(
         if name == kill_at:
             time.sleep(60)
 
-    def notebook(path, output, parameters, cwd=None):
+    def notebook(path, output, parameters, cwd=None, pinned=False):
         for i in range(2):
             step(f"{path.stem}-{i}")
             report.save(
@@ -209,7 +209,7 @@ def test_a_failed_analysis_keeps_the_old_set_and_no_staging(tmp_path, monkeypatc
     run_child(runs, target, tmp_path / "log", "old")
     before = json.loads((target / artifacts.MANIFEST).read_text())
 
-    def failing(path, output, parameters, cwd=None):
+    def failing(path, output, parameters, cwd=None, pinned=False):
         report.save(pd.DataFrame({"tag": ["new"]}), parameters["figures_dir"], "T_half")
         raise RuntimeError("a notebook failed")
 
@@ -228,7 +228,7 @@ def test_a_failing_notebook_is_one_line_from_the_cli(tmp_path, monkeypatch, caps
     runs, target = make_runs(tmp_path), tmp_path / "figures"
     run_child(runs, target, tmp_path / "log", "old")
 
-    def failing(path, output, parameters, cwd=None):
+    def failing(path, output, parameters, cwd=None, pinned=False):
         raise PapermillExecutionError(1, 1, "fit()", "ValueError", "no usable fit", ["tb"])
 
     monkeypatch.setattr(sweep, "execute_notebook", failing)

@@ -29,7 +29,8 @@ def notebooks(monkeypatch):
     every call's parameters are recorded."""
     calls = []
 
-    def execute(notebook, output, parameters, cwd=None):
+    def execute(notebook, output, parameters, cwd=None, pinned=False):
+        assert pinned, "the analysis notebooks run in the pinned floating-point environment"
         calls.append((Path(notebook).name, dict(parameters)))
         if Path(notebook).name == "04_fit.ipynb":
             a = report.load_analysis(parameters["preset"], parameters["results_path"])
