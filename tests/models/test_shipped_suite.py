@@ -454,3 +454,28 @@ def test_ready_seeds_keep_each_sizes_best_readiness_and_pair_the_rest(tmp_path, 
     model.suite = "nowhere"
     with pytest.raises(ConfigError, match=r"suite 'nowhere' and .* does not exist"):
         ready_seeds(model)
+
+
+def test_record_member_enters_a_member_built_elsewhere_as_the_build_did(tmp_path):
+    """A member folder built by another process (stop 33's 40M members were) is entered in a
+    suite's manifest by ``record_member`` from its own ``pretrain.json``: the entry equals the
+    shipped one (key, checksums, loss, probes), and the member then verifies."""
+    import json
+
+    from rerankscale.models.suite import (
+        record_member,
+        suite_folder,
+        suite_spec,
+        suite_tokenizer,
+    )
+
+    spec, shipped = suite_spec("mixed8k-40m"), suite_folder("mixed8k-40m")
+    folder = tmp_path / "mixed8k-40m"
+    shutil.copytree(shipped / "10k", folder / "10k")
+    keys = {"10k": key_of(spec, "10k", suite_tokenizer(spec))}
+    record_member(folder, spec, keys, "10k", json.loads((folder / "10k/pretrain.json").read_text()))
+    entry, want = read_manifest(folder)["members"]["10k"], read_manifest(shipped)["members"]["10k"]
+    assert {k: v for k, v in entry.items() if k != "built_on"} == {
+        k: v for k, v in want.items() if k != "built_on"
+    }
+    assert member_path("10k", folder) == folder / "10k"
