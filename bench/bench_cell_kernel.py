@@ -3,9 +3,10 @@
 The sweep runs every cell through notebooks 02/03 in a papermill kernel
 (``orchestration.sweep.execute_notebook``). Up to stop 33 every kernel started in the
 analysis's pinned floating-point environment (``numerics.pinned_env``), whose
-``MKL_CBWR=COMPATIBLE`` holds MKL, torch's CPU GEMM, to its SSE2 code path. Since stop 34 only
-the analysis kernels are pinned (``kernels.PinnedKernelManager``); the cells' kernels start in
-the machine's own environment (``kernels.QuietKernelManager``).
+``MKL_CBWR=COMPATIBLE`` holds MKL, torch's CPU GEMM, to its SSE2 code path. Since stop 34 the
+analysis kernels are pinned (``kernels.PinnedKernelManager``) and the cells' kernels follow the
+study's ``cell_numerics``: the machine's own environment (``kernels.QuietKernelManager``, the
+default) or, for a study trained pinned (the committed ``cpu``), the pinned one.
 
 This script trains the same cell (preset, size, objective, seed; ``--queries`` queries, one
 checkpoint) in a fresh kernel of each kind, alternating, ``--repeats`` times, and reports the

@@ -128,6 +128,19 @@ def test_a_study_names_its_cells_numerics_and_the_committed_one_keeps_the_pin(tm
 
     assert pinned("cpu") == pinned("cpu-offgrid") == {True}
     assert pinned("cpu-40m") == pinned("smoke") == {False}
+    # and the sweep starts each of a cell's notebooks in its cell's environment
+    from rerankscale.orchestration import sweep
+
+    seen = []
+
+    def execute(notebook, output, parameters, cwd=None, pinned=False):
+        seen.append(pinned)
+
+    cell = expand("cpu", load_study("cpu"), tmp_path)[0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sweep, "execute_notebook", execute)
+        assert sweep.run_cell(cell)["status"] == "done"
+    assert seen == [True] * len(sweep.CELL_NOTEBOOKS)
     bad = tmp_path / "bad.yaml"
     bad.write_text("inherit: smoke\ncell_numerics: fast\n")
     with pytest.raises(

@@ -444,16 +444,17 @@ def built_on() -> dict:
     }
 
 
-def record_member(suite_dir: Path, spec: SuiteSpec, keys: dict, name: str, log: dict) -> None:
-    """Enter the built member ``name`` (its pretraining ``log``, ``pretrain.json``) in the
-    manifest of ``suite_dir``: key, shape, held-out loss, probes, time and the sha256 of each
-    file; under a file lock, so parallel builders never lose an entry."""
+def record_member(suite_dir: Path, spec: SuiteSpec, name: str, log: dict, key: str) -> None:
+    """Enter the built member ``name`` (its pretraining ``log``, ``pretrain.json``; its cache
+    ``key``, ``key_of``) in the manifest of ``suite_dir``: key, shape, held-out loss, probes,
+    time and the sha256 of each file; under a file lock, so parallel builders never lose an
+    entry."""
     folder = Path(suite_dir) / name
     with file_lock(Path(suite_dir) / ".manifest.lock"):
         current = read_manifest(suite_dir)
         current["spec"] = spec.to_dict()
         current["members"][name] = {
-            "key": keys[name],
+            "key": key,
             "n_params_non_embedding": log["n_params_non_embedding"],
             "shape": log["shape"],
             "tokens_seen": log["tokens_seen"],
@@ -505,7 +506,8 @@ def build_suite(
     )
     if workers <= 1:
         for size, seed in todo:
-            record_member(suite_dir, spec, keys, *_build_one(size, seed, spec, str(suite_dir)))
+            name, log = _build_one(size, seed, spec, str(suite_dir))
+            record_member(suite_dir, spec, name, log, keys[name])
             bar.update(1)
     else:
         import multiprocessing as mp
@@ -513,7 +515,8 @@ def build_suite(
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
             futures = [pool.submit(_build_one, s, k, spec, str(suite_dir)) for s, k in todo]
             for future in as_completed(futures):
-                record_member(suite_dir, spec, keys, *future.result())
+                name, log = future.result()
+                record_member(suite_dir, spec, name, log, keys[name])
                 bar.update(1)
     bar.close()
     fill_readiness(spec, suite_dir)

@@ -472,8 +472,8 @@ def test_record_member_enters_a_member_built_elsewhere_as_the_build_did(tmp_path
     spec, shipped = suite_spec("mixed8k-40m"), suite_folder("mixed8k-40m")
     folder = tmp_path / "mixed8k-40m"
     shutil.copytree(shipped / "10k", folder / "10k")
-    keys = {"10k": key_of(spec, "10k", suite_tokenizer(spec))}
-    record_member(folder, spec, keys, "10k", json.loads((folder / "10k/pretrain.json").read_text()))
+    log = json.loads((folder / "10k/pretrain.json").read_text())
+    record_member(folder, spec, "10k", log, key_of(spec, "10k", suite_tokenizer(spec)))
     entry, want = read_manifest(folder)["members"]["10k"], read_manifest(shipped)["members"]["10k"]
     assert {k: v for k, v in entry.items() if k != "built_on"} == {
         k: v for k, v in want.items() if k != "built_on"
