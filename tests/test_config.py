@@ -80,12 +80,18 @@ def test_run_id_names_a_size_one_way():
 
 @pytest.mark.parametrize(
     ("preset", "folder"),
-    [("cpu", "figures"), ("cpu-offgrid", "figures-offgrid"), ("cpu-40m", "figures-40m")],
+    [
+        ("cpu", "figures"),
+        ("cpu-offgrid", "figures-offgrid"),
+        ("cpu-10m", "figures-10m"),
+        ("cpu-10m-offgrid", "figures-10m-offgrid"),
+    ],
 )
 def test_the_committed_study_keeps_its_run_ids(preset, folder):
     """``figures/results.csv`` holds exactly the ``cpu`` study's cells (``figures-offgrid/`` the
-    ``cpu-offgrid`` study's), each under the run id and config columns (family, size,
-    objective, fine-tuning seed) its config gives today."""
+    ``cpu-offgrid`` study's, and so on for the committed comparison studies), each under the
+    run id and config columns (family, size, objective, fine-tuning seed) its config gives
+    today."""
     table = Path(__file__).resolve().parents[1] / folder / "results.csv"
     with table.open() as f:
         rows = {
@@ -126,49 +132,64 @@ def test_presets_load_and_expand():
     assert paper.held_out == ["400m", "1b"] and paper.base.data.candidate_depth == 100
 
 
-def test_only_the_committed_study_writes_figures():
-    """Every shipped preset but ``cpu``, ``cpu-offgrid`` (whose table ``cpu``'s T10 reads, in
-    ``figures-offgrid/``) and ``cpu-40m`` (the 40M-token suite's study, in ``figures-40m/``)
-    writes its artifacts under ``runs/<name>/figures``, so no other
-    preset (the kept comparison studies included) can overwrite ``figures/``; ``cpu``
-    fine-tunes ``mixed8k``'s readiness-screened members in its 8,000-relation world,
-    ``cpu-unscreened`` all of them; the kept suite studies differ from it only in the suite, its
-    world and fine-tuning every pretraining seed."""
+COMMITTED = {
+    "cpu": "figures",
+    "cpu-offgrid": "figures-offgrid",
+    "cpu-10m": "figures-10m",
+    "cpu-10m-offgrid": "figures-10m-offgrid",
+}
+
+
+def test_only_the_committed_studies_write_figures():
+    """Every shipped preset but the committed ones (``cpu``; ``cpu-offgrid``, whose table
+    ``cpu``'s T10 reads; ``cpu-10m``, the stop-29-34 default on the 10M-token suite, and its
+    off-grid study) writes its artifacts under ``runs/<name>/figures``, so no other preset (the
+    kept comparison studies included) can overwrite ``figures/``. ``cpu`` fine-tunes
+    ``mixed8k-40m``'s one member per size in its 8,000-relation world; the comparison studies
+    differ from it only in the suite, its world, how pretraining seeds are picked and the cells'
+    numerics."""
     import rerankscale
 
     names = sorted(p.stem for p in (Path(rerankscale.__file__).parent / "presets").glob("*.yaml"))
-    assert {"smoke", "cpu", "cpu-deep20", "cpu-deep10", "cpu-stream", "cpu-scratch"} <= set(names)
-    committed = {"cpu": "figures", "cpu-offgrid": "figures-offgrid", "cpu-40m": "figures-40m"}
+    assert {"smoke", "cpu", "cpu-10m", "cpu-deep20", "cpu-stream", "cpu-scratch"} <= set(names)
     for name in names:
-        want = committed.get(name, f"runs/{name}/figures")
+        want = COMMITTED.get(name, f"runs/{name}/figures")
         assert str(load_study(name).figures_path) == want, name
-    assert load_study("cpu").offgrid_results == "figures-offgrid/results.csv"
-    offgrid = load_study("cpu-offgrid")
-    assert offgrid.offgrid_results is None and offgrid.held_out == []
-    assert not set(offgrid.sizes) & set(load_study("cpu").sizes)
-    assert offgrid.base.model.suite == "mixed8k-offgrid"
-    offgrid.base.model.suite = "mixed8k"
-    assert offgrid.base.to_dict() == load_study("cpu").base.to_dict()  # only sizes and suite
-    cpu = load_study("cpu").base.to_dict()
+    cpu = load_study("cpu")
+    assert cpu.offgrid_results == "figures-offgrid/results.csv" and cpu.cell_numerics == "native"
+    assert (cpu.base.model.suite, cpu.base.model.suite_seed) == ("mixed8k-40m", 0)
+    ten = load_study("cpu-10m")
+    assert ten.offgrid_results == "figures-10m-offgrid/results.csv" and ten.sizes == cpu.sizes
+    assert (ten.base.model.suite, ten.base.model.suite_seed) == ("mixed8k", "ready")
+    assert ten.cell_numerics == "pinned"
+    ten.base.model.suite, ten.base.model.suite_seed = "mixed8k-40m", 0
+    assert ten.base.to_dict() == cpu.base.to_dict()  # only the suite and its seeds differ
+    for name, parent, suite in [
+        ("cpu-offgrid", "cpu", "mixed8k-40m-offgrid"),
+        ("cpu-10m-offgrid", "cpu-10m", "mixed8k-offgrid"),
+    ]:
+        offgrid, grid = load_study(name), load_study(parent)
+        assert offgrid.offgrid_results is None and offgrid.held_out == []
+        assert not set(offgrid.sizes) & set(grid.sizes)
+        assert offgrid.base.model.suite == suite and offgrid.cell_numerics == grid.cell_numerics
+        offgrid.base.model.suite = grid.base.model.suite
+        assert offgrid.base.to_dict() == grid.base.to_dict()  # only sizes and suite
+    ten = load_study("cpu-10m").base.to_dict()
     unscreened = load_study("cpu-unscreened")
     assert unscreened.seeds == [0, 1, 2, 3, 4] and unscreened.base.model.suite_seed == "paired"
     unscreened.base.model.suite_seed = "ready"
-    assert unscreened.base.to_dict() == cpu  # otherwise cpu-unscreened is cpu
-    assert cpu["model"].pop("suite") == "mixed8k" and cpu["model"].pop("suite_seed") == "ready"
-    assert cpu["data"].pop("synthetic") == {"n_relations": 8000, "zipf_qrel": 1.0}
+    assert unscreened.base.to_dict() == ten  # otherwise cpu-unscreened is cpu-10m
+    assert ten["model"].pop("suite") == "mixed8k" and ten["model"].pop("suite_seed") == "ready"
+    assert ten["data"].pop("synthetic") == {"n_relations": 8000, "zipf_qrel": 1.0}
     for name, suite in [("cpu-deep20", "deep20"), ("cpu-deep10", "deep"), ("cpu-mixed", "mixed")]:
         kept = load_study(name).base.to_dict()
         assert kept["model"].pop("suite") == suite and kept["model"].pop("suite_seed") == "paired"
         assert kept["data"].pop("synthetic") == {"zipf_qrel": 1.0}  # the 400-relation world
         # cpu-deep10 keeps the forward its documented numbers came from (stop 20, before fastpath)
         assert kept["model"]["engine"] == ("hf" if name == "cpu-deep10" else "auto")
-        kept["model"]["engine"] = cpu["model"]["engine"]
-        assert kept == cpu, name  # otherwise the studies differ in the suite only
-    forty = load_study("cpu-40m")
-    assert forty.offgrid_results is None and forty.sizes == load_study("cpu").sizes
-    assert (forty.base.model.suite, forty.base.model.suite_seed) == ("mixed8k-40m", 0)
-    forty.base.model.suite, forty.base.model.suite_seed = "mixed8k", "ready"
-    assert forty.base.to_dict() == load_study("cpu").base.to_dict()  # only the suite differs
+        kept["model"]["engine"] = ten["model"]["engine"]
+        assert kept == ten, name  # otherwise the studies differ in the suite only
+        assert load_study(name).cell_numerics == "pinned", name
 
 
 def test_run_config_round_trip():

@@ -117,17 +117,17 @@ def test_kernels_start_with_the_pinned_numerics(monkeypatch):
 
 def test_a_study_names_its_cells_numerics_and_the_committed_one_keeps_the_pin(tmp_path):
     """``cell_numerics`` picks the cells' kernel (``Cell.pinned`` → ``PinnedKernelManager``):
-    ``cpu`` (and what inherits it) keeps the pinned environment its committed table was trained
-    in, ``cpu-40m`` and a preset that says nothing run native; anything else is a clear error
-    before any work."""
+    ``cpu-10m`` (and what inherits it) keeps the pinned environment its committed table was
+    trained in, ``cpu`` and a preset that says nothing run native; anything else is a clear
+    error before any work."""
     from rerankscale.config import ConfigError, load_study
     from rerankscale.orchestration.sweep import expand
 
     def pinned(preset) -> set[bool]:
         return {c.pinned for c in expand(preset, load_study(preset), tmp_path)}
 
-    assert pinned("cpu") == pinned("cpu-offgrid") == {True}
-    assert pinned("cpu-40m") == pinned("smoke") == {False}
+    assert pinned("cpu-10m") == pinned("cpu-10m-offgrid") == {True}
+    assert pinned("cpu") == pinned("cpu-offgrid") == pinned("smoke") == {False}
     # and the sweep starts each of a cell's notebooks in its cell's environment
     from rerankscale.orchestration import sweep
 

@@ -239,7 +239,7 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
     )
     problems = [str(p) for p in check(load_study(preset))]
     assert problems == [
-        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-40m', 'mixed8k-offgrid', 'stream'], or add "
+        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-40m', 'mixed8k-40m-offgrid', 'mixed8k-offgrid', 'stream'], or add "
         "a SuiteSpec to rerankscale.models.suite.SUITES"
     ], problems
 
@@ -251,18 +251,20 @@ def ready(study, size: str) -> list[int]:
     return ready_seeds(dataclasses.replace(study.base.model, size=size))
 
 
-@pytest.mark.parametrize("preset", ["cpu", "cpu-unscreened"])
+@pytest.mark.parametrize("preset", ["cpu", "cpu-10m", "cpu-unscreened"])
 def test_the_shipped_studies_find_every_member_and_its_world_in_the_shipped_suite(preset):
-    """``cpu`` (each size's 3 readiness-screened pretraining seeds of ``suite/mixed8k/``) and
-    ``cpu-unscreened`` (all 5), in the suite's 8,000-relation world: nothing to fix."""
+    """``cpu`` (each size's one member of ``suite/mixed8k-40m/``, three fine-tuning seeds),
+    ``cpu-10m`` (each size's 3 readiness-screened pretraining seeds of ``suite/mixed8k/``, paired)
+    and ``cpu-unscreened`` (all 5), in the suites' 8,000-relation world: nothing to fix."""
     from rerankscale.config import ModelConfig, ready_seeds
 
     study = load_study(preset)
     for size in study.sizes:
         model = ModelConfig(family="suite", suite="mixed8k", size=size)
-        want = ready_seeds(model) if preset == "cpu" else [0, 1, 2, 3, 4]
+        want = {"cpu": [0], "cpu-10m": ready_seeds(model)}.get(preset, [0, 1, 2, 3, 4])
         assert sorted({c.member_seed() for c in study.cells() if c.model.size == size}) == want
-        assert all(c.train.seed == c.member_seed() for c in study.cells())  # paired
+        paired = all(c.train.seed == c.member_seed() for c in study.cells())
+        assert paired == (preset != "cpu")  # cpu: fine-tuning seeds 0-2 on one member
     assert check(study) == []
 
 
@@ -272,18 +274,20 @@ def test_the_shipped_studies_find_every_member_and_its_world_in_the_shipped_suit
         ("cpu-deep20", "deep20"),
         ("cpu-mixed", "mixed"),
         ("cpu-deep10", "deep"),
-        ("cpu-offgrid", "mixed8k-offgrid"),
+        ("cpu-10m-offgrid", "mixed8k-offgrid"),
+        ("cpu-offgrid", "mixed8k-40m-offgrid"),
     ],
 )
 def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_absent(
     tmp_path, monkeypatch, preset, name
 ):
-    """``cpu-deep20``, ``cpu-mixed``, ``cpu-deep10`` and ``cpu-offgrid`` fine-tune
-    ``suite/deep20/``, ``suite/mixed/``, ``suite/deep/`` and ``suite/mixed8k-offgrid/``, which
-    ship their manifest only: on a fresh clone every member is one problem naming `make suite
-    SUITE=<name>`, before any work; the world the manifest records is the study's. The first
-    three fine-tune pretraining seeds 0-2 of 6 sizes, ``cpu-offgrid`` the 3 of 5 its readiness
-    screen keeps at each of 3 sizes."""
+    """``cpu-deep20``, ``cpu-mixed``, ``cpu-deep10``, ``cpu-10m-offgrid`` and ``cpu-offgrid``
+    fine-tune ``suite/deep20/``, ``suite/mixed/``, ``suite/deep/``, ``suite/mixed8k-offgrid/``
+    and ``suite/mixed8k-40m-offgrid/``, which ship their manifest only: on a fresh clone every
+    member is one problem naming `make suite SUITE=<name>`, before any work; the world the
+    manifest records is the study's. The first three fine-tune pretraining seeds 0-2 of 6
+    sizes, ``cpu-10m-offgrid`` the 3 of 5 its readiness screen keeps at each of 3 sizes,
+    ``cpu-offgrid`` the one member of each of its 3 sizes."""
     import shutil
 
     from rerankscale.models import suite
@@ -294,8 +298,10 @@ def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_
     study = load_study(preset)
     for size in study.sizes:
         seeds = {c.member_seed() for c in study.cells() if c.model.size == size}
-        assert seeds == ({0, 1, 2} if preset != "cpu-offgrid" else set(ready(study, size)))
+        want = {"cpu-10m-offgrid": set(ready(study, size)), "cpu-offgrid": {0}}
+        assert seeds == want.get(preset, {0, 1, 2})
     problems = [str(p) for p in check(study)]
     members = {(c.model.size, c.member_seed()) for c in study.cells()}
-    assert len(problems) == len(members) == 3 * len(study.sizes), problems  # one per member
+    per_size = 1 if preset == "cpu-offgrid" else 3
+    assert len(problems) == len(members) == per_size * len(study.sizes), problems  # per member
     assert all(f"`make suite SUITE={name}`" in p and "git checkout" not in p for p in problems)

@@ -50,14 +50,15 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         "baseline = overview.first_stage_table(study)\nbaseline",
         "overview.save_first_stage(baseline, figures_dir)",
         "## The pretrained suite\n\n"
-        "The `cpu` preset fine-tunes the shipped mini-suite `mixed8k` (`suite/mixed8k/`, "
-        "`docs/suite.md`): six ModernBERT sizes, 2 to 4 layers deep, five pretraining seeds "
-        "each, every member pretrained with whole-word MLM on the same 10M tokens of the "
-        "pretraining collection of a world with 8,000 relations, whose question-answer "
-        "documents word each relation in either register half the time (a preset names its "
-        "suite in `model.suite`). Of each size's five, the study fine-tunes the three whose "
-        "readiness probe (below) is best, a rule applied to every size alike before any "
-        "fine-tuning (`model.suite_seed: ready`; `cpu-unscreened` fine-tunes all five). "
+        "The `cpu` preset fine-tunes the shipped mini-suite `mixed8k-40m` "
+        "(`suite/mixed8k-40m/`, `docs/suite.md`): six ModernBERT sizes, 2 to 4 layers deep, "
+        "attention heads about 32 dims wide (one head below 53k), every member pretrained with "
+        "whole-word MLM on the same 40M tokens of the pretraining collection of a world with "
+        "8,000 relations, whose question-answer documents word each relation in either "
+        "register half the time (a preset names its suite in `model.suite`). Each size has one "
+        "pretrained member, fine-tuned with three fine-tuning seeds; `cpu-10m` fine-tunes the "
+        "10M-token suite `mixed8k`, three of five pretraining seeds per size screened by the "
+        "readiness probe below (`model.suite_seed: ready`). "
         "Below, each member's held-out MLM loss, the law L(N) = E + A·N^−α fitted to all of "
         "them, the pretraining curves, and two probes taken before any fine-tuning: the cloze "
         "probe of the query→passage register mapping, read through the MLM head, and the "
@@ -65,7 +66,7 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         "a training query's positive above its BM25 negatives (mean reciprocal rank of 8, "
         "chance 0.34). The readiness probe ranks the members as their fine-tuned rerankers "
         "rank (`docs/suite.md`), so its seed means show, before fine-tuning, where the size "
-        "order of the study breaks; `kept` marks the members the study fine-tunes.",
+        "order of the study breaks; `kept` marks the members a study fine-tunes.",
         "from rerankscale import report, suite_report\n\n"
         "suite = study.base.model.suite\n"
         "members = suite_report.suite_table(suite)\nmembers",

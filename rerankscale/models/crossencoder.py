@@ -55,7 +55,7 @@ from rerankscale.models.modernbert import (
 )
 from rerankscale.models.pretrain import suite_member
 from rerankscale.models.shapes import ETTIN_REGISTRY, Shape, flops_per_token, shape_for
-from rerankscale.models.suite import check_world, member_path, suite_folder
+from rerankscale.models.suite import check_world, member_identity, member_path, suite_folder
 from rerankscale.models.tokenizer import get_tokenizer
 
 __all__ = [
@@ -135,6 +135,17 @@ def scratch_model(shape: Shape, tokenizer, model_cfg: ModelConfig, seed: int):
     with seeded(seed):
         model = ModernBertForSequenceClassification(config)
     return model.eval()
+
+
+def initial_weights(model_cfg: ModelConfig, dataset_id: str, seed: int) -> dict | None:
+    """The identity of the weights a run starts from that its config does not fix: the shipped
+    suite member (``suite.member_identity``) a ``suite`` run on the synthetic task fine-tunes;
+    None for the others (``scratch``: its seed; ``hf``: its hub id or path; a ``suite`` member
+    pretrained on another dataset: cached under a key of its recipe)."""
+    if model_cfg.family != "suite" or not str(dataset_id).startswith(SYNTHETIC_PREFIX):
+        return None
+    folder = suite_folder(model_cfg.suite)
+    return member_identity(model_cfg.size, folder, seed=member_seed(model_cfg, seed))
 
 
 def _suite(tokenizer, model_cfg, dataset_id, seed, cache_dir, recipe, progress):

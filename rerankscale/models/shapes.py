@@ -60,6 +60,10 @@ from rerankscale.config import ConfigError, format_size, parse_size
 
 ASPECT_RATIO = 64  # d_model / n_layers
 MIN_LAYERS = 2
+# the fewest attention heads the rule gives a small width. 2 (the rule until stop 35) makes the
+# heads of the narrowest members 10–16 dims wide; 1 keeps every head near ``head_size`` (32),
+# as real encoder families keep the head width fixed and vary the number of heads
+MIN_HEADS = 2
 MIN_SIZE = 2_000  # below this the rule cannot keep two 2-dim heads and a positive GLU width
 MAX_SIZE = 10**11
 
@@ -116,9 +120,12 @@ def non_embedding_formula(n_layers: int, d_model: int, d_ff: int, num_labels: in
     return L * (4 * H * H + 3 * H * inter + 2 * H) + H * H + 2 * H + (H + 1) * num_labels
 
 
-def shape_for(size: str | int, aspect_ratio: int = ASPECT_RATIO) -> Shape:
+def shape_for(
+    size: str | int, aspect_ratio: int = ASPECT_RATIO, min_heads: int = MIN_HEADS
+) -> Shape:
     """The shape whose non-embedding count is closest to ``size`` under the documented rule;
-    ``aspect_ratio`` is A = d_model / n_layers of step 1 (a lower A: deeper and narrower).
+    ``aspect_ratio`` is A = d_model / n_layers of step 1 (a lower A: deeper and narrower);
+    ``min_heads`` the fewest heads (n_heads = max(min_heads, round(width / head_size))).
 
     >>> shape_for("50k")
     Shape(n_layers=2, d_model=48, n_heads=2, d_ff=100)
@@ -126,6 +133,8 @@ def shape_for(size: str | int, aspect_ratio: int = ASPECT_RATIO) -> Shape:
     (29, 1856)
     >>> shape_for("280k", aspect_ratio=20)
     Shape(n_layers=4, d_model=84, n_heads=3, d_ff=158)
+    >>> shape_for("10k", aspect_ratio=32, min_heads=1)
+    Shape(n_layers=2, d_model=22, n_heads=1, d_ff=42)
     """
     target = parse_size(size)
     if not MIN_SIZE <= target <= MAX_SIZE:
@@ -135,11 +144,13 @@ def shape_for(size: str | int, aspect_ratio: int = ASPECT_RATIO) -> Shape:
         )
     if aspect_ratio < 1:
         raise ShapeError(f"aspect_ratio={aspect_ratio!r}: use d_model / n_layers ≥ 1 (default 64)")
+    if min_heads not in (1, 2):
+        raise ShapeError(f"min_heads={min_heads!r}: use 1 or 2 (default {MIN_HEADS})")
     n_layers = max(MIN_LAYERS, round((target / (10 * aspect_ratio**2)) ** (1 / 3)))
     a, b, c = 10 * n_layers + 1, 2 * n_layers + 3, 1 - target
     width = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
     head_size = 32 if width < 512 else 64
-    n_heads = max(2, round(width / head_size))
+    n_heads = max(min_heads, round(width / head_size))
     if width >= 256:  # round widths: exactly n_heads · head_size
         d_model = n_heads * head_size
     else:

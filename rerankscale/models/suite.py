@@ -61,7 +61,7 @@ from rerankscale.models.pretrain import (
     recipe_key_fields,
 )
 from rerankscale.models.readiness import probe_groups, readiness_probe
-from rerankscale.models.shapes import ASPECT_RATIO, Shape, shape_for
+from rerankscale.models.shapes import ASPECT_RATIO, MIN_HEADS, Shape, shape_for
 from rerankscale.models.tokenizer import SUITE_DIR, file_lock, get_tokenizer, save_and_check
 from rerankscale.paths import ROOT_SUITE, named_suite_dir
 from rerankscale.provenance import cpu_capability, cpu_model, package_versions
@@ -96,13 +96,16 @@ class SuiteSpec:
     world: dict = field(default_factory=dict)
     # the shape rule's d_model / n_layers (``shapes.shape_for``); lower is deeper
     aspect_ratio: int = ASPECT_RATIO
+    # the fewest attention heads of the shape rule (``shapes.MIN_HEADS``): 1 keeps the narrowest
+    # members' heads ~32 dims wide instead of splitting 20 or 32 dims into two
+    min_heads: int = MIN_HEADS
     # how many of each size's pretraining seeds a study fine-tunes with ``model.suite_seed:
     # ready``: those whose readiness probe (``readiness.py``, read before any fine-tuning) is
     # best (``rerankscale.config.ready_seeds``); None: all of them. Not part of the keys.
     keep: int | None = None
 
     def shape(self, size: str) -> Shape:
-        return shape_for(size, aspect_ratio=self.aspect_ratio)
+        return shape_for(size, aspect_ratio=self.aspect_ratio, min_heads=self.min_heads)
 
     def world_config(self) -> SyntheticConfig:
         return SyntheticConfig.from_overrides(dict(self.world))
@@ -119,6 +122,8 @@ class SuiteSpec:
             out["world"] = dict(sorted(self.world.items()))
         if self.aspect_ratio != ASPECT_RATIO:
             out["aspect_ratio"] = self.aspect_ratio
+        if self.min_heads != MIN_HEADS:
+            out["min_heads"] = self.min_heads
         if self.keep is not None:
             out["keep"] = self.keep
         return out
@@ -191,7 +196,14 @@ MIXED8K_40M_SUITE = dataclasses.replace(
     recipe=dataclasses.replace(MIXED8K_SUITE.recipe, tokens=40_000_000),
     seeds=(0,),
     keep=None,
+    min_heads=1,
 )
+
+# Off-grid members of the 40M suite (35k: 2 x 40, one head; 180k: 3 x 76; 420k: 3 x 120), one
+# pretraining seed each like it: the sizes the laws of its study are tested on (preset
+# ``cpu-40m-offgrid``; T10 of notebook 05). Manifest only: ``make suite
+# SUITE=mixed8k-40m-offgrid`` (~70 min of one core).
+MIXED8K_40M_OFFGRID_SUITE = dataclasses.replace(MIXED8K_40M_SUITE, sizes=("35k", "180k", "420k"))
 
 # every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream
 # packing) is ``suite/`` itself, any other ``suite/<name>/``; ``model.suite`` picks one (default
@@ -204,6 +216,7 @@ SUITES = {
     "mixed8k": MIXED8K_SUITE,
     "mixed8k-offgrid": MIXED8K_OFFGRID_SUITE,
     "mixed8k-40m": MIXED8K_40M_SUITE,
+    "mixed8k-40m-offgrid": MIXED8K_40M_OFFGRID_SUITE,
 }
 
 
@@ -328,6 +341,20 @@ def member_path(size: str, suite_dir: str | Path = SUITE_DIR, seed: int = 0) -> 
             f"{suite_dir / MANIFEST}; rebuild it with `{rebuild_command(suite_dir)}`{restore}"
         )
     return suite_dir / name
+
+
+def member_identity(size: str, suite_dir: str | Path = SUITE_DIR, seed: int = 0) -> dict:
+    """What a run fine-tuned from the shipped member ``size`` starts from, beyond its config:
+    ``{"member": "<suite>/<name>", "sha256": <its model.safetensors>}`` from the manifest. A
+    run records it, so that a member rebuilt under the same name (a changed recipe or shape)
+    never resumes, or counts as finished, a run fine-tuned from the old weights."""
+    suite_dir = Path(suite_dir)
+    name = member_name(size, seed)
+    entry = read_manifest(suite_dir)["members"].get(name) or {}
+    return {
+        "member": f"{suite_dir.name}/{name}",
+        "sha256": entry.get("sha256", {}).get("model.safetensors"),
+    }
 
 
 def check_world(world: SyntheticConfig, suite_dir: str | Path = SUITE_DIR) -> None:

@@ -107,8 +107,9 @@ def offgrid_table(a: Analysis) -> pd.DataFrame | None:
 def _load_offgrid(study: StudyConfig, table: pd.DataFrame) -> pd.DataFrame:
     path = resolve(study.offgrid_results)
     fix = (
-        f"build it with `rerankscale sweep --preset cpu-offgrid` (after `make suite "
-        f"SUITE=mixed8k-offgrid`), or set offgrid_results: null in preset {study.name!r}"
+        f"build it with `rerankscale sweep --preset {study.name}-offgrid` (after `make suite "
+        f"SUITE={study.base.model.suite}-offgrid`), or set offgrid_results: null in preset "
+        f"{study.name!r}"
     )
     if not path.is_file():
         raise ResultsError(f"offgrid_results {str(path)!r} does not exist; {fix}")

@@ -113,9 +113,13 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
     return [] if a == b else [f"{prefix[:-1]}: {a!r} in the folder, {b!r} now"]
 
 
-def check_run_dir(run_dir: Path, run_id: str, config: dict[str, Any]) -> bool:
+def check_run_dir(
+    run_dir: Path, run_id: str, config: dict[str, Any], init: dict | None = None
+) -> bool:
     """Raise ``RunDirMismatchError`` unless ``run_dir`` is absent, holds no run files yet, or is
     this run's folder. Returns True when the folder already holds this run's ``config.json``.
+    ``init``: the identity of the weights the run starts from (``crossencoder.initial_weights``);
+    a folder that recorded other initial weights is another run, though its config is the same.
 
     Unrelated files (e.g. the sweep's executed notebook, written before training starts) are
     tolerated; training outputs or model weights without a run ``config.json`` are not."""
@@ -157,6 +161,14 @@ def check_run_dir(run_dir: Path, run_id: str, config: dict[str, Any]) -> bool:
             f"{run_dir} belongs to a different run ({info['run_id']!r}; differences: "
             f"{diffs[:6] or ['run_id']}). Use a new run directory, or delete this one to retrain; "
             "nothing was overwritten."
+        )
+    recorded = info.get("init")
+    if init is not None and recorded is not None and recorded != init:
+        raise RunDirMismatchError(
+            f"{run_dir} was fine-tuned from {recorded['member']} with weights "
+            f"{str(recorded['sha256'])[:12]}, which are now {str(init['sha256'])[:12]} (the member "
+            "was rebuilt). Use a new run directory, or delete this one to retrain; nothing was "
+            "overwritten."
         )
     return True
 

@@ -138,7 +138,12 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict[st
 
 def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
     from rerankscale.data import training_groups
-    from rerankscale.models.crossencoder import build_model, model_shape, parameter_counts
+    from rerankscale.models.crossencoder import (
+        build_model,
+        initial_weights,
+        model_shape,
+        parameter_counts,
+    )
     from rerankscale.models.encoding import PairEncoder
     from rerankscale.models.fastpath import pair_scorer, resolve_engine
     from rerankscale.training.losses import make_loss
@@ -148,7 +153,8 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
         accelerator.process_index,
         accelerator.num_processes,
     )
-    existing = check_run_dir(run_dir, cfg.run_id, cfg.to_dict())
+    init = initial_weights(cfg.model, cfg.data.train_dataset, cfg.train.seed)
+    existing = check_run_dir(run_dir, cfg.run_id, cfg.to_dict(), init)
     if existing and read_status(run_dir).get("finished"):
         return {**read_status(run_dir), "skipped": True}
     loss_fn = make_loss(cfg.train.objective)
@@ -181,6 +187,7 @@ def _train(cfg, run_dir, due, accelerator, progress) -> dict[str, Any]:
             {
                 "run_id": cfg.run_id,
                 "config": cfg.to_dict(),
+                **({"init": init} if init is not None else {}),
                 "model": {
                     "n_params": counts["non_embedding"],
                     "n_params_total": counts["total"],

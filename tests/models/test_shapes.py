@@ -120,3 +120,21 @@ def test_a_lower_aspect_ratio_is_deeper_and_keeps_the_count():
     assert [shape_for(s).n_layers for s in sizes] == [2] * 6  # A = 64: all two layers
     with pytest.raises(ShapeError, match="aspect_ratio=0"):
         shape_for("10k", aspect_ratio=0)
+
+
+def test_one_head_minimum_keeps_narrow_heads_near_32_and_the_count():
+    """``min_heads=1`` (the 40M suite, stop 35): below width ~48 one head of the whole width,
+    instead of two heads 10-16 dims wide; the sizes with two or more heads keep their shapes."""
+    sizes = ["10k", "23k", "53k", "120k", "280k", "640k"]
+    one = [shape_for(s, aspect_ratio=32, min_heads=1) for s in sizes]
+    two = [shape_for(s, aspect_ratio=32) for s in sizes]
+    assert [s.n_heads for s in one] == [1, 1, 2, 2, 3, 4]
+    assert [s.n_heads for s in two] == [2, 2, 2, 2, 3, 4]
+    assert one[2:] == two[2:]
+    assert [s.head_dim for s in one[:2]] == [22, 32] and [s.head_dim for s in two[:2]] == [10, 16]
+    for size, shape in zip(sizes, one):
+        target = int(size[:-1]) * 1000
+        assert abs(shape.non_embedding_params() - target) / target < 0.01
+        assert shape.head_dim % 2 == 0  # RoPE rotates pairs
+    with pytest.raises(ShapeError, match="min_heads=3"):
+        shape_for("10k", min_heads=3)

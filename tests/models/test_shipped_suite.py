@@ -68,16 +68,18 @@ def test_manifest_keys_match_the_default_recipe(manifest, tokenizer):
         ("mixed", [2, 2, 2, 2, 3, 4]),
         ("mixed8k-offgrid", [2, 3, 3]),
         ("mixed8k-40m", [2, 2, 2, 2, 3, 4]),
+        ("mixed8k-40m-offgrid", [2, 3, 3]),
     ],
 )
 def test_the_multi_seed_suites_hold_every_pretraining_seed_per_size_deepening_with_n(
     tmp_path, tokenizer, name, depths
 ):
-    """``suite/mixed8k/`` (the ``cpu`` study's: 6 sizes × 5 pretraining seeds, stops 29–30) and
-    ``suite/mixed8k-40m/`` (``cpu-40m``'s: 6 sizes × 1 seed at 40M tokens, stop 34) ship their
-    weights; ``suite/deep20/`` (stop 20), ``suite/deep/`` (stop 19) and
-    ``suite/mixed/`` (stop 28), 6 sizes × 3 seeds, and ``suite/mixed8k-offgrid/`` (stop 31, 3
-    sizes between ``mixed8k``'s × 5 seeds), their manifest only. Each: every member's key
+    """``suite/mixed8k-40m/`` (the ``cpu`` study's: 6 sizes × 1 seed at 40M tokens, stops 34–35)
+    and ``suite/mixed8k/`` (``cpu-10m``'s: 6 sizes × 5 pretraining seeds, stops 29–30) ship
+    their weights; ``suite/deep20/`` (stop 20), ``suite/deep/`` (stop 19) and
+    ``suite/mixed/`` (stop 28), 6 sizes × 3 seeds, ``suite/mixed8k-offgrid/`` (stop 31, 3
+    sizes between ``mixed8k``'s × 5 seeds) and ``suite/mixed8k-40m-offgrid/`` (stop 35, the
+    same 3 sizes × 1 seed at 40M tokens), their manifest only. Each: every member's key
     from its spec, its checksums, log and readiness, depth growing with N. A shipped member
     verifies against its checksums (every suite together ≤ 50 MB); a manifest-only suite's
     missing member is a ``make suite SUITE=<name>`` error with no ``git checkout`` hint."""
@@ -135,7 +137,7 @@ def test_a_suite_is_named_and_its_errors_name_its_rebuild_command(tmp_path):
     assert rebuild_command(SUITE_DIR / "deep") == "make suite SUITE=deep"
     with pytest.raises(
         SuiteError,
-        match=r"unknown suite 'nope'; use one of \['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-40m', 'mixed8k-offgrid', 'stream'\]",
+        match=r"unknown suite 'nope'; use one of \['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-40m', 'mixed8k-40m-offgrid', 'mixed8k-offgrid', 'stream'\]",
     ):
         suite_spec("nope")
     folder = tmp_path / "deep"  # a suite folder is named by its suite
@@ -329,6 +331,7 @@ def test_pretraining_learned_more_of_the_register_mapping_with_size(manifest):
         ),
         "mixed",
         "mixed8k",
+        "mixed8k-40m",
     ],
 )
 def test_rebuilding_the_smallest_member_gives_the_recorded_weights(tmp_path, name):

@@ -199,6 +199,42 @@ def test_a_finished_run_started_again_does_nothing(trained):
     assert snapshot(run_dir) == before
 
 
+def test_a_run_from_a_rebuilt_suite_member_is_not_resumed_or_skipped(tmp_path, monkeypatch):
+    """A suite member rebuilt under its name (new weights, same config) makes the run folder
+    fine-tuned from the old weights another run: refused, left untouched."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    from rerankscale.models import suite as suite_module
+
+    copy = tmp_path / "suite"
+    copy.mkdir()
+    shutil.copytree(REPO / "suite" / "10k", copy / "10k")
+    manifest = json.loads((REPO / "suite" / "manifest.json").read_text())
+    manifest["members"] = {"10k": manifest["members"]["10k"]}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(suite_module, "SUITE_DIR", copy)
+    cfg = make_cfg(max_queries=32, checkpoints=[32])
+    cfg.model.family = "suite"
+    run_dir = tmp_path / "run"
+    train(cfg, run_dir, progress=False)
+    info = json.loads((run_dir / "config.json").read_text())
+    old = manifest["members"]["10k"]["sha256"]["model.safetensors"]
+    assert info["init"] == {"member": "suite/10k", "sha256": old}
+    assert train(cfg, run_dir, progress=False)["skipped"]
+
+    rebuilt = {k: v + 1e-3 for k, v in load_file(copy / "10k" / "model.safetensors").items()}
+    save_file(rebuilt, copy / "10k" / "model.safetensors", metadata={"format": "pt"})
+    new = suite_module.sha256(copy / "10k" / "model.safetensors")
+    manifest["members"]["10k"]["sha256"]["model.safetensors"] = new
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    before = snapshot(run_dir)
+    with pytest.raises(RunDirMismatchError, match=f"suite/10k with weights {old[:12]}.*{new[:12]}"):
+        train(cfg, run_dir, progress=False)
+    assert snapshot(run_dir) == before
+
+
 # --------------------------------------------------------------------------- bad input
 
 
