@@ -170,27 +170,28 @@ MIXED_SUITE = dataclasses.replace(
 
 # The mixed suite in a world with 20× the relations (``n_relations`` 8,000 instead of 400, query
 # law Zipf 1.0): more of the world's knowledge than the small members can hold, so a larger
-# member knows more of the tail its queries ask about; the default ``cpu`` study's suite since
-# stop 29 (docs/calibration.md, stops 26–29). Five pretraining seeds per size, of which the
-# ``cpu`` study fine-tunes the three with the best readiness (``keep``, stop 30) and
-# ``cpu-unscreened`` all five.
+# member knows more of the tail its queries ask about; the default study's suite of stops 29-34
+# (docs/calibration.md, stops 26–29). Five pretraining seeds per size, of which the ``cpu-10m``
+# study fine-tunes the three with the best readiness (``keep``, stop 30) and ``cpu-unscreened``
+# all five.
 MIXED8K_SUITE = dataclasses.replace(
     MIXED_SUITE, world={"n_relations": 8000, "zipf_qrel": 1.0}, seeds=(0, 1, 2, 3, 4), keep=3
 )
 
 # Off-grid members of the same recipe and world: one size between each pair of the grid's
 # neighbours where the shape rule changes (35k: 2 x 40; 180k: 3 x 76, the first 3-layer size;
-# 420k: 3 x 120), five seeds each, screened like ``mixed8k``. The laws fitted on the ``cpu``
-# study are tested on them (preset ``cpu-offgrid``; T10 and F8 of notebook 05); nothing of
-# the committed study is fitted on them. Manifest only: ``make suite SUITE=mixed8k-offgrid``.
+# 420k: 3 x 120), five seeds each, screened like ``mixed8k``. The laws fitted on the ``cpu-10m``
+# study are tested on them (preset ``cpu-10m-offgrid``; T10 and F8 of notebook 05); nothing of
+# that study is fitted on them. Manifest only: ``make suite SUITE=mixed8k-offgrid``.
 MIXED8K_OFFGRID_SUITE = dataclasses.replace(MIXED8K_SUITE, sizes=("35k", "180k", "420k"))
 
 # The mixed8k recipe and world at four times the pretraining tokens (40M per member), one
 # pretraining seed per size: at 10M the ranking-relevant knowledge a member can use ends where a
 # relation is stated ~3,000 times (about rank 30 of the query law), so every member from 120k up
 # is held to the same frontier; at 40M it moves to about rank 100 and the sizes from 53k up
-# separate, while 10k and 23k fall below a threshold (docs/calibration.md, stops 33-34).
-# Preset ``cpu-40m``.
+# separate (docs/calibration.md, stops 33-34). One head below 53k (``min_heads``, stop 35): with
+# two, 10k's and 23k's heads were 10 and 16 dims wide and both sizes fell below a threshold.
+# The default ``cpu`` study's suite since stop 35.
 MIXED8K_40M_SUITE = dataclasses.replace(
     MIXED8K_SUITE,
     recipe=dataclasses.replace(MIXED8K_SUITE.recipe, tokens=40_000_000),
@@ -201,7 +202,7 @@ MIXED8K_40M_SUITE = dataclasses.replace(
 
 # Off-grid members of the 40M suite (35k: 2 x 40, one head; 180k: 3 x 76; 420k: 3 x 120), one
 # pretraining seed each like it: the sizes the laws of its study are tested on (preset
-# ``cpu-40m-offgrid``; T10 of notebook 05). Manifest only: ``make suite
+# ``cpu-offgrid``; T10 and F8 of notebook 05). Manifest only: ``make suite
 # SUITE=mixed8k-40m-offgrid`` (~70 min of one core).
 MIXED8K_40M_OFFGRID_SUITE = dataclasses.replace(MIXED8K_40M_SUITE, sizes=("35k", "180k", "420k"))
 

@@ -60,6 +60,7 @@ def suite_table(suite: str = ROOT_SUITE) -> pd.DataFrame:
                 "n_params": m["n_params_non_embedding"],
                 "d_model": m["shape"]["d_model"],
                 "n_layers": m["shape"]["n_layers"],
+                "n_heads": m["shape"]["n_heads"],
                 "tokens": m["tokens_seen"],
                 "heldout_mlm_loss": m["heldout_loss_final"],
                 "probe_query_weighted": probe["query_weighted"],

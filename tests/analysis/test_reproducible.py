@@ -1,8 +1,8 @@
 """Bit-reproducible analysis (issue 9, item 4): the study's tables, regenerated from a small
 committed results table, equal the stored expected tables to 1e-9.
 
-Data (``tests/data/repro/``): ``results.csv`` is a slice of the committed CPU study
-(``figures/results.csv``: listwise, synthetic-dev, sizes 10k–280k × 3 seeds, the last four
+Data (``tests/data/repro/``): ``results.csv`` is a slice of a committed CPU study (the 10M
+study's, ``figures-10m/results.csv`` since stop 35: listwise, synthetic-dev, sizes 10k–280k × 3 seeds, the last four
 checkpoints; 280k is the preset's held-out size), ``T0_first_stage.csv`` its first-stage
 baseline. ``expected/<artifact>.csv`` hold every T table and the data behind every F figure
 that ``rerankscale figures`` derives from a results table (T1–T9, F1–F7), computed with few
