@@ -20,7 +20,8 @@ from rerankscale.io import sha256
 from rerankscale.orchestration import sweep
 from rerankscale.reporting import artifacts, report
 
-SLICE = Path(__file__).resolve().parent / "data" / "repro" / "results.csv"  # 60 rows, cpu runs
+SLICE = Path(__file__).resolve().parent / "data" / "repro" / "results.csv"  # 60 rows, cpu-10m runs
+PRESET = "cpu-10m"  # the study the slice is of
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def notebooks(monkeypatch):
 
 def _old_set(folder: Path) -> None:
     """A published set with a file the rebuild does not make (it must disappear)."""
-    with artifacts.new_set(folder, "cpu") as stage:
+    with artifacts.new_set(folder, PRESET) as stage:
         (stage / "T99_stale.csv").write_text("x\n1\n")
 
 
@@ -51,7 +52,7 @@ def test_a_set_is_rebuilt_whole_from_a_saved_table(tmp_path, notebooks, capsys):
     figures = tmp_path / "figures"
     _old_set(figures)
     code = cli.main(
-        ["figures", "--preset", "cpu", "--results", str(SLICE), "--figures-dir", str(figures)]
+        ["figures", "--preset", PRESET, "--results", str(SLICE), "--figures-dir", str(figures)]
     )
     assert code == 0, capsys.readouterr().err
     assert [name for name, _ in notebooks] == list(sweep.ANALYSIS_NOTEBOOKS)
@@ -63,7 +64,7 @@ def test_a_set_is_rebuilt_whole_from_a_saved_table(tmp_path, notebooks, capsys):
     assert (figures / "results.csv").read_bytes() == SLICE.read_bytes()
     manifest = pd.read_json(figures / "manifest.json", typ="series")
     assert manifest["results_sha256"] == sha256(SLICE)
-    assert manifest["preset"] == "cpu"
+    assert manifest["preset"] == PRESET
     assert not (figures / "T99_stale.csv").exists()  # the old set went as a whole
     t1 = pd.read_csv(figures / "T1_final_metrics.csv")
     # listwise on synthetic-dev, seed means at 4,096 queries (the README's table)
@@ -80,7 +81,7 @@ def test_the_set_rebuilds_itself_from_its_own_table(tmp_path, notebooks):
     figures = tmp_path / "figures"
     figures.mkdir()
     shutil.copy(SLICE, figures / "results.csv")
-    assert cli.main(["figures", "--results", str(figures / "results.csv"),
+    assert cli.main(["figures", "--preset", PRESET, "--results", str(figures / "results.csv"),
                      "--figures-dir", str(figures)]) == 0  # fmt: skip
     assert (figures / "results.csv").read_bytes() == SLICE.read_bytes()
     assert artifacts.verify(figures) == []

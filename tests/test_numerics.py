@@ -136,11 +136,13 @@ def test_a_study_names_its_cells_numerics_and_the_committed_one_keeps_the_pin(tm
     def execute(notebook, output, parameters, cwd=None, pinned=False):
         seen.append(pinned)
 
-    cell = expand("cpu", load_study("cpu"), tmp_path)[0]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sweep, "execute_notebook", execute)
-        assert sweep.run_cell(cell)["status"] == "done"
-    assert seen == [True] * len(sweep.CELL_NOTEBOOKS)
+    for preset, want in [("cpu-10m", True), ("cpu", False)]:
+        seen.clear()
+        cell = expand(preset, load_study(preset), tmp_path / preset)[0]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sweep, "execute_notebook", execute)
+            assert sweep.run_cell(cell)["status"] == "done"
+        assert seen == [want] * len(sweep.CELL_NOTEBOOKS), preset
     bad = tmp_path / "bad.yaml"
     bad.write_text("inherit: smoke\ncell_numerics: fast\n")
     with pytest.raises(
