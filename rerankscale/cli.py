@@ -25,7 +25,7 @@ import json
 import sys
 from collections import Counter
 
-from rerankscale.config import ConfigError
+from rerankscale.config import DEFAULT_PRESET, ConfigError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sweep", help="train and evaluate every cell, then build the figures")
-    p.add_argument("--preset", default="cpu", help="preset name (smoke, cpu, paper) or YAML path")
+    p.add_argument(
+        "--preset", default=DEFAULT_PRESET, help="preset name (smoke, cpu, paper) or YAML path"
+    )
     p.add_argument("--workers", type=int, default=1, help="cells run at once")
     p.add_argument("--executor", default="local", help="local | slurm | submitit-local")
     p.add_argument("--runs-dir", default=None, help="where run directories go")
@@ -45,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-analysis", action="store_true", help="skip notebooks 04-06")
 
     p = sub.add_parser("status", help="the state of every cell of a study")
-    p.add_argument("--preset", default="cpu")
+    p.add_argument("--preset", default=DEFAULT_PRESET)
     p.add_argument("--runs-dir", default=None)
 
     p = sub.add_parser(
@@ -57,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         "on a fresh clone, `rerankscale figures --preset cpu --results figures/results.csv` "
         "rebuilds the committed figures/ from its committed table.",
     )
-    p.add_argument("--preset", default="cpu")
+    p.add_argument("--preset", default=DEFAULT_PRESET)
     source = p.add_mutually_exclusive_group()
     source.add_argument("--runs-dir", default=None, help="collect the results of these runs")
     source.add_argument(
@@ -98,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         "lr = c / d_model^p, and writes the tables beside the runs (runs/<study>-lr/). "
         "Resumable (rerankscale.orchestration.lr_sweep).",
     )
-    p.add_argument("--preset", default="cpu")
+    p.add_argument("--preset", default=DEFAULT_PRESET)
     p.add_argument("--objective", default="listwise")
     p.add_argument(
         "--multipliers", default="0.5,1,2", help="comma-separated multiples of the rule's lr"

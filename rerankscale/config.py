@@ -152,6 +152,7 @@ class ModelConfig:
 
 
 SUITE_SEED_RULES = ("paired", "ready")
+DEFAULT_PRESET = "cpu"  # the offline study: `make study`, the CLI's --preset, figures/
 CELL_NUMERICS = ("native", "pinned")  # StudyConfig.cell_numerics
 
 

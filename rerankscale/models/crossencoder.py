@@ -137,12 +137,22 @@ def scratch_model(shape: Shape, tokenizer, model_cfg: ModelConfig, seed: int):
     return model.eval()
 
 
+def fine_tunes_shipped_suite(model_cfg: ModelConfig, dataset_id: str, recipe=None) -> bool:
+    """Whether a run starts from a member of a shipped suite (``suite/``): family ``suite`` on
+    the synthetic task with the suite's own recipe. Otherwise a ``suite`` member is pretrained
+    on the run's dataset and cached under a key of its recipe (``pretrain.suite_member``)."""
+    return (
+        model_cfg.family == "suite"
+        and str(dataset_id).startswith(SYNTHETIC_PREFIX)
+        and recipe is None
+    )
+
+
 def initial_weights(model_cfg: ModelConfig, dataset_id: str, seed: int) -> dict | None:
     """The identity of the weights a run starts from that its config does not fix: the shipped
-    suite member (``suite.member_identity``) a ``suite`` run on the synthetic task fine-tunes;
-    None for the others (``scratch``: its seed; ``hf``: its hub id or path; a ``suite`` member
-    pretrained on another dataset: cached under a key of its recipe)."""
-    if model_cfg.family != "suite" or not str(dataset_id).startswith(SYNTHETIC_PREFIX):
+    suite member (``suite.member_identity``) it fine-tunes; None for the others (``scratch``:
+    its seed; ``hf``: its hub id or path; a cached ``suite`` member: its recipe's key)."""
+    if not fine_tunes_shipped_suite(model_cfg, dataset_id):
         return None
     folder = suite_folder(model_cfg.suite)
     return member_identity(model_cfg.size, folder, seed=member_seed(model_cfg, seed))
@@ -151,7 +161,7 @@ def initial_weights(model_cfg: ModelConfig, dataset_id: str, seed: int) -> dict 
 def _suite(tokenizer, model_cfg, dataset_id, seed, cache_dir, recipe, progress):
     from transformers import ModernBertForSequenceClassification
 
-    if dataset_id.startswith(SYNTHETIC_PREFIX) and recipe is None:
+    if fine_tunes_shipped_suite(model_cfg, dataset_id, recipe):
         # the shipped suite, checksum-verified, pretrained on the world the run's data is from
         folder = suite_folder(model_cfg.suite)
         check_world(active_config(), folder)

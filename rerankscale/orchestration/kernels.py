@@ -25,9 +25,10 @@ bits on every x86-64 Linux machine. The cells' kernels (training and evaluation,
 and 03) start in the machine's own environment (``QuietKernelManager``) unless the study's
 ``cell_numerics`` is "pinned": the pin includes ``MKL_CBWR=COMPATIBLE``, which holds MKL,
 torch's CPU GEMM, to its SSE2 code path, and a 640k training step takes 2.15× as long under it
-(``bench/bench_cell_kernel.py``, stop 34). The committed ``cpu`` study was trained pinned and
-keeps the pin, so that ``make study`` recomputes its table (training amplifies the two
-environments' GEMM rounding: a 640k cell's final NDCG@10 moved by up to .017).
+(``bench/bench_cell_kernel.py``, stop 34). The committed ``cpu-10m`` study was trained pinned
+and keeps the pin, so that its sweep recomputes its table (training amplifies the two
+environments' GEMM rounding: a 640k cell's final NDCG@10 moved by up to .017); the default
+``cpu`` study runs native.
 """
 
 from __future__ import annotations

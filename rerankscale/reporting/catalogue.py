@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rerankscale.config import DEFAULT_PRESET
 from rerankscale.io import atomic_write_text
 from rerankscale.reporting.artifacts import writable
 
@@ -146,7 +147,7 @@ def write_figures_readme(figures_dir: str | Path, preset: str) -> Path:
     """List every artifact present in ``figures_dir`` with what it shows and which notebook
     made it (a published set is refused, as by ``save``)."""
     figures = writable(figures_dir)
-    make_study = "make study" if preset == "cpu" else f"make study PRESET={preset}"
+    make_study = "make study" if preset == DEFAULT_PRESET else f"make study PRESET={preset}"
     lines = [
         "# Figures and tables",
         "",
