@@ -127,3 +127,23 @@ def test_runs_and_a_saved_table_are_exclusive(capsys):
         cli.main(["figures", "--runs-dir", "runs/cpu", "--results", "figures/results.csv"])
     assert stop.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_run_folders_of_another_grid_are_left_out_of_the_collected_table(
+    tmp_path, notebooks, monkeypatch, capsys
+):
+    """A runs folder that still holds runs of the preset's previous grid (here fine-tuning seed
+    1 of pretraining member 0, where the study now pairs seed 1 with member 1) analyses only the
+    preset's own cells, and says what it left out."""
+    from rerankscale.evaluation import results
+
+    table = pd.read_csv(SLICE)
+    stale = table[table["seed"] == 1].assign(run_id=lambda t: t["run_id"] + "-p7")
+    monkeypatch.setattr(results, "collect", lambda runs: pd.concat([table, stale]))
+    figures = tmp_path / "figures"
+    sweep.run_analysis(PRESET, tmp_path / "runs", figures)
+    out = capsys.readouterr().out
+    assert f"{stale['run_id'].nunique()} run folder(s) under {tmp_path / 'runs'}" in out
+    assert "are not cells of preset 'cpu-10m' and are left out" in out
+    kept = pd.read_csv(figures / "results.csv")
+    assert sorted(kept["run_id"].unique()) == sorted(table["run_id"].unique())

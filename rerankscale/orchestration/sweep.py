@@ -307,7 +307,7 @@ def run_analysis(
             f"table: rerankscale figures --preset {preset} --results {target / artifacts.RESULTS}"
         )
     else:
-        table = results.collect(runs)
+        table = study_runs_only(preset, results.collect(runs), runs)
     out = runs / "_analysis"
     out.mkdir(parents=True, exist_ok=True)
     preset = str(preset_path(preset))  # a YAML path made absolute: kernels run elsewhere
@@ -337,16 +337,35 @@ def saved_results(preset: str, path: str | Path):
     from rerankscale.evaluation import results
 
     table = results.load(resolve(path))
-    study = load_preset(preset)
-    cells = {c.run_id for c in expand(preset, study, resolve(study.runs_path)) if not c.invalid}
-    strangers = sorted(set(table["run_id"]) - cells)
+    strangers = sorted(set(table["run_id"]) - study_run_ids(preset))
     if strangers:
         raise ConfigError(
             f"{path} holds {len(strangers)} run(s) that are not cells of preset "
-            f"{study.name!r} ({preflight.name_some(strangers)}): pass the preset that made "
-            "the table (--preset)"
+            f"{load_preset(preset).name!r} ({preflight.name_some(strangers)}): pass the preset "
+            "that made the table (--preset)"
         )
     return table
+
+
+def study_run_ids(preset: str) -> set[str]:
+    """The run ids of the preset's valid cells."""
+    study = load_preset(preset)
+    return {c.run_id for c in expand(preset, study, resolve(study.runs_path)) if not c.invalid}
+
+
+def study_runs_only(preset: str, table, runs: Path):
+    """The rows of ``table`` (collected from ``runs``) that are the preset's cells. A run folder
+    of another grid under the same runs folder (a study whose preset changed since: other sizes,
+    or fine-tuning seeds of another suite member) is left out, and a line says how many and
+    where, so a stale folder never enters the study's laws."""
+    strangers = sorted(set(table["run_id"]) - study_run_ids(preset))
+    if strangers:
+        print(
+            f"analysis: {len(strangers)} run folder(s) under {runs} are not cells of preset "
+            f"{load_preset(preset).name!r} and are left out ({preflight.name_some(strangers)})",
+            flush=True,
+        )
+    return table[~table["run_id"].isin(strangers)].reset_index(drop=True)
 
 
 def require_notebooks(names: tuple[str, ...]) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from rerankscale.config import ConfigError, RunConfig, size_name
+from rerankscale.config import SUITE_SEED_RULES, ConfigError, RunConfig, size_name
 from rerankscale.io import atomic_write_bytes, atomic_write_json, read_jsonl
 from rerankscale.models.modernbert import BUILT_DROPOUT, BUILT_POOLING
 
@@ -89,7 +89,10 @@ def _comparable(config: dict[str, Any]) -> Any:
     (``config.size_name``: ``"50000"`` and ``"50k"`` are one run, as its run id says), a model
     built here by the dropout and pooling it gets (``None`` is ``BUILT_DROPOUT`` /
     ``BUILT_POOLING``, the values runs wrote before the two became optional), and a suite
-    member chosen by the readiness screen as ``paired`` (``"ready"`` pairs the seeds too)."""
+    member by the pretraining seed it resolves to: ``"paired"`` and ``"ready"`` fine-tune the
+    member whose pretraining seed is the run's own seed (``config.member_seed``), so a run of
+    fine-tuning seed 0 from member 0 is one run whether its study named the member ``0`` or
+    ``"paired"`` (the run id says the same)."""
     with contextlib.suppress(ConfigError, TypeError):
         config = RunConfig.from_dict(config).to_dict()
     out = _normalised(config)
@@ -99,8 +102,10 @@ def _comparable(config: dict[str, Any]) -> Any:
             model["size"] = size_name(model.get("size"))
         model["dropout"] = BUILT_DROPOUT if model.get("dropout") is None else model["dropout"]
         model["pooling"] = model.get("pooling") or BUILT_POOLING
-        if model.get("suite_seed") == "ready":
-            model["suite_seed"] = "paired"
+        if model.get("suite_seed") in SUITE_SEED_RULES:
+            train = out.get("train") or {}
+            resolved = model.get("family") == "suite" and isinstance(train.get("seed"), int)
+            model["suite_seed"] = train["seed"] if resolved else "paired"
     return out
 
 

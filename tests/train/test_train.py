@@ -291,6 +291,32 @@ def test_a_run_written_before_a_config_field_existed_is_the_same_run(trained):
         path.write_text(original)
 
 
+def test_a_suite_member_named_by_its_seed_or_by_paired_is_the_same_run(tmp_path):
+    """``model.suite_seed: paired`` fine-tunes the member of the run's own seed: a folder of
+    fine-tuning seed 0 written with ``suite_seed: 0`` is that run (a study moving to paired
+    pretraining seeds keeps its seed-0 runs); seed 1 of member 0 is not seed 1 of member 1."""
+    from rerankscale.training.checkpoint import check_run_dir, write_config
+
+    def suite_cell(seed, suite_seed):
+        cfg = make_cfg(max_queries=64, checkpoints=[32, 64])
+        cfg.model.family, cfg.model.suite_seed, cfg.train.seed = "suite", suite_seed, seed
+        return cfg
+
+    for seed, written in [(0, 0), (2, 2)]:
+        folder = tmp_path / f"s{seed}"
+        old = suite_cell(seed, written)
+        write_config(folder, {"run_id": old.run_id, "config": old.to_dict()})
+        new = suite_cell(seed, "paired")
+        assert new.run_id == old.run_id
+        assert check_run_dir(folder, new.run_id, new.to_dict())
+    member0 = suite_cell(1, 0)
+    write_config(tmp_path / "m0", {"run_id": member0.run_id, "config": member0.to_dict()})
+    paired = suite_cell(1, "paired")
+    assert paired.run_id == member0.run_id + "-p1"
+    with pytest.raises(RunDirMismatchError, match=r"model\.suite_seed: 0 in the folder, 1 now"):
+        check_run_dir(tmp_path / "m0", member0.run_id, paired.to_dict())
+
+
 def test_a_size_spelt_another_way_is_the_same_run(trained):
     """``"10000"`` is ``"10k"``: the same run id and folder, and the finished run is kept."""
     cfg, run_dir, _, _, _ = trained
