@@ -145,9 +145,9 @@ def test_only_the_committed_studies_write_figures():
     ``cpu``'s T10 reads; ``cpu-10m``, the stop-29-34 default on the 10M-token suite, and its
     off-grid study) writes its artifacts under ``runs/<name>/figures``, so no other preset (the
     kept comparison studies included) can overwrite ``figures/``. ``cpu`` fine-tunes
-    ``mixed8k-40m``'s one member per size in its 8,000-relation world; the comparison studies
-    differ from it only in the suite, its world, how pretraining seeds are picked and the cells'
-    numerics."""
+    ``mixed8k-40m``'s pretraining seed 0 per size in its 8,000-relation world, as
+    ``cpu-offgrid`` its sizes' one member; the comparison studies differ from it only in the
+    suite, its world, how pretraining seeds are picked and the cells' numerics."""
     import rerankscale
 
     names = sorted(p.stem for p in (Path(rerankscale.__file__).parent / "presets").glob("*.yaml"))

@@ -251,20 +251,17 @@ def ready(study, size: str) -> list[int]:
     return ready_seeds(dataclasses.replace(study.base.model, size=size))
 
 
-@pytest.mark.parametrize("preset", ["cpu", "cpu-10m", "cpu-unscreened"])
-def test_the_shipped_studies_find_every_member_and_its_world_in_the_shipped_suite(preset):
-    """``cpu`` (each size's one member of ``suite/mixed8k-40m/``, three fine-tuning seeds),
-    ``cpu-10m`` (each size's 3 readiness-screened pretraining seeds of ``suite/mixed8k/``, paired)
-    and ``cpu-unscreened`` (all 5), in the suites' 8,000-relation world: nothing to fix."""
-    from rerankscale.config import ModelConfig, ready_seeds
-
-    study = load_study(preset)
+def test_the_default_study_finds_every_member_and_its_world_in_the_shipped_suite():
+    """``cpu``: each size's pretraining seed 0 of ``suite/mixed8k-40m/`` (shipped with its
+    weights, as seeds 1 and 2 are), three fine-tuning seeds on it, in the suite's
+    8,000-relation world: nothing to fix. The paired study (seed s on member s) finds its
+    members too."""
+    study = load_study("cpu")
     for size in study.sizes:
-        model = ModelConfig(family="suite", suite="mixed8k", size=size)
-        want = {"cpu": [0], "cpu-10m": ready_seeds(model)}.get(preset, [0, 1, 2, 3, 4])
-        assert sorted({c.member_seed() for c in study.cells() if c.model.size == size}) == want
-        paired = all(c.train.seed == c.member_seed() for c in study.cells())
-        assert paired == (preset != "cpu")  # cpu: fine-tuning seeds 0-2 on one member
+        assert {c.member_seed() for c in study.cells() if c.model.size == size} == {0}
+    assert check(study) == []
+    study.base.model.suite_seed = "paired"
+    assert all(c.train.seed == c.member_seed() for c in study.cells())
     assert check(study) == []
 
 
@@ -276,18 +273,22 @@ def test_the_shipped_studies_find_every_member_and_its_world_in_the_shipped_suit
         ("cpu-deep10", "deep"),
         ("cpu-10m-offgrid", "mixed8k-offgrid"),
         ("cpu-offgrid", "mixed8k-40m-offgrid"),
+        ("cpu-10m", "mixed8k"),
+        ("cpu-unscreened", "mixed8k"),
     ],
 )
 def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_absent(
     tmp_path, monkeypatch, preset, name
 ):
-    """``cpu-deep20``, ``cpu-mixed``, ``cpu-deep10``, ``cpu-10m-offgrid`` and ``cpu-offgrid``
-    fine-tune ``suite/deep20/``, ``suite/mixed/``, ``suite/deep/``, ``suite/mixed8k-offgrid/``
-    and ``suite/mixed8k-40m-offgrid/``, which ship their manifest only: on a fresh clone every
-    member is one problem naming `make suite SUITE=<name>`, before any work; the world the
-    manifest records is the study's. The first three fine-tune pretraining seeds 0-2 of 6
-    sizes, ``cpu-10m-offgrid`` the 3 of 5 its readiness screen keeps at each of 3 sizes,
-    ``cpu-offgrid`` the one member of each of its 3 sizes."""
+    """``cpu-deep20``, ``cpu-mixed``, ``cpu-deep10``, ``cpu-10m-offgrid``, ``cpu-offgrid``,
+    ``cpu-10m`` and ``cpu-unscreened`` fine-tune ``suite/deep20/``, ``suite/mixed/``,
+    ``suite/deep/``, ``suite/mixed8k-offgrid/``, ``suite/mixed8k-40m-offgrid/`` and
+    ``suite/mixed8k/`` (weights shipped until stop 36), which ship their manifest only: on a
+    fresh clone every member is one problem naming `make suite SUITE=<name>`, before any work;
+    the world the manifest records is the study's. The first three fine-tune pretraining seeds
+    0-2 of 6 sizes, ``cpu-10m-offgrid`` and ``cpu-10m`` the 3 of 5 their readiness screen keeps
+    at each size, ``cpu-unscreened`` all 5, ``cpu-offgrid`` the one member of each of its 3
+    sizes."""
     import shutil
 
     from rerankscale.models import suite
@@ -298,10 +299,11 @@ def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_
     study = load_study(preset)
     for size in study.sizes:
         seeds = {c.member_seed() for c in study.cells() if c.model.size == size}
-        want = {"cpu-10m-offgrid": set(ready(study, size)), "cpu-offgrid": {0}}
-        assert seeds == want.get(preset, {0, 1, 2})
+        screened = set(ready(study, size))
+        want = {"cpu-10m-offgrid": screened, "cpu-10m": screened, "cpu-offgrid": {0}}
+        assert seeds == want.get(preset, set(range(5 if preset == "cpu-unscreened" else 3)))
     problems = [str(p) for p in check(study)]
     members = {(c.model.size, c.member_seed()) for c in study.cells()}
-    per_size = 1 if preset == "cpu-offgrid" else 3
+    per_size = {"cpu-offgrid": 1, "cpu-unscreened": 5}.get(preset, 3)
     assert len(problems) == len(members) == per_size * len(study.sizes), problems  # per member
     assert all(f"`make suite SUITE={name}`" in p and "git checkout" not in p for p in problems)
