@@ -191,9 +191,10 @@ MIXED8K_OFFGRID_SUITE = dataclasses.replace(MIXED8K_SUITE, sizes=("35k", "180k",
 # at 40M it moves to about rank 100 and the sizes from 53k up separate (docs/calibration.md,
 # stops 33-34). One head below 53k (``min_heads``, stop 35): with two, 10k's and 23k's heads
 # were 10 and 16 dims wide and both sizes fell below a threshold. Three pretraining seeds per
-# size (stop 36), every one fine-tuned (``model.suite_seed: paired``, no screen): one seed per
-# size made each size's results one draw of the pretraining lottery (280k: held-out MLM loss
-# 3.152 for seed 0, 3.078 for seed 2). The default ``cpu`` study's suite since stop 35.
+# size (stop 36), for a study that fine-tunes every one (``model.suite_seed: paired``, no
+# screen): with one seed per size each size's results are one draw of the pretraining lottery
+# (280k: held-out MLM loss 3.152 for seed 0, 3.078 for seed 2). The default ``cpu`` study's
+# suite since stop 35; it fine-tunes seed 0's members.
 MIXED8K_40M_SUITE = dataclasses.replace(
     MIXED8K_SUITE,
     recipe=dataclasses.replace(MIXED8K_SUITE.recipe, tokens=40_000_000),
