@@ -337,20 +337,21 @@ def saved_results(preset: str, path: str | Path):
     from rerankscale.evaluation import results
 
     table = results.load(resolve(path))
-    strangers = sorted(set(table["run_id"]) - study_run_ids(preset))
+    name, strangers = runs_outside(preset, table)
     if strangers:
         raise ConfigError(
-            f"{path} holds {len(strangers)} run(s) that are not cells of preset "
-            f"{load_preset(preset).name!r} ({preflight.name_some(strangers)}): pass the preset "
-            "that made the table (--preset)"
+            f"{path} holds {len(strangers)} run(s) that are not cells of preset {name!r} "
+            f"({preflight.name_some(strangers)}): pass the preset that made the table (--preset)"
         )
     return table
 
 
-def study_run_ids(preset: str) -> set[str]:
-    """The run ids of the preset's valid cells."""
+def runs_outside(preset: str, table) -> tuple[str, list[str]]:
+    """The preset's study name and the run ids of ``table`` that are none of its valid cells,
+    sorted."""
     study = load_preset(preset)
-    return {c.run_id for c in expand(preset, study, resolve(study.runs_path)) if not c.invalid}
+    cells = {c.run_id for c in expand(preset, study, resolve(study.runs_path)) if not c.invalid}
+    return study.name, sorted(set(table["run_id"]) - cells)
 
 
 def study_runs_only(preset: str, table, runs: Path):
@@ -358,11 +359,11 @@ def study_runs_only(preset: str, table, runs: Path):
     of another grid under the same runs folder (a study whose preset changed since: other sizes,
     or fine-tuning seeds of another suite member) is left out, and a line says how many and
     where, so a stale folder never enters the study's laws."""
-    strangers = sorted(set(table["run_id"]) - study_run_ids(preset))
+    name, strangers = runs_outside(preset, table)
     if strangers:
         print(
             f"analysis: {len(strangers)} run folder(s) under {runs} are not cells of preset "
-            f"{load_preset(preset).name!r} and are left out ({preflight.name_some(strangers)})",
+            f"{name!r} and are left out ({preflight.name_some(strangers)})",
             flush=True,
         )
     return table[~table["run_id"].isin(strangers)].reset_index(drop=True)
