@@ -237,7 +237,8 @@ class TrainConfig:
     grad_accum: int = 1
     # None = width rule lr = min(lr_max, lr_width_const / hidden**lr_width_power)
     # (schedule.resolve_lr); an lr sweep fits c and p (rerankscale.orchestration.lr_sweep), and
-    # the defaults are at the sweep optimum of the cpu-10m preset (docs/lr_sweep_cpu/)
+    # the defaults are at the sweep optimum of the cpu and cpu-10m presets (docs/lr_sweep_cpu/,
+    # docs/lr_sweep_cpu-10m/)
     lr: float | None = None
     lr_max: float = 3e-3
     lr_width_const: float = 0.144

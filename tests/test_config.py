@@ -157,12 +157,12 @@ def test_only_the_committed_studies_write_figures():
         assert str(load_study(name).figures_path) == want, name
     cpu = load_study("cpu")
     assert cpu.offgrid_results == "figures-offgrid/results.csv" and cpu.cell_numerics == "native"
-    assert (cpu.base.model.suite, cpu.base.model.suite_seed) == ("mixed8k-40m", 0)
+    assert (cpu.base.model.suite, cpu.base.model.suite_seed) == ("mixed8k-40m", "paired")
     ten = load_study("cpu-10m")
     assert ten.offgrid_results == "figures-10m-offgrid/results.csv" and ten.sizes == cpu.sizes
     assert (ten.base.model.suite, ten.base.model.suite_seed) == ("mixed8k", "ready")
     assert ten.cell_numerics == "pinned"
-    ten.base.model.suite, ten.base.model.suite_seed = "mixed8k-40m", 0
+    ten.base.model.suite, ten.base.model.suite_seed = "mixed8k-40m", "paired"
     assert ten.base.to_dict() == cpu.base.to_dict()  # only the suite and its seeds differ
     for name, parent, suite in [
         ("cpu-offgrid", "cpu", "mixed8k-40m-offgrid"),
@@ -173,6 +173,9 @@ def test_only_the_committed_studies_write_figures():
         assert not set(offgrid.sizes) & set(grid.sizes)
         assert offgrid.base.model.suite == suite and offgrid.cell_numerics == grid.cell_numerics
         offgrid.base.model.suite = grid.base.model.suite
+        if name == "cpu-offgrid":  # one pretraining seed per off-grid size so far
+            assert offgrid.base.model.suite_seed == 0
+            offgrid.base.model.suite_seed = grid.base.model.suite_seed
         assert offgrid.base.to_dict() == grid.base.to_dict()  # only sizes and suite
     ten = load_study("cpu-10m").base.to_dict()
     unscreened = load_study("cpu-unscreened")

@@ -19,9 +19,10 @@ at the study's eval depth — and never looks at the study's eval sets or held-o
    ``train.lr_width_power`` = p) where it beats the preset's rule, so the held-out sizes, and
    any size outside the grid, get their rate from a rule, as a forecast must;
 5. ``check_held_out`` runs the same cells at held-out sizes: the rule's out-of-sample test,
-   never fitted on. The ``cpu-10m`` preset's sweep and check: ``docs/lr_sweep_cpu/``
+   never fitted on. The ``cpu-10m`` preset's sweep and check: ``docs/lr_sweep_cpu-10m/``
    (``docs/calibration.md``, stop 32: its rule is at the validation optimum at all six sizes
-   and stays).
+   and stays); the ``cpu`` preset's, on its 40M-token suite: ``docs/lr_sweep_cpu/`` (stop 37:
+   the same rule is the best grid rate at every fitted size).
 
 Runs go to ``runs/<study>-lr/`` (resumable: training resumes, evaluated checkpoints are
 skipped); ``sweep_table`` gathers every evaluated checkpoint into one table.
