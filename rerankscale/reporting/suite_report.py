@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
@@ -175,6 +176,8 @@ def f0_suite_scaling(table: pd.DataFrame, curves: pd.DataFrame, law: sc.FitResul
         title="probes before fine-tuning (higher is better)",
     )
     ax.legend(fontsize=7)
+    for ax in (axes[0, 0], axes[0, 2]):  # a span under a decade (off-grid sizes): majors only
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     fig.rerankscale_data = table.assign(law_prediction=fitted_curve(law, table["n_params"]))
     return fig
 
