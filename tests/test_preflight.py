@@ -293,13 +293,12 @@ def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_
     shutil.copy(suite.suite_folder(name) / suite.MANIFEST, tmp_path / name / suite.MANIFEST)
     monkeypatch.setattr(suite, "suite_folder", lambda name: tmp_path / name)  # a fresh clone's
     study = load_study(preset)
+    per_size = 5 if preset == "cpu-unscreened" else 3
     for size in study.sizes:
         seeds = {c.member_seed() for c in study.cells() if c.model.size == size}
-        screened = set(ready(study, size))
-        want = {"cpu-10m-offgrid": screened, "cpu-10m": screened}
-        assert seeds == want.get(preset, set(range(5 if preset == "cpu-unscreened" else 3)))
+        screened = preset in ("cpu-10m", "cpu-10m-offgrid")
+        assert seeds == (set(ready(study, size)) if screened else set(range(per_size)))
     problems = [str(p) for p in check(study)]
     members = {(c.model.size, c.member_seed()) for c in study.cells()}
-    per_size = 5 if preset == "cpu-unscreened" else 3
     assert len(problems) == len(members) == per_size * len(study.sizes), problems  # per member
     assert all(f"`make suite SUITE={name}`" in p and "git checkout" not in p for p in problems)

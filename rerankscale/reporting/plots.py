@@ -244,7 +244,7 @@ def plot_size_scaling(
                 )
     if held_x and forecast_of == "held out":
         ax.axvspan(min(held_x) / 1.25, max(held_x) * 1.25, color="0.92", zorder=0)
-    ax.set_xscale("log")
+    _size_axis(ax)
     ax.set_xlabel("non-embedding parameters N" if x == "n_params" else x)
     ax.set_ylabel(metric)
     # below the axes, in two columns: inside, it covered the held-out forecasts
@@ -281,6 +281,13 @@ def _curve_for(fits, obj, n_value):
     if len(r.law.inputs) == 2:
         return lambda d: r.predict_metric(np.full_like(d, n_value), d)
     return lambda d: r.predict_metric(d)
+
+
+def _size_axis(ax) -> None:
+    """A log axis of parameter counts N, labelled at powers of ten only: over a span under a
+    decade (the off-grid sizes') matplotlib labels every minor tick and the labels overlap."""
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
 
 
 def _log_ticks(ax, values) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
@@ -130,7 +129,6 @@ def f0_suite_scaling(table: pd.DataFrame, curves: pd.DataFrame, law: sc.FitResul
         label=f"L = {p['E']:.2f} + {p['A']:.3g}·N^−{p['alpha']:.2f} ({law.status})",
     )
     ax.set(
-        xscale="log",
         xlabel="non-embedding parameters N",
         ylabel="held-out MLM loss",
         title="suite: loss vs size (lower is better)",
@@ -169,15 +167,14 @@ def f0_suite_scaling(table: pd.DataFrame, curves: pd.DataFrame, law: sc.FitResul
             table["readiness_chance"].iloc[0], ls=":", color="tab:blue", label="readiness: chance"
         )
     ax.set(
-        xscale="log",
         ylim=(0, 1),
         xlabel="non-embedding parameters N",
         ylabel="probe value (dots: pretraining seeds)" if seeds > 1 else "probe value",
         title="probes before fine-tuning (higher is better)",
     )
     ax.legend(fontsize=7)
-    for ax in (axes[0, 0], axes[0, 2]):  # a span under a decade (off-grid sizes): majors only
-        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+    for ax in (axes[0, 0], axes[0, 2]):
+        plots._size_axis(ax)
     fig.rerankscale_data = table.assign(law_prediction=fitted_curve(law, table["n_params"]))
     return fig
 

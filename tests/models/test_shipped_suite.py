@@ -79,8 +79,8 @@ def test_the_multi_seed_suites_hold_every_pretraining_seed_per_size_deepening_wi
     pretraining seeds, stops 29–30; weights shipped until stop 36), ``suite/deep20/`` (stop 20),
     ``suite/deep/`` (stop 19) and ``suite/mixed/`` (stop 28), 6 sizes × 3 seeds,
     ``suite/mixed8k-offgrid/`` (stop 31, 3 sizes between ``mixed8k``'s × 5 seeds) and
-    ``suite/mixed8k-40m-offgrid/`` (stop 35, the same 3 sizes × 1 seed at 40M tokens), their
-    manifest only. Each: every member's key
+    ``suite/mixed8k-40m-offgrid/`` (stops 35 and 37, the same 3 sizes × 3 seeds at 40M tokens),
+    their manifest only. Each: every member's key
     from its spec, its checksums, log and readiness, depth growing with N. A shipped member
     verifies against its checksums (every suite together ≤ 50 MB); a manifest-only suite's
     missing member is a ``make suite SUITE=<name>`` error with no ``git checkout`` hint."""
