@@ -2,12 +2,14 @@
 #   make study   the study on its offline default (the `cpu` preset); PRESET=smoke|cpu|paper|file.yaml
 #   make test    the test suite (fast tests + nbval on every notebook)
 #   make notebooks  execute the analysis notebooks in place on figures/results.csv (commit them)
-#   make suite   rebuild the cpu study's pretrained mini-suite suite/mixed8k-40m/ (not needed:
-#                it is committed); SUITE=mixed8k|deep20|stream rebuilds suite/mixed8k/ (10M
-#                tokens per member, the cpu-10m preset's), suite/deep20/ or the first suite in
-#                suite/; SUITE=deep|mixed builds suite/deep/ or suite/mixed/,
-#                SUITE=mixed8k-40m-offgrid|mixed8k-offgrid the off-grid sizes of cpu-offgrid and
-#                cpu-10m-offgrid (manifests committed, weights not; ~50-70 min each)
+#   make suite   rebuild the cpu study's pretrained mini-suite suite/mixed8k-40m-a27/ (not needed:
+#                it is committed); SUITE=mixed8k-40m|mixed8k|deep20|stream rebuilds
+#                suite/mixed8k-40m/ (the cpu-a32 preset's), suite/mixed8k/ (10M tokens per member,
+#                the cpu-10m preset's), suite/deep20/ or the first suite in suite/;
+#                SUITE=deep|mixed builds suite/deep/ or suite/mixed/,
+#                SUITE=mixed8k-40m-a27-offgrid|mixed8k-40m-offgrid|mixed8k-offgrid the off-grid
+#                sizes of cpu-offgrid, cpu-a32-offgrid and cpu-10m-offgrid (manifests committed,
+#                weights not; a member another suite holds under its key is copied, not rebuilt)
 #                (rerankscale.models.suite.SUITES)
 #   make test-slurm  start a single-node SLURM here (root, apt-get), run tests/test_slurm.py, stop it
 # Each creates .venv and installs the project on first use.
@@ -16,7 +18,7 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PRESET  ?= cpu
 WORKERS ?= 2
-SUITE   ?= mixed8k-40m
+SUITE   ?= mixed8k-40m-a27
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed
 export IR_DATASETS_HOME ?= $(CURDIR)/.cache/ir_datasets

@@ -80,14 +80,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="members pretrained at once")
     p.add_argument(
         "--suite",
-        default="mixed8k-40m",
-        help="which suite (rerankscale.models.suite.SUITES): 'mixed8k-40m' (suite/mixed8k-40m/, "
-        "the cpu study's: 40M tokens per member; default), 'mixed8k' (suite/mixed8k/, the cpu-10m "
+        default="mixed8k-40m-a27",
+        help="which suite (rerankscale.models.suite.SUITES): 'mixed8k-40m-a27' "
+        "(suite/mixed8k-40m-a27/, the cpu study's: 40M tokens per member, depth growing from "
+        "120k; default), 'mixed8k' (suite/mixed8k/, the cpu-10m "
         "preset's: 10M tokens, five seeds per size), 'deep20' (suite/deep20/, the cpu-deep20 "
         "preset's), 'stream' (suite/, the cpu-stream preset's), or, with only their manifest "
         "committed, 'deep' (suite/deep/, the cpu-deep10 preset's), 'mixed' (suite/mixed/, the "
-        "cpu-mixed preset's), 'mixed8k-40m-offgrid' and 'mixed8k-offgrid' (the off-grid sizes of "
-        "the cpu-offgrid and cpu-10m-offgrid presets)",
+        "cpu-mixed preset's), 'mixed8k-40m' (suite/mixed8k-40m/, the cpu-a32 preset's), "
+        "'mixed8k-40m-a27-offgrid', 'mixed8k-40m-offgrid' and 'mixed8k-offgrid' (the off-grid "
+        "sizes of the cpu-offgrid, cpu-a32-offgrid and cpu-10m-offgrid presets)",
     )
 
     p = sub.add_parser(

@@ -83,6 +83,8 @@ def test_run_id_names_a_size_one_way():
     [
         ("cpu", "figures"),
         ("cpu-offgrid", "figures-offgrid"),
+        ("cpu-a32", "figures-a32"),
+        ("cpu-a32-offgrid", "figures-a32-offgrid"),
         ("cpu-10m", "figures-10m"),
         ("cpu-10m-offgrid", "figures-10m-offgrid"),
     ],
@@ -135,6 +137,8 @@ def test_presets_load_and_expand():
 COMMITTED = {
     "cpu": "figures",
     "cpu-offgrid": "figures-offgrid",
+    "cpu-a32": "figures-a32",
+    "cpu-a32-offgrid": "figures-a32-offgrid",
     "cpu-10m": "figures-10m",
     "cpu-10m-offgrid": "figures-10m-offgrid",
 }
@@ -142,10 +146,11 @@ COMMITTED = {
 
 def test_only_the_committed_studies_write_figures():
     """Every shipped preset but the committed ones (``cpu``; ``cpu-offgrid``, whose table
-    ``cpu``'s T10 reads; ``cpu-10m``, the stop-29-34 default on the 10M-token suite, and its
-    off-grid study) writes its artifacts under ``runs/<name>/figures``, so no other preset (the
-    kept comparison studies included) can overwrite ``figures/``. ``cpu`` fine-tunes
-    ``mixed8k-40m``'s member s of each size with seed s in its 8,000-relation world, as
+    ``cpu``'s T10 reads; ``cpu-a32``, the stop-35-37 default at aspect ratio 32, ``cpu-10m``,
+    the stop-29-34 default on the 10M-token suite, and their off-grid studies) writes its
+    artifacts under ``runs/<name>/figures``, so no other preset (the kept comparison studies
+    included) can overwrite ``figures/``. ``cpu`` fine-tunes
+    ``mixed8k-40m-a27``'s member s of each size with seed s in its 8,000-relation world, as
     ``cpu-offgrid`` its sizes' members; the comparison studies differ from it only in the
     suite, its world, how pretraining seeds are picked and the cells' numerics."""
     import rerankscale
@@ -157,15 +162,21 @@ def test_only_the_committed_studies_write_figures():
         assert str(load_study(name).figures_path) == want, name
     cpu = load_study("cpu")
     assert cpu.offgrid_results == "figures-offgrid/results.csv" and cpu.cell_numerics == "native"
-    assert (cpu.base.model.suite, cpu.base.model.suite_seed) == ("mixed8k-40m", "paired")
+    assert (cpu.base.model.suite, cpu.base.model.suite_seed) == ("mixed8k-40m-a27", "paired")
+    a32 = load_study("cpu-a32")
+    assert a32.offgrid_results == "figures-a32-offgrid/results.csv" and a32.sizes == cpu.sizes
+    assert a32.base.model.suite == "mixed8k-40m"
+    a32.base.model.suite = cpu.base.model.suite
+    assert a32.base.to_dict() == cpu.base.to_dict()  # only the suite (its shape rule) differs
     ten = load_study("cpu-10m")
     assert ten.offgrid_results == "figures-10m-offgrid/results.csv" and ten.sizes == cpu.sizes
     assert (ten.base.model.suite, ten.base.model.suite_seed) == ("mixed8k", "ready")
     assert ten.cell_numerics == "pinned"
-    ten.base.model.suite, ten.base.model.suite_seed = "mixed8k-40m", "paired"
+    ten.base.model.suite, ten.base.model.suite_seed = "mixed8k-40m-a27", "paired"
     assert ten.base.to_dict() == cpu.base.to_dict()  # only the suite and its seeds differ
     for name, parent, suite in [
-        ("cpu-offgrid", "cpu", "mixed8k-40m-offgrid"),
+        ("cpu-offgrid", "cpu", "mixed8k-40m-a27-offgrid"),
+        ("cpu-a32-offgrid", "cpu-a32", "mixed8k-40m-offgrid"),
         ("cpu-10m-offgrid", "cpu-10m", "mixed8k-offgrid"),
     ]:
         offgrid, grid = load_study(name), load_study(parent)

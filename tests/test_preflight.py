@@ -239,7 +239,7 @@ def test_an_unknown_suite_name_is_found_before_training(tmp_path):
     )
     problems = [str(p) for p in check(load_study(preset))]
     assert problems == [
-        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-40m', 'mixed8k-40m-offgrid', 'mixed8k-offgrid', 'stream'], or add "
+        "model.suite: unknown suite 'nope'; use one of ['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-40m', 'mixed8k-40m-a27', 'mixed8k-40m-a27-offgrid', 'mixed8k-40m-offgrid', 'mixed8k-offgrid', 'stream'], or add "
         "a SuiteSpec to rerankscale.models.suite.SUITES"
     ], problems
 
@@ -252,7 +252,8 @@ def ready(study, size: str) -> list[int]:
 
 
 def test_the_default_study_finds_every_member_and_its_world_in_the_shipped_suite():
-    """``cpu``: fine-tuning seed s on pretraining seed s of each size of ``suite/mixed8k-40m/``
+    """``cpu``: fine-tuning seed s on pretraining seed s of each size of
+    ``suite/mixed8k-40m-a27/``
     (all 18 members shipped with their weights), in the suite's 8,000-relation world: nothing
     to fix."""
     study = load_study("cpu")
@@ -269,7 +270,9 @@ def test_the_default_study_finds_every_member_and_its_world_in_the_shipped_suite
         ("cpu-mixed", "mixed"),
         ("cpu-deep10", "deep"),
         ("cpu-10m-offgrid", "mixed8k-offgrid"),
-        ("cpu-offgrid", "mixed8k-40m-offgrid"),
+        ("cpu-offgrid", "mixed8k-40m-a27-offgrid"),
+        ("cpu-a32", "mixed8k-40m"),
+        ("cpu-a32-offgrid", "mixed8k-40m-offgrid"),
         ("cpu-10m", "mixed8k"),
         ("cpu-unscreened", "mixed8k"),
     ],
@@ -278,13 +281,15 @@ def test_a_manifest_only_suite_study_names_the_suite_build_when_its_weights_are_
     tmp_path, monkeypatch, preset, name
 ):
     """``cpu-deep20``, ``cpu-mixed``, ``cpu-deep10``, ``cpu-10m-offgrid``, ``cpu-offgrid``,
-    ``cpu-10m`` and ``cpu-unscreened`` fine-tune ``suite/deep20/``, ``suite/mixed/``,
-    ``suite/deep/``, ``suite/mixed8k-offgrid/``, ``suite/mixed8k-40m-offgrid/`` and
-    ``suite/mixed8k/`` (weights shipped until stop 36), which ship their manifest only: on a
-    fresh clone every member is one problem naming `make suite SUITE=<name>`, before any work;
-    the world the manifest records is the study's. The first three fine-tune pretraining seeds
-    0-2 of 6 sizes and ``cpu-offgrid`` of its 3, ``cpu-10m-offgrid`` and ``cpu-10m`` the 3 of 5
-    their readiness screen keeps at each size, ``cpu-unscreened`` all 5."""
+    ``cpu-a32``, ``cpu-a32-offgrid``, ``cpu-10m`` and ``cpu-unscreened`` fine-tune
+    ``suite/deep20/``, ``suite/mixed/``, ``suite/deep/``, ``suite/mixed8k-offgrid/``,
+    ``suite/mixed8k-40m-a27-offgrid/``, ``suite/mixed8k-40m/`` (weights shipped until stop 38),
+    ``suite/mixed8k-40m-offgrid/`` and ``suite/mixed8k/`` (until stop 36), which ship their
+    manifest only: on a fresh clone every member is one problem naming `make suite
+    SUITE=<name>`, before any work; the world the manifest records is the study's. The first
+    three and ``cpu-a32`` fine-tune pretraining seeds 0-2 of 6 sizes and the off-grid studies
+    of their 3, ``cpu-10m-offgrid`` and ``cpu-10m`` the 3 of 5 their readiness screen keeps at
+    each size, ``cpu-unscreened`` all 5."""
     import shutil
 
     from rerankscale.models import suite

@@ -50,8 +50,10 @@ figures_dir = None       # the sweep writes T0_first_stage.csv here""",
         "baseline = overview.first_stage_table(study)\nbaseline",
         "overview.save_first_stage(baseline, figures_dir)",
         "## The pretrained suite\n\n"
-        "The `cpu` preset fine-tunes the shipped mini-suite `mixed8k-40m` "
-        "(`suite/mixed8k-40m/`, `docs/suite.md`): six ModernBERT sizes, 2 to 4 layers deep, "
+        "The `cpu` preset fine-tunes the shipped mini-suite `mixed8k-40m-a27` "
+        "(`suite/mixed8k-40m-a27/`, `docs/suite.md`): six ModernBERT sizes, 2 to 4 layers deep "
+        "(depth grows with width at d_model / n_layers = 27: 2 layers to 53k, 3 from 120k, 4 at "
+        "640k), "
         "attention heads about 32 dims wide (one head below 53k), every member pretrained with "
         "whole-word MLM on the same 40M tokens of the pretraining collection of a world with "
         "8,000 relations, whose question-answer documents word each relation in either "

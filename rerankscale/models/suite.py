@@ -210,6 +210,20 @@ MIXED8K_40M_SUITE = dataclasses.replace(
 # core by its manifest).
 MIXED8K_40M_OFFGRID_SUITE = dataclasses.replace(MIXED8K_40M_SUITE, sizes=("35k", "180k", "420k"))
 
+# The 40M suite with depth growing inside the fitted range: aspect ratio 27 (Ettin-68m's, 19 x
+# 512; Ettin's 17m-400m span 27-38) instead of 32. 10k-53k stay 2 layers and 280k (3 x 96) and
+# 640k (4 x 128) keep their shapes, so 15 of the 18 grid members are mixed8k-40m's, bit for bit
+# (``adopt_members``); 120k becomes 3 x 64 (was 2 x 76). At A = 32 every fitted size (10k-120k)
+# was 2 layers deep and the held-out ones 3 and 4: the laws were fitted on growth in width and
+# forecast growth in depth (docs/calibration.md, stops 37-38).
+MIXED8K_40M_A27_SUITE = dataclasses.replace(MIXED8K_40M_SUITE, aspect_ratio=27)
+
+# Its off-grid sizes: 35k (2 x 40) and 180k (3 x 76) are mixed8k-40m-offgrid's members; 420k
+# becomes 4 x 102 (was 3 x 120).
+MIXED8K_40M_A27_OFFGRID_SUITE = dataclasses.replace(
+    MIXED8K_40M_A27_SUITE, sizes=("35k", "180k", "420k")
+)
+
 # every shipped suite by name: the first suite (one pretraining seed, 2 layers, stream
 # packing) is ``suite/`` itself, any other ``suite/<name>/``; ``model.suite`` picks one (default
 # ``stream``), ``make suite SUITE=<name>`` (``rerankscale suite --suite``) builds it
@@ -222,14 +236,17 @@ SUITES = {
     "mixed8k-offgrid": MIXED8K_OFFGRID_SUITE,
     "mixed8k-40m": MIXED8K_40M_SUITE,
     "mixed8k-40m-offgrid": MIXED8K_40M_OFFGRID_SUITE,
+    "mixed8k-40m-a27": MIXED8K_40M_A27_SUITE,
+    "mixed8k-40m-a27-offgrid": MIXED8K_40M_A27_OFFGRID_SUITE,
 }
 
 
 # the suites whose members' weights the repository holds (all together ≤ 50 MB); the others ship
 # their manifest only (spec, keys, checksums, logs): `make suite SUITE=<name>` builds the weights.
 # suite/mixed8k/ (cpu-10m's, 30 members, 30 MB) shipped its weights until stop 35; they left
-# the tree at stop 36 for mixed8k-40m's three seeds (git history keeps them)
-WEIGHTS_SHIPPED = frozenset({ROOT_SUITE, "mixed8k-40m"})
+# the tree at stop 36 for mixed8k-40m's three seeds, and those at stop 38 for mixed8k-40m-a27's,
+# which holds 15 of their 18 members bit for bit (git history keeps them)
+WEIGHTS_SHIPPED = frozenset({ROOT_SUITE, "mixed8k-40m-a27"})
 
 
 def suite_spec(name: str = ROOT_SUITE) -> SuiteSpec:
@@ -505,6 +522,41 @@ def record_member(suite_dir: Path, spec: SuiteSpec, name: str, log: dict, key: s
         atomic_write_json(Path(suite_dir) / MANIFEST, current)
 
 
+def adopt_members(suite_dir: Path, spec: SuiteSpec, wanted: dict[str, str]) -> list[str]:
+    """Copy into ``suite_dir`` every wanted member (name → cache key) that another suite of
+    ``SUITES`` already holds, verified, under the same key: a member's bits are a function of
+    its key and the machine (``built_on``, which the copied entry keeps), so rebuilding it would
+    spend the same pretraining for the same weights. The shipped suites are looked in first; the
+    entry records ``adopted_from``. Returns the names adopted."""
+    adopted = []
+    shipped_first = sorted(SUITES, key=lambda other: other not in WEIGHTS_SHIPPED)
+    for name, key in wanted.items():
+        for other in shipped_first:
+            source = suite_folder(other)
+            entry = read_manifest(source)["members"].get(name)
+            if source.resolve() == suite_dir.resolve() or entry is None or entry["key"] != key:
+                continue
+            if not _verified(source, name, entry, key):
+                continue
+            tmp = Path(tempfile.mkdtemp(dir=suite_dir, prefix=f".{name}.tmp-"))
+            shutil.rmtree(tmp)
+            shutil.copytree(source / name, tmp)
+            if (suite_dir / name).exists():
+                shutil.rmtree(suite_dir / name)
+            os.rename(tmp, suite_dir / name)
+            with file_lock(suite_dir / ".manifest.lock"):
+                current = read_manifest(suite_dir)
+                current["spec"] = spec.to_dict()
+                current["members"][name] = {**entry, "adopted_from": f"{other}/{name}"}
+                current["members"] = dict(
+                    sorted(current["members"].items(), key=lambda kv: member_order(kv[0]))
+                )
+                atomic_write_json(suite_dir / MANIFEST, current)
+            adopted.append(name)
+            break
+    return adopted
+
+
 def _build_one(size: str, seed: int, spec: SuiteSpec, suite_dir: str) -> tuple[str, dict]:
     name = member_name(size, seed)
     return name, build_member(size, spec, Path(suite_dir) / name, seed=seed)
@@ -528,11 +580,13 @@ def build_suite(
     manifest["spec"] = spec.to_dict()
     members = spec.members()
     keys = {member_name(s, k): key_of(spec, s, tokenizer, seed=k) for s, k in members}
-    todo = [
-        (s, k)
+    todo = {
+        name: (s, k)
         for (s, k), name in zip(members, keys)
         if not _verified(suite_dir, name, manifest["members"].get(name), keys[name])
-    ]
+    }
+    adopted = adopt_members(suite_dir, spec, {name: keys[name] for name in todo})
+    todo = [member for name, member in todo.items() if name not in adopted]
     todo.sort(key=lambda m: (-parse_size(m[0]), m[1]))  # longest first: the pool finishes sooner
 
     bar = tqdm(

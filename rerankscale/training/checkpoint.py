@@ -118,6 +118,14 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
     return [] if a == b else [f"{prefix[:-1]}: {a!r} in the folder, {b!r} now"]
 
 
+def _same_weights(recorded: dict | None, init: dict | None) -> bool:
+    """Whether two initial-weight identities (``suite.member_identity``) name the same bits: the
+    same ``model.safetensors`` sha256, whichever suite folder holds it."""
+    return bool(
+        recorded and init and recorded.get("sha256") and recorded["sha256"] == init.get("sha256")
+    )
+
+
 def check_run_dir(
     run_dir: Path, run_id: str, config: dict[str, Any], init: dict | None = None
 ) -> bool:
@@ -161,14 +169,23 @@ def check_run_dir(
             "(the one holding checkpoints/ and state/). Nothing was written."
         )
     diffs = _diff(_comparable(info["config"]), _comparable(config))
+    recorded = info.get("init")
+    if _same_weights(recorded, init):
+        # one member under two suites' names (``suite.adopt_members``): the run starts from the
+        # same bits, so the suite's name is not a difference
+        diffs = [d for d in diffs if not d.startswith("model.suite:")]
     if info["run_id"] != run_id or diffs:
         raise RunDirMismatchError(
             f"{run_dir} belongs to a different run ({info['run_id']!r}; differences: "
             f"{diffs[:6] or ['run_id']}). Use a new run directory, or delete this one to retrain; "
             "nothing was overwritten."
         )
-    recorded = info.get("init")
-    if init is not None and recorded is not None and recorded != init:
+    if (
+        init is not None
+        and recorded is not None
+        and recorded != init
+        and not _same_weights(recorded, init)
+    ):
         raise RunDirMismatchError(
             f"{run_dir} was fine-tuned from {recorded['member']} with weights "
             f"{str(recorded['sha256'])[:12]}, which are now {str(init['sha256'])[:12]} (the member "

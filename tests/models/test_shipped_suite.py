@@ -69,13 +69,18 @@ def test_manifest_keys_match_the_default_recipe(manifest, tokenizer):
         ("mixed8k-offgrid", [2, 3, 3]),
         ("mixed8k-40m", [2, 2, 2, 2, 3, 4]),
         ("mixed8k-40m-offgrid", [2, 3, 3]),
+        ("mixed8k-40m-a27", [2, 2, 2, 3, 3, 4]),
+        ("mixed8k-40m-a27-offgrid", [2, 3, 4]),
     ],
 )
 def test_the_multi_seed_suites_hold_every_pretraining_seed_per_size_deepening_with_n(
     tmp_path, tokenizer, name, depths
 ):
-    """``suite/mixed8k-40m/`` (the ``cpu`` study's: 6 sizes × 3 pretraining seeds at 40M
-    tokens, stops 34–36) ships its weights; ``suite/mixed8k/`` (``cpu-10m``'s: 6 sizes × 5
+    """``suite/mixed8k-40m-a27/`` (the ``cpu`` study's: 6 sizes × 3 pretraining seeds at 40M
+    tokens, depth growing from 120k, stop 38) ships its weights; ``suite/mixed8k-40m/``
+    (``cpu-a32``'s, its shape rule at aspect ratio 32: weights shipped until stop 38),
+    ``suite/mixed8k-40m-a27-offgrid/`` (its 3 off-grid sizes × 3 seeds), ``suite/mixed8k/``
+    (``cpu-10m``'s: 6 sizes × 5
     pretraining seeds, stops 29–30; weights shipped until stop 36), ``suite/deep20/`` (stop 20),
     ``suite/deep/`` (stop 19) and ``suite/mixed/`` (stop 28), 6 sizes × 3 seeds,
     ``suite/mixed8k-offgrid/`` (stop 31, 3 sizes between ``mixed8k``'s × 5 seeds) and
@@ -138,7 +143,7 @@ def test_a_suite_is_named_and_its_errors_name_its_rebuild_command(tmp_path):
     assert rebuild_command(SUITE_DIR / "deep") == "make suite SUITE=deep"
     with pytest.raises(
         SuiteError,
-        match=r"unknown suite 'nope'; use one of \['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-40m', 'mixed8k-40m-offgrid', 'mixed8k-offgrid', 'stream'\]",
+        match=r"unknown suite 'nope'; use one of \['deep', 'deep20', 'mixed', 'mixed8k', 'mixed8k-40m', 'mixed8k-40m-a27', 'mixed8k-40m-a27-offgrid', 'mixed8k-40m-offgrid', 'mixed8k-offgrid', 'stream'\]",
     ):
         suite_spec("nope")
     folder = tmp_path / "deep"  # a suite folder is named by its suite
@@ -332,7 +337,7 @@ def test_pretraining_learned_more_of_the_register_mapping_with_size(manifest):
         ),
         "mixed",
         "mixed8k",
-        "mixed8k-40m",
+        "mixed8k-40m-a27",
     ],
 )
 def test_rebuilding_the_smallest_member_gives_the_recorded_weights(tmp_path, name):
@@ -473,13 +478,53 @@ def test_record_member_enters_a_member_built_elsewhere_as_the_build_did(tmp_path
         suite_tokenizer,
     )
 
-    spec, shipped = suite_spec("mixed8k-40m"), suite_folder("mixed8k-40m")
-    folder = tmp_path / "mixed8k-40m"
+    spec, shipped = suite_spec("mixed8k-40m-a27"), suite_folder("mixed8k-40m-a27")
+    folder = tmp_path / "mixed8k-40m-a27"
     shutil.copytree(shipped / "10k", folder / "10k")
     log = json.loads((folder / "10k/pretrain.json").read_text())
     record_member(folder, spec, "10k", log, key_of(spec, "10k", suite_tokenizer(spec)))
     entry, want = read_manifest(folder)["members"]["10k"], read_manifest(shipped)["members"]["10k"]
-    assert {k: v for k, v in entry.items() if k != "built_on"} == {
-        k: v for k, v in want.items() if k != "built_on"
+    where = ("built_on", "adopted_from")  # where and on what it was built, not what it is
+    assert {k: v for k, v in entry.items() if k not in where} == {
+        k: v for k, v in want.items() if k not in where
     }
     assert member_path("10k", folder) == folder / "10k"
+
+
+def test_a_member_another_suite_holds_under_the_same_key_is_adopted_not_rebuilt(tmp_path):
+    """``mixed8k-40m`` (aspect ratio 32) differs from the shipped ``mixed8k-40m-a27`` in its
+    shape rule only, and 10k has one shape under both: one key, so ``adopt_members`` copies the
+    shipped member (files and entry, with ``adopted_from``) instead of pretraining it again.
+    120k's shape differs (2 × 76 at A = 32, 3 × 64 at A = 27): its key is its own, and the
+    shipped suite cannot give it."""
+    from rerankscale.models.suite import adopt_members, suite_folder, suite_spec, suite_tokenizer
+
+    spec = suite_spec("mixed8k-40m")
+    tokenizer = suite_tokenizer(spec)
+    keys = {size: key_of(spec, size, tokenizer) for size in ("10k", "120k")}
+    shipped = read_manifest(suite_folder("mixed8k-40m-a27"))["members"]
+    assert keys["10k"] == shipped["10k"]["key"] and keys["120k"] != shipped["120k"]["key"]
+    folder = tmp_path / "mixed8k-40m"
+    folder.mkdir()
+    adopted = adopt_members(folder, spec, {**keys, "23k": "not a key any suite holds"})
+    entries = read_manifest(folder)["members"]
+    assert "10k" in adopted and "23k" not in adopted
+    assert entries["10k"]["adopted_from"] == "mixed8k-40m-a27/10k"
+    assert member_path("10k", folder) == folder / "10k"  # checksums verified
+    if "120k" in adopted:  # only from a local build of mixed8k-40m's own 120k
+        assert entries["120k"]["adopted_from"] == "mixed8k-40m/120k"
+
+
+def test_make_suite_adopts_instead_of_pretraining_when_every_member_is_held(tmp_path):
+    """``build_suite`` (``make suite``) of a suite whose only member the shipped suite holds
+    under the same key finishes without pretraining: the manifest lists the adopted member,
+    verified."""
+    import dataclasses
+
+    from rerankscale.models.suite import build_suite, suite_spec
+
+    spec = dataclasses.replace(suite_spec("mixed8k-40m"), sizes=("10k",), seeds=(0,))
+    manifest = build_suite(spec, tmp_path / "one", workers=1, progress=False)
+    assert list(manifest["members"]) == ["10k"]
+    assert manifest["members"]["10k"]["adopted_from"] == "mixed8k-40m-a27/10k"
+    assert member_path("10k", tmp_path / "one") == tmp_path / "one" / "10k"

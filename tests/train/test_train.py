@@ -317,6 +317,29 @@ def test_a_suite_member_named_by_its_seed_or_by_paired_is_the_same_run(tmp_path)
         check_run_dir(tmp_path / "m0", member0.run_id, paired.to_dict())
 
 
+def test_a_run_from_the_same_member_bits_under_another_suite_name_is_the_same_run(tmp_path):
+    """A member one suite adopted from another (``suite.adopt_members``) has the same weights:
+    a run folder fine-tuned from it under the other suite's name is this run; the same names
+    over other weights, or another suite with other weights, are not."""
+    from rerankscale.training.checkpoint import check_run_dir, write_config
+
+    def cell(suite):
+        cfg = make_cfg(max_queries=64, checkpoints=[32, 64])
+        cfg.model.family, cfg.model.suite = "suite", suite
+        return cfg
+
+    old, new = cell("mixed8k-40m"), cell("mixed8k-40m-a27")
+    bits = {"member": "mixed8k-40m/10k", "sha256": "ab" * 32}
+    write_config(tmp_path, {"run_id": old.run_id, "config": old.to_dict(), "init": bits})
+    same = {"member": "mixed8k-40m-a27/10k", "sha256": "ab" * 32}
+    assert check_run_dir(tmp_path, new.run_id, new.to_dict(), same)
+    other = {"member": "mixed8k-40m-a27/10k", "sha256": "cd" * 32}
+    with pytest.raises(RunDirMismatchError, match=r"model\.suite: 'mixed8k-40m' in the folder"):
+        check_run_dir(tmp_path, new.run_id, new.to_dict(), other)
+    with pytest.raises(RunDirMismatchError, match="the member was rebuilt"):
+        check_run_dir(tmp_path, old.run_id, old.to_dict(), {**bits, "sha256": "cd" * 32})
+
+
 def test_a_size_spelt_another_way_is_the_same_run(trained):
     """``"10000"`` is ``"10k"``: the same run id and folder, and the finished run is kept."""
     cfg, run_dir, _, _, _ = trained
