@@ -46,7 +46,7 @@ def test_ties_count_against_the_positive():
     assert listwise_readout(np.ones((40, 8, 3)), n_fit=20) == pytest.approx(1 / 8)
 
 
-WORLD = '{"n_relations": 8000, "zipf_qrel": 1.0}'  # suite/mixed8k-40m's (the shipped weights')
+WORLD = '{"n_relations": 8000, "zipf_qrel": 1.0}'  # suite/mixed8k-40m-a27's (the shipped weights')
 
 
 @pytest.mark.parametrize("name", ["mixed8k", "deep20", "deep"])
@@ -63,11 +63,11 @@ def test_every_shipped_member_records_its_readiness(name):
 def test_the_probe_recomputed_from_a_shipped_member_equals_its_manifest_entry():
     from transformers import AutoTokenizer, ModernBertForMaskedLM
 
-    folder = S.member_path("10k", S.suite_folder("mixed8k-40m"))
+    folder = S.member_path("10k", S.suite_folder("mixed8k-40m-a27"))
     model = ModernBertForMaskedLM.from_pretrained(str(folder))
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    spec = S.suite_spec("mixed8k-40m")
-    entry = S.read_manifest(S.suite_folder("mixed8k-40m"))["members"]["10k"]["readiness"]
+    spec = S.suite_spec("mixed8k-40m-a27")
+    entry = S.read_manifest(S.suite_folder("mixed8k-40m-a27"))["members"]["10k"]["readiness"]
     assert readiness_probe(model.model, tokenizer, dict(spec.world)) == entry
 
 
@@ -75,7 +75,7 @@ def test_fill_readiness_adds_the_probe_to_members_built_before_it(tmp_path):
     import json
     import shutil
 
-    source = S.suite_folder("mixed8k-40m")
+    source = S.suite_folder("mixed8k-40m-a27")
     manifest = S.read_manifest(source)
     shutil.copytree(source / "10k", tmp_path / "10k")
     entry = dict(manifest["members"]["10k"])
@@ -83,7 +83,7 @@ def test_fill_readiness_adds_the_probe_to_members_built_before_it(tmp_path):
     (tmp_path / S.MANIFEST).write_text(
         json.dumps({"spec": manifest["spec"], "members": {"10k": entry}})
     )
-    filled = S.fill_readiness(S.suite_spec("mixed8k-40m"), tmp_path)
+    filled = S.fill_readiness(S.suite_spec("mixed8k-40m-a27"), tmp_path)
     assert filled["members"]["10k"]["readiness"] == expected
     assert S.member_path("10k", tmp_path) == tmp_path / "10k"  # the member's files untouched
 
@@ -91,9 +91,9 @@ def test_fill_readiness_adds_the_probe_to_members_built_before_it(tmp_path):
 def test_the_command_line_prints_a_member_s_recorded_readiness(capsys):
     from rerankscale import cli
 
-    assert cli.main(["readiness", "suite/mixed8k-40m/10k", "--synthetic", WORLD]) == 0
+    assert cli.main(["readiness", "suite/mixed8k-40m-a27/10k", "--synthetic", WORLD]) == 0
     out = capsys.readouterr().out
-    entry = S.read_manifest(S.suite_folder("mixed8k-40m"))["members"]["10k"]["readiness"]
+    entry = S.read_manifest(S.suite_folder("mixed8k-40m-a27"))["members"]["10k"]["readiness"]
     assert f"last layer {entry['mrr_last']:.3f}" in out
     assert "1024 groups fit, 256 scored" in out and "chance 0.340" in out
 
@@ -102,10 +102,10 @@ def test_the_command_line_prints_a_member_s_recorded_readiness(capsys):
     "argv, message",
     [
         (["nowhere/model"], "neither a local folder nor in the Hugging Face cache"),
-        (["suite/mixed8k-40m/10k", "--dataset", "beir/nonexistent"], "unknown dataset id"),
-        (["suite/mixed8k-40m/10k", "--synthetic", "[1]"], "must be a JSON object"),
-        (["suite/mixed8k-40m/10k", "--synthetic", "{zipf"], "is not JSON"),
-        (["suite/mixed8k-40m/10k", "--max-length", "0"], "use at least 8 tokens"),
+        (["suite/mixed8k-40m-a27/10k", "--dataset", "beir/nonexistent"], "unknown dataset id"),
+        (["suite/mixed8k-40m-a27/10k", "--synthetic", "[1]"], "must be a JSON object"),
+        (["suite/mixed8k-40m-a27/10k", "--synthetic", "{zipf"], "is not JSON"),
+        (["suite/mixed8k-40m-a27/10k", "--max-length", "0"], "use at least 8 tokens"),
     ],
 )
 def test_bad_input_is_one_line_before_the_model_loads(argv, message, capsys, monkeypatch):
