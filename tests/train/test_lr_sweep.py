@@ -184,12 +184,14 @@ def test_bad_input_is_one_line_before_any_run(argv, message, capsys, tmp_path, m
 
 
 @pytest.mark.parametrize(
-    ("folder", "preset"), [("lr_sweep_cpu", "cpu"), ("lr_sweep_cpu-10m", "cpu-10m")]
+    ("folder", "preset"),
+    [("lr_sweep_cpu", "cpu"), ("lr_sweep_cpu-a32", "cpu-a32"), ("lr_sweep_cpu-10m", "cpu-10m")],
 )
 def test_the_committed_sweep_supports_the_preset_s_rule(folder, preset):
     """The tables under docs/ are the sweeps behind the presets' rule, measured on each
-    study's own suite (``cpu``: the 40M-token suite, stop 37; ``cpu-10m``: the 10M-token
-    suite, stop 32): each covers every fitted size, and at each the preset's rate (×1) scores
+    study's own suite (``cpu``: the 40M-token suite at aspect ratio 27, stop 38; ``cpu-a32``:
+    the same at 32, stop 37; ``cpu-10m``: the 10M-token suite, stop 32): each covers every
+    fitted size, and at each the preset's rate (×1) scores
     within .01 of the best grid rate."""
     from pathlib import Path
 
