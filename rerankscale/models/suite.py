@@ -477,9 +477,7 @@ def build_member(
             model.save_pretrained(str(tmp))
         save_and_check(tokenizer, tmp)
         atomic_write_json(tmp / LOG_FILE, log)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.rename(tmp, folder)
+        _move_into_place(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -498,28 +496,41 @@ def built_on() -> dict:
 def record_member(suite_dir: Path, spec: SuiteSpec, name: str, log: dict, key: str) -> None:
     """Enter the built member ``name`` (its pretraining ``log``, ``pretrain.json``; its cache
     ``key``, ``key_of``) in the manifest of ``suite_dir``: key, shape, held-out loss, probes,
-    time and the sha256 of each file; under a file lock, so parallel builders never lose an
-    entry."""
-    folder = Path(suite_dir) / name
-    with file_lock(Path(suite_dir) / ".manifest.lock"):
+    time and the sha256 of each file."""
+    entry = {
+        "key": key,
+        "n_params_non_embedding": log["n_params_non_embedding"],
+        "shape": log["shape"],
+        "tokens_seen": log["tokens_seen"],
+        "heldout_loss_final": log["heldout_loss_final"],
+        "probe": log["probe"],
+        "readiness": log["readiness"],
+        "seconds": log["seconds"],
+        "sha256": _checksums(Path(suite_dir) / name),
+        "built_on": built_on(),
+    }
+    _enter(Path(suite_dir), spec, name, entry)
+
+
+def _enter(suite_dir: Path, spec: SuiteSpec, name: str, entry: dict) -> None:
+    """Write ``entry`` as member ``name`` of the manifest of ``suite_dir`` (members in size
+    order), under a file lock, so parallel builders never lose an entry."""
+    with file_lock(suite_dir / ".manifest.lock"):
         current = read_manifest(suite_dir)
         current["spec"] = spec.to_dict()
-        current["members"][name] = {
-            "key": key,
-            "n_params_non_embedding": log["n_params_non_embedding"],
-            "shape": log["shape"],
-            "tokens_seen": log["tokens_seen"],
-            "heldout_loss_final": log["heldout_loss_final"],
-            "probe": log["probe"],
-            "readiness": log["readiness"],
-            "seconds": log["seconds"],
-            "sha256": _checksums(folder),
-            "built_on": built_on(),
-        }
+        current["members"][name] = entry
         current["members"] = dict(
             sorted(current["members"].items(), key=lambda kv: member_order(kv[0]))
         )
-        atomic_write_json(Path(suite_dir) / MANIFEST, current)
+        atomic_write_json(suite_dir / MANIFEST, current)
+
+
+def _move_into_place(tmp: Path, folder: Path) -> None:
+    """Replace ``folder`` by the finished ``tmp`` (a sibling), so a kill never leaves a
+    half-written member under its name."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.rename(tmp, folder)
 
 
 def adopt_members(suite_dir: Path, spec: SuiteSpec, wanted: dict[str, str]) -> list[str]:
@@ -528,30 +539,26 @@ def adopt_members(suite_dir: Path, spec: SuiteSpec, wanted: dict[str, str]) -> l
     its key and the machine (``built_on``, which the copied entry keeps), so rebuilding it would
     spend the same pretraining for the same weights. The shipped suites are looked in first; the
     entry records ``adopted_from``. Returns the names adopted."""
+    sources = [
+        (other, suite_folder(other))
+        for other in sorted(SUITES, key=lambda other: other not in WEIGHTS_SHIPPED)
+    ]
+    held = {
+        other: read_manifest(source)["members"]
+        for other, source in sources
+        if source.resolve() != suite_dir.resolve()
+    }
     adopted = []
-    shipped_first = sorted(SUITES, key=lambda other: other not in WEIGHTS_SHIPPED)
     for name, key in wanted.items():
-        for other in shipped_first:
-            source = suite_folder(other)
-            entry = read_manifest(source)["members"].get(name)
-            if source.resolve() == suite_dir.resolve() or entry is None or entry["key"] != key:
-                continue
+        for other, source in sources:
+            entry = held.get(other, {}).get(name)
             if not _verified(source, name, entry, key):
                 continue
-            tmp = Path(tempfile.mkdtemp(dir=suite_dir, prefix=f".{name}.tmp-"))
-            shutil.rmtree(tmp)
+            tmp = Path(tempfile.mkdtemp(dir=suite_dir, prefix=f".{name}.tmp-")) / name
             shutil.copytree(source / name, tmp)
-            if (suite_dir / name).exists():
-                shutil.rmtree(suite_dir / name)
-            os.rename(tmp, suite_dir / name)
-            with file_lock(suite_dir / ".manifest.lock"):
-                current = read_manifest(suite_dir)
-                current["spec"] = spec.to_dict()
-                current["members"][name] = {**entry, "adopted_from": f"{other}/{name}"}
-                current["members"] = dict(
-                    sorted(current["members"].items(), key=lambda kv: member_order(kv[0]))
-                )
-                atomic_write_json(suite_dir / MANIFEST, current)
+            _move_into_place(tmp, suite_dir / name)
+            shutil.rmtree(tmp.parent)
+            _enter(suite_dir, spec, name, {**entry, "adopted_from": f"{other}/{name}"})
             adopted.append(name)
             break
     return adopted

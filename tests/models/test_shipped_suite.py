@@ -80,13 +80,12 @@ def test_the_multi_seed_suites_hold_every_pretraining_seed_per_size_deepening_wi
     tokens, depth growing from 120k, stop 38) ships its weights; ``suite/mixed8k-40m/``
     (``cpu-a32``'s, its shape rule at aspect ratio 32: weights shipped until stop 38),
     ``suite/mixed8k-40m-a27-offgrid/`` (its 3 off-grid sizes × 3 seeds), ``suite/mixed8k/``
-    (``cpu-10m``'s: 6 sizes × 5
-    pretraining seeds, stops 29–30; weights shipped until stop 36), ``suite/deep20/`` (stop 20),
-    ``suite/deep/`` (stop 19) and ``suite/mixed/`` (stop 28), 6 sizes × 3 seeds,
-    ``suite/mixed8k-offgrid/`` (stop 31, 3 sizes between ``mixed8k``'s × 5 seeds) and
-    ``suite/mixed8k-40m-offgrid/`` (stops 35 and 37, the same 3 sizes × 3 seeds at 40M tokens),
-    their manifest only. Each: every member's key
-    from its spec, its checksums, log and readiness, depth growing with N. A shipped member
+    (``cpu-10m``'s: 6 sizes × 5 pretraining seeds, stops 29–30; weights shipped until stop 36),
+    ``suite/deep20/`` (stop 20), ``suite/deep/`` (stop 19) and ``suite/mixed/`` (stop 28), 6
+    sizes × 3 seeds, ``suite/mixed8k-offgrid/`` (stop 31, 3 sizes between ``mixed8k``'s × 5
+    seeds) and ``suite/mixed8k-40m-offgrid/`` (stops 35 and 37, the same 3 sizes × 3 seeds at
+    40M tokens), their manifest only. Each: every member's key from its spec, its checksums,
+    log and readiness, depth growing with N. A shipped member
     verifies against its checksums (every suite together ≤ 50 MB); a manifest-only suite's
     missing member is a ``make suite SUITE=<name>`` error with no ``git checkout`` hint."""
     from rerankscale.models.suite import WEIGHTS_SHIPPED, member_name, suite_folder, suite_spec
